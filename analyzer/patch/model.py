@@ -1,0 +1,65 @@
+"""The records every patch shape is read into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from analyzer.errors import UserError
+
+
+class PatchError(UserError):
+    """A patch that cannot be used (no diff in the input, a hunk that does not
+    apply). The message names the file and hunk and says what to do."""
+
+
+@dataclass
+class Hunk:
+    """One ``@@ -a,b +c,d @@`` hunk. ``lines`` holds (op, text) with op one of
+    ' ', '-', '+' and text without its line end."""
+
+    src_start: int
+    src_len: int
+    dst_start: int
+    dst_len: int
+    section: str = ""
+    lines: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def header(self) -> str:
+        return f"@@ -{self.src_start},{self.src_len} +{self.dst_start},{self.dst_len} @@"
+
+
+@dataclass
+class FilePatch:
+    """Changes to one file. ``old_path`` is None for a new file, ``new_path``
+    None for a deleted one; paths are relative to the tree top (prefix
+    stripped like ``git apply -p1``)."""
+
+    old_path: str | None
+    new_path: str | None
+    hunks: list[Hunk] = field(default_factory=list)
+    binary: bool = False
+
+    @property
+    def path(self) -> str:
+        return self.new_path or self.old_path or ""
+
+
+@dataclass
+class Patch:
+    """One patch of a series: its subject and its file changes.
+
+    ``damaged`` is set by the reader when the text looks copied from a web
+    archive (context indentation lost); the applier then repairs it and says
+    so through ``repaired``/``repair_reason``."""
+
+    subject: str
+    files: list[FilePatch] = field(default_factory=list)
+    damaged: bool = False
+    repaired: bool = False
+    repair_reason: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def paths(self) -> list[str]:
+        return [f.path for f in self.files]
