@@ -23,6 +23,12 @@ class Hunk:
     dst_len: int
     section: str = ""
     lines: list[tuple[str, str]] = field(default_factory=list)
+    # "\\ No newline at end of file" after the last old-side / new-side line.
+    old_no_newline: bool = False
+    new_no_newline: bool = False
+    # Read leniently (web-archive damage or counts that did not match the
+    # header): the applier matches it ignoring whitespace and re-indents it.
+    damaged: bool = False
 
     @property
     def header(self) -> str:
@@ -39,6 +45,8 @@ class FilePatch:
     new_path: str | None
     hunks: list[Hunk] = field(default_factory=list)
     binary: bool = False
+    # ``copy from``/``copy to``: the old path stays in the tree.
+    copied: bool = False
 
     @property
     def path(self) -> str:
@@ -59,6 +67,13 @@ class Patch:
     repaired: bool = False
     repair_reason: str = ""
     notes: list[str] = field(default_factory=list)
+    author: str = ""
+    date: str = ""
+    # The commit message body (without the subject, the ``---`` notes and
+    # the diffstat), for tags such as ``Fixes:``.
+    message: str = ""
+    # Where the patch came from, e.g. ``series.mbox, mail 2``.
+    source: str = ""
 
     @property
     def paths(self) -> list[str]:

@@ -1,0 +1,68 @@
+"""One analysis of one image: parse -> role facts -> graph -> checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from analyzer.checks import RULES
+from analyzer.cparse import ParsedFile, error_counts, parse_c
+from analyzer.facts import Facts, collect
+from analyzer.findings import Finding, merge_findings
+from analyzer.graph import build
+from analyzer.resolve import Resolver
+from analyzer.roles import RoleModel, default_model, model_from_parsed
+from analyzer.sources import Image
+
+
+@dataclass
+class Analysis:
+    files: list[str]
+    model: RoleModel
+    facts: Facts
+    graph: nx.DiGraph
+    findings: list[Finding]
+    parse_errors: dict[str, dict[str, int]] = field(default_factory=dict)  # file -> function -> errors
+
+    def role_flow_errors(self) -> dict[str, int]:
+        """ERROR/MISSING nodes inside functions that take part in role flow."""
+        out: dict[str, int] = {}
+        for name, info in self.facts.functions.items():
+            if info.role_flow:
+                n = self.parse_errors.get(info.file, {}).get(name, 0)
+                if n:
+                    out[name] = n
+        return out
+
+
+def build_model(parsed: list[ParsedFile]) -> RoleModel:
+    """Role types from the headers and sources, completed by the defaults."""
+    model = model_from_parsed(parsed)
+    defaults = default_model()
+    if model is None:
+        return defaults
+    for slot, rtype in defaults.slots.items():
+        if rtype in model.types:
+            model.slots.setdefault(slot, rtype)
+    return model
+
+
+def analyze(image: Image) -> Analysis:
+    parsed = [parse_c(path, text) for path, text in image.files.items()]
+    headers = [parse_c(path, text) for path, text in image.headers.items()]
+    model = build_model(headers + parsed)
+    facts = collect(parsed, model)
+    graph = build(facts)
+    resolver = Resolver(facts, graph)
+    findings: list[Finding] = []
+    for rule in RULES.values():
+        findings.extend(rule.check(facts, resolver))
+    return Analysis(
+        files=list(image.files),
+        model=model,
+        facts=facts,
+        graph=graph,
+        findings=merge_findings(findings),
+        parse_errors={pf.path: error_counts(pf) for pf in parsed},
+    )

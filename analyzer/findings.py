@@ -1,0 +1,73 @@
+"""Finding records: small, printable, comparable across patch versions."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from analyzer.terms import Step
+
+
+@dataclass
+class TraceStep:
+    file: str
+    line: int
+    function: str
+    kind: str
+    text: str
+    side: str
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "function": self.function,
+                "kind": self.kind, "text": self.text, "side": self.side}
+
+
+@dataclass
+class Finding:
+    rule: str
+    severity: str  # error | warning
+    field: str
+    message: str
+    file: str
+    line: int
+    column: int
+    function: str
+    trace: list[TraceStep] = field(default_factory=list)
+    related: list[Step] = field(default_factory=list)
+    graph_path: list[tuple] = field(default_factory=list)
+    suppressed: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Rule, field and function names only: moving code keeps it."""
+        key = f"{self.rule}|{self.field}|{self.function}"
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    @property
+    def key(self) -> str:
+        return f"{self.rule}:{self.field}"
+
+    def as_dict(self) -> dict:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "field": self.field,
+            "message": self.message,
+            "location": {"file": self.file, "line": self.line, "column": self.column,
+                         "function": self.function},
+            "fingerprint": self.fingerprint,
+            "trace": [t.as_dict() for t in self.trace],
+        }
+
+
+SEVERITY_RANK = {"error": 2, "warning": 1}
+
+
+def merge_findings(findings: list[Finding]) -> list[Finding]:
+    """One finding per fingerprint: the most severe, then the first seen."""
+    best: dict[str, Finding] = {}
+    for f in findings:
+        cur = best.get(f.fingerprint)
+        if cur is None or SEVERITY_RANK[f.severity] > SEVERITY_RANK[cur.severity]:
+            best[f.fingerprint] = f
+    return sorted(best.values(), key=lambda f: (f.file, f.line, f.column, f.field))

@@ -1,0 +1,476 @@
+"""Rewrite kernel idioms the C grammar cannot see into plain C of the same size.
+
+``neutralize(text)`` returns text of exactly the same length, with every
+newline at the same offset, so lines and columns found in the parse of the
+result are those of the original. Three rewrites, each a blanking (spaces) or
+a same-length replacement:
+
+1. Attribute macros listed in ``rules/idioms.toml`` (``__always_inline``,
+   ``__read_mostly``, ``__must_hold(&kvm->mmu_lock)``, ...) are blanked
+   wherever they appear in code, with their balanced ``(...)``.
+2. Unknown attribute macros are found structurally outside function bodies:
+   a lowercase ``__name`` (optionally with a balanced ``(...)``) sitting in a
+   declaration between type/name tokens (``static __hot_path int f(...)``,
+   ``int f(void) __locks(x);``, ``u64 *p __cached;``). A ``__name(...)``
+   that is the declarator of a function (``static void __f(int x) {``) is
+   never touched.
+3. Iterator macros used as loops are found structurally inside function
+   bodies: an ``IDENT(balanced args)`` in statement position whose ``)`` is
+   followed by ``{`` or by a statement (not by ``;``) becomes ``while (1)``
+   padded with spaces; newlines inside the arguments stay.
+
+4. Type names passed to macros inside function bodies
+   (``container_of(p, struct kvm_arch, nx_once)``, ``list_first_entry(h,
+   struct kvm_mmu_page, link)``): an argument made only of type words and
+   ``*`` with a keyword among them has its gaps and ``*`` turned into ``_``,
+   so it parses as one identifier spanning the whole type
+   (``struct_kvm_mmu_page``).
+
+Comments, strings, character literals and preprocessor lines (``#define``
+bodies and their ``\\`` continuations) are never rewritten. A rewrite whose
+span holds a non-ASCII character is skipped, so the UTF-8 byte length stays
+equal as well (tree-sitter byte offsets line up with the original).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from analyzer.errors import UserError
+
+IDIOMS_PATH = Path(__file__).resolve().parent.parent / "rules" / "idioms.toml"
+
+_TOKEN_RE = re.compile(
+    r"""
+     (?P<pp>^[ \t]*\#(?:/\*.*?\*/|//[^\n]*|\\\n|\\.|[^\n\\/]|/(?![*/]))*)
+    |(?P<comment>/\*.*?(?:\*/|\Z)|//(?:\\\n|[^\n])*)
+    |(?P<str>"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?)
+    |(?P<id>[A-Za-z_]\w*)
+    |(?P<num>\.?\d(?:[eEpP][+-]|[\w.])*)
+    |(?P<ws>[ \t\r\f\v]*\n|[ \t\r\f\v]+)
+    |(?P<p>->|\+\+|--|<<=|>>=|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^]=|\.\.\.|\#\#|.)
+    """,
+    re.MULTILINE | re.DOTALL | re.VERBOSE,
+)
+
+_PP_NAME_RE = re.compile(r"[ \t]*#[ \t]*(\w*)")
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Keywords and grammar-known names: never a loop macro, never an attribute.
+_C_KEYWORDS = _words(
+    """
+    auto break case char const continue default do double else enum extern float for
+    goto if inline int long register restrict return short signed sizeof static
+    struct switch typedef union unsigned void volatile while _Alignas _Alignof
+    _Atomic _Bool _Complex _Generic _Noreturn _Static_assert _Thread_local alignas
+    alignof bool constexpr defined nullptr offsetof static_assert thread_local
+    typeof typeof_unqual asm
+    """
+)
+_GRAMMAR_DUNDER = _words(
+    """
+    __alignof __alignof__ __asm __asm__ __attribute __attribute__ __based __cdecl
+    __clrcall __declspec __except __extension__ __fastcall __finally __forceinline
+    __inline __inline__ __leave __restrict __restrict__ __stdcall __thiscall
+    __thread __try __unaligned __vectorcall __volatile__ __volatile __typeof
+    __typeof__ __auto_type __label__ __int128 __func__ __FUNCTION__
+    __PRETTY_FUNCTION__ __builtin_offsetof __builtin_va_arg __real__ __imag__
+    __complex__ __signed__ __const
+    """
+)
+_NOT_A_LOOP = _C_KEYWORDS | _GRAMMAR_DUNDER
+_ATTR_CANDIDATE_RE = re.compile(r"__[a-z][a-z0-9_]*\Z")
+_ATTR_OPENERS = frozenset({"__attribute__", "__attribute", "__declspec", "asm", "__asm__", "__asm"})
+_LOOP_REPLACEMENTS = ("while (1)", "while(1)", "for(;;)")
+# Statements that may follow a loop macro's ")" on the same line.
+_STMT_KEYWORDS = frozenset(
+    {"if", "for", "while", "do", "switch", "return", "break", "continue", "goto"}
+)
+
+
+@dataclass(slots=True)
+class _Tok:
+    kind: str  # "id", "num", "str", "p" (punctuator) or "pp" (directive line)
+    text: str
+    start: int
+    end: int
+
+
+def _tokens(text: str) -> list[_Tok]:
+    toks = []
+    for m in _TOKEN_RE.finditer(text):
+        kind = m.lastgroup
+        if kind in ("ws", "comment"):
+            continue
+        toks.append(_Tok(kind or "p", m.group(), m.start(), m.end()))
+    return toks
+
+
+@lru_cache(maxsize=8)
+def load_attribute_macros(path: Path = IDIOMS_PATH) -> frozenset[str]:
+    """The ``attribute_macros`` list of an idioms TOML file."""
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise UserError(
+            f"idioms file {path} is missing; run from a source checkout that has rules/idioms.toml"
+        ) from None
+    except tomllib.TOMLDecodeError as err:
+        raise UserError(f"{path}: not valid TOML ({err}); fix the file") from None
+    names = data.get("attribute_macros", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise UserError(f"{path}: attribute_macros must be a list of strings")
+    return frozenset(names)
+
+
+def neutralize(text: str, attribute_macros: Iterable[str] | None = None) -> str:
+    """Return ``text`` with kernel idioms rewritten (see the module doc).
+    ``attribute_macros`` defaults to the list in rules/idioms.toml."""
+    names = load_attribute_macros() if attribute_macros is None else frozenset(attribute_macros)
+    out = _blank_listed_attributes(text, names)
+    out = _blank_unknown_attributes(out)
+    out = _rewrite_loop_macros(out)
+    out = _join_type_arguments(out)
+    assert len(out) == len(text), "neutralize changed the text length"
+    assert _newlines(out) == _newlines(text), "neutralize moved a newline"
+    return out
+
+
+def _newlines(text: str) -> list[int]:
+    return [m.start() for m in re.finditer("\n", text)]
+
+
+# ---------------------------------------------------------------- structure
+
+
+def _match_parens(toks: list[_Tok]) -> dict[int, int]:
+    """Index of "(" -> index of its ")" (and back), over code tokens."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    for i, t in enumerate(toks):
+        if t.kind != "p":
+            continue
+        if t.text == "(":
+            stack.append(i)
+        elif t.text == ")" and stack:
+            j = stack.pop()
+            pairs[j] = i
+            pairs[i] = j
+    return pairs
+
+
+def _in_function(toks: list[_Tok]) -> list[bool]:
+    """For each token, whether it lies inside a function body.
+
+    A "{" at file scope right after ")" opens a function body. Preprocessor
+    conditionals are followed branch by branch: each #elif/#else restarts
+    from the brace state at its #if, and #endif keeps the first branch's."""
+    inside: list[bool] = []
+    braces: list[bool] = []  # True for a function body
+    saved: list[tuple[list[bool], list[bool] | None]] = []
+    prev: _Tok | None = None
+    for t in toks:
+        if t.kind == "pp":
+            m = _PP_NAME_RE.match(t.text)
+            word = m.group(1) if m else ""
+            if word.startswith("if"):
+                saved.append((list(braces), None))
+            elif word.startswith("el") and saved:
+                at_if, first = saved[-1]
+                saved[-1] = (at_if, first if first is not None else list(braces))
+                braces = list(at_if)
+            elif word == "endif" and saved:
+                _, first = saved.pop()
+                if first is not None:
+                    braces = first
+            inside.append(any(braces))
+            continue
+        if t.text == "{" and t.kind == "p":
+            braces.append(not braces and prev is not None and prev.text == ")")
+            inside.append(any(braces))
+        elif t.text == "}" and t.kind == "p":
+            inside.append(any(braces))
+            if braces:
+                braces.pop()
+        else:
+            inside.append(any(braces))
+        prev = t
+    return inside
+
+
+def _span_is_safe(text: str, toks: list[_Tok], first: int, last: int) -> bool:
+    """A token range may be rewritten: no directive inside, ASCII only."""
+    if any(toks[k].kind == "pp" for k in range(first, last + 1)):
+        return False
+    return text[toks[first].start : toks[last].end].isascii()
+
+
+def _blank(chars: list[str], start: int, end: int, replacement: str = "") -> None:
+    for k in range(start, end):
+        if chars[k] != "\n":
+            chars[k] = " "
+    chars[start : start + len(replacement)] = replacement
+
+
+# --------------------------------------------------------------- attributes
+
+
+def _blank_listed_attributes(text: str, names: frozenset[str]) -> str:
+    toks = _tokens(text)
+    pairs = _match_parens(toks)
+    chars = list(text)
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if t.kind == "id" and t.text in names:
+            last = i
+            if i + 1 < len(toks) and toks[i + 1].text == "(" and i + 1 in pairs:
+                last = pairs[i + 1]
+            if _span_is_safe(text, toks, i, last):
+                _blank(chars, t.start, toks[last].end)
+                i = last
+        i += 1
+    return "".join(chars)
+
+
+def _is_name(t: _Tok | None) -> bool:
+    return t is not None and t.kind == "id" and t.text not in _C_KEYWORDS
+
+
+@dataclass(slots=True)
+class _Attr:
+    first: int  # token index of the __name
+    last: int  # token index of its ")" (== first without arguments)
+
+
+def _blank_unknown_attributes(text: str) -> str:
+    toks = _tokens(text)
+    code_at = [k for k, t in enumerate(toks) if t.kind != "pp"]
+    code = [toks[k] for k in code_at]  # directives never split a declaration
+    pairs = _match_parens(code)
+    inside_all = _in_function(toks)
+    inside = [inside_all[k] for k in code_at]
+    chars = list(text)
+
+    def is_candidate(k: int) -> bool:
+        t = code[k]
+        return (
+            t.kind == "id"
+            and not inside[k]
+            and bool(_ATTR_CANDIDATE_RE.match(t.text))
+            and t.text not in _GRAMMAR_DUNDER
+        )
+
+    in_initializer = False
+    k = 0
+    while k < len(code):
+        t = code[k]
+        if t.kind == "p" and t.text in ("=", ";"):
+            in_initializer = t.text == "="
+        if in_initializer or not is_candidate(k):
+            k += 1
+            continue
+        run: list[_Attr] = []
+        m = k
+        while m < len(code) and is_candidate(m):
+            last = m
+            if m + 1 < len(code) and code[m + 1].text == "(" and m + 1 in pairs:
+                last = pairs[m + 1]
+            run.append(_Attr(m, last))
+            m = last + 1
+        for attr in _attributes_in_run(code, pairs, run, k, m):
+            span = text[code[attr.first].start : code[attr.last].end]
+            if span.isascii():
+                _blank(chars, code[attr.first].start, code[attr.last].end)
+        k = m
+    return "".join(chars)
+
+
+def _attributes_in_run(
+    code: list[_Tok], pairs: dict[int, int], run: list[_Attr], start: int, stop: int
+) -> list[_Attr]:
+    """Which members of a run of ``__name[(...)]`` tokens (code[start:stop])
+    are attributes, judged from the declaration tokens around the run."""
+    if start == 0 or stop >= len(code):
+        return []
+    left, right = code[start - 1], code[stop]
+    left2 = code[start - 2] if start >= 2 else None
+    if left.kind == "p" and left.text not in ("*", ")", "]", ";", "{", "}", "(", ","):
+        return []  # an operator: an expression, not a declaration
+    if (right.kind == "id" and right.text not in _ATTR_OPENERS) or right.text == "*":
+        return run  # prefix: "static __x int f(", "int __x *p", "f(int __x *p)"
+    if right.text not in (";", "{", "=", ",", ")", "[", ":") and right.text not in _ATTR_OPENERS:
+        return []
+    if left.text in ("(", ","):
+        return []  # "M(__a(x), __b)": macro arguments, not a declaration
+    opener = pairs.get(start - 1)
+    after_params = left.text == ")" and not (
+        opener is not None and opener > 0 and code[opener - 1].text in _ATTR_OPENERS
+    )
+    if after_params or left.text == "]":
+        return run  # suffix after a declarator: "f(void) __x;", "a[2] __x;"
+    if run[0].last != run[0].first:
+        return run[1:]  # "static void __f(int x) __x {": __f is the function
+    if _is_name(left) and left2 is not None and (left2.text == "*" or _is_name(left2)):
+        return run  # "u64 *p __x;", "foo_t p __x;": the declarator came first
+    return run[1:]  # "int __x;", "foo_t __x;": __x is the declarator
+
+
+# -------------------------------------------------------------- loop macros
+
+
+def _rewrite_loop_macros(text: str) -> str:
+    toks = _tokens(text)
+    pairs = _match_parens(toks)
+    inside = _in_function(toks)
+    chars = list(text)
+    control_close: set[int] = set()  # ")" ending an if/for/while/switch head
+    ternary = 0
+    prev: int | None = None  # index of the previous code token
+    k = 0
+    while k < len(toks):
+        t = toks[k]
+        if t.kind == "pp":
+            k += 1
+            continue
+        if t.kind == "p":
+            if (
+                t.text == "("
+                and prev is not None
+                and toks[prev].text in ("if", "for", "while", "switch")
+            ):
+                if k in pairs:
+                    control_close.add(pairs[k])
+            elif t.text == "?":
+                ternary += 1
+            elif t.text in (";", "{", "}"):
+                ternary = 0
+        end = None
+        if inside[k] and t.kind == "id" and _statement_position(toks, prev, control_close, ternary):
+            end = _loop_macro_end(text, toks, pairs, k)
+        if end is not None:
+            _rewrite_one(chars, text, toks[k].start, toks[end].end)
+            control_close.add(end)
+            prev = end
+            k = end + 1
+            continue
+        if t.kind == "p" and t.text == ":" and ternary:
+            ternary -= 1
+        prev = k
+        k += 1
+    return "".join(chars)
+
+
+def _statement_position(
+    toks: list[_Tok], prev: int | None, control_close: set[int], ternary: int
+) -> bool:
+    if prev is None:
+        return False
+    p = toks[prev]
+    if p.kind == "p":
+        if p.text in (";", "{", "}"):
+            return True
+        if p.text == ")":
+            return prev in control_close
+        if p.text == ":":
+            return ternary == 0
+        return False
+    return p.kind == "id" and p.text in ("else", "do")
+
+
+def _loop_macro_end(text: str, toks: list[_Tok], pairs: dict[int, int], k: int) -> int | None:
+    """Index of the ")" closing ``IDENT(args)`` at k when it is used as a loop
+    head, else None."""
+    if toks[k].text in _NOT_A_LOOP or k + 1 >= len(toks) or toks[k + 1].text != "(":
+        return None
+    close = pairs.get(k + 1)
+    if close is None or close + 1 >= len(toks):
+        return None
+    nxt = toks[close + 1]
+    if nxt.kind == "pp":
+        return None
+    same_line = "\n" not in text[toks[close].end : nxt.start]
+    if nxt.text == "{":
+        pass
+    elif nxt.kind == "id":
+        after = toks[close + 2] if close + 2 < len(toks) else None
+        if same_line and nxt.text not in _STMT_KEYWORDS and (after is None or after.text != "("):
+            return None  # "TYPE(x) name;" is a declaration, not a loop
+        if nxt.text in _NOT_A_LOOP - _STMT_KEYWORDS - {"sizeof", "typeof"}:
+            return None
+    elif nxt.text in ("*", "++", "--") and not same_line:
+        pass
+    else:
+        return None
+    if not _span_is_safe(text, toks, k, close):
+        return None
+    return close
+
+
+def _rewrite_one(chars: list[str], text: str, start: int, end: int) -> None:
+    first_line = text.find("\n", start, end)
+    room = (first_line if first_line != -1 else end) - start
+    for replacement in _LOOP_REPLACEMENTS:
+        if len(replacement) <= room:
+            _blank(chars, start, end, replacement)
+            return
+
+
+# ------------------------------------------------------------ type arguments
+
+_TYPE_KEYWORDS = _words(
+    """
+    struct union enum unsigned signed long short int char const volatile void float
+    double _Bool
+    """
+)
+
+
+def _join_type_arguments(text: str) -> str:
+    toks = _tokens(text)
+    pairs = _match_parens(toks)
+    inside = _in_function(toks)
+    chars = list(text)
+    for k, t in enumerate(toks):
+        if not (t.text == "(" and t.kind == "p" and inside[k] and k in pairs and k > 0):
+            continue
+        callee = toks[k - 1]
+        if callee.kind != "id" or callee.text in _NOT_A_LOOP:
+            continue
+        arg_start = k + 1
+        depth = 0
+        for j in range(k + 1, pairs[k] + 1):
+            u = toks[j]
+            if u.kind == "p" and u.text in ("(", "[", "{"):
+                depth += 1
+            elif u.kind == "p" and u.text in (")", "]", "}") and j != pairs[k]:
+                depth -= 1
+            elif depth == 0 and (j == pairs[k] or u.text == ","):
+                _join_if_type(chars, text, toks, arg_start, j - 1)
+                arg_start = j + 1
+    return "".join(chars)
+
+
+def _join_if_type(chars: list[str], text: str, toks: list[_Tok], first: int, last: int) -> None:
+    words = toks[first : last + 1]
+    if len(words) < 2 or words[0].kind != "id":
+        return
+    if not all(w.kind == "id" or w.text == "*" for w in words):
+        return
+    if not any(w.text in _TYPE_KEYWORDS for w in words):
+        return
+    start, end = words[0].start, words[-1].end
+    span = text[start:end]
+    if not span.isascii() or not re.fullmatch(r"[\w* \t]+", span):
+        return  # a comment or a line break inside: leave it
+    chars[start:end] = re.sub(r"[^\w]", "_", span)

@@ -1,0 +1,300 @@
+"""Apply patches in memory, and render them back as clean unified diffs.
+
+Hunks are placed like GNU patch places them: at the line their header names
+(shifted by the offset the previous hunk of the file needed), else at the
+nearest exact match of their old lines at any offset, never overlapping the
+previous hunk. Damaged hunks (see ``repair``) are placed ignoring whitespace
+and rebuilt from the file. Line ends are kept per line, so CRLF files stay
+CRLF; added lines take the file's usual line end.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from analyzer.patch.model import FilePatch, Hunk, Patch, PatchError
+from analyzer.patch.repair import loose_key, rebuild
+
+Reader = Callable[[str], "str | None"]
+_NEEDS_QUOTES = re.compile(r'["\\\x00-\x1f\x7f]|^ | $')
+
+
+@dataclass
+class _Placed:
+    hunk: Hunk
+    pos: int
+    lines: list[tuple[str, str]]
+    repaired: bool
+
+
+def apply_patch(patch: Patch, read: Reader) -> dict[str, str | None]:
+    """Apply ``patch`` to the tree ``read`` gives (text, or None when a path
+    does not exist). Returns the new text of every non-binary file the patch
+    touches, None for files it deletes or renames away.
+
+    A damaged patch is repaired in place: its hunks get the exact lines of
+    this tree, and ``repaired``/``repair_reason`` say so."""
+    results: dict[str, str | None] = {}
+    repaired = 0
+    for fp in patch.files:
+        if fp.binary:
+            continue
+        text, count = _apply_file(fp, _pre_image(fp, read, results), patch.damaged)
+        repaired += count
+        _store(results, fp, text)
+    if repaired:
+        patch.repaired = True
+        patch.repair_reason = (
+            f"context indentation lost (web archive copy); {repaired} "
+            f"hunk{'s' if repaired != 1 else ''} matched ignoring whitespace"
+        )
+    return results
+
+
+def _pre_image(fp: FilePatch, read: Reader, results: dict[str, str | None]) -> str:
+    """The text the file patch applies to. A path patched earlier in the same
+    patch (a concatenated diff) continues from that result; rename and copy
+    sources always come from the tree, as in git."""
+
+    def current(path: str) -> str | None:
+        return results[path] if path in results else read(path)
+
+    if fp.old_path is None:
+        if current(fp.path) is not None:
+            raise PatchError(
+                f"{fp.path}: the patch creates this file but it already exists; is the patch for this tree?"
+            )
+        return ""
+    moved = fp.new_path not in (None, fp.old_path)
+    text = read(fp.old_path) if moved else current(fp.old_path)
+    if text is None:
+        raise PatchError(
+            f"{fp.old_path}: the patch changes this file but it does not exist; is the patch for this tree?"
+        )
+    return text
+
+
+def _store(results: dict[str, str | None], fp: FilePatch, text: str) -> None:
+    if fp.new_path is None:
+        results[fp.path] = None
+        return
+    if fp.old_path not in (None, fp.new_path) and not fp.copied:
+        results.setdefault(fp.old_path, None)  # type: ignore[arg-type]
+    results[fp.new_path] = text
+
+
+def _apply_file(fp: FilePatch, pre: str, damaged: bool) -> tuple[str, int]:
+    """New text of one file, and how many of its hunks needed repair."""
+    texts, eols = _split(pre)
+    placed = _place_hunks(fp, texts, damaged)
+    _commit_repairs(placed)
+    return _stitch(texts, eols, placed), sum(p.repaired for p in placed)
+
+
+def _place_hunks(fp: FilePatch, texts: list[str], damaged: bool) -> list[_Placed]:
+    placed: list[_Placed] = []
+    loose: list[str] | None = None
+    offset = low = 0
+    for hunk in fp.hunks:
+        old = [text for op, text in hunk.lines if op != "+"]
+        base = hunk.src_start - 1 if old else hunk.src_start
+        keys, wanted = texts, old
+        pos = None if hunk.damaged else nearest(keys, wanted, base + offset, low)
+        repaired = pos is None and (hunk.damaged or damaged)
+        if repaired:
+            loose = loose or [loose_key(t) for t in texts]
+            keys, wanted = loose, [loose_key(t) for t in old]
+            pos = nearest(keys, wanted, base + offset, low)
+        if pos is None:
+            raise _does_not_apply(fp, hunk, keys, wanted, base + offset)
+        lines = rebuild(hunk, texts, pos) if repaired else hunk.lines
+        placed.append(_Placed(hunk, pos, lines, repaired))
+        offset, low = pos - base, pos + len(old)
+    return placed
+
+
+def nearest(keys: list[str], wanted: list[str], guess: int, low: int = 0) -> int | None:
+    """Start of the occurrence of ``wanted`` in ``keys`` nearest to
+    ``guess``, not before ``low``; None when there is none."""
+    high = len(keys) - len(wanted)
+    if high < low:
+        return None
+    guess = min(max(guess, low), high)
+    if not wanted:
+        return guess
+    best: int | None = None
+    for p in range(low, high + 1):
+        if best is not None and p - guess > abs(best - guess):
+            break  # every later start is farther than the one found
+        closer = best is None or abs(p - guess) < abs(best - guess)
+        if closer and keys[p] == wanted[0] and keys[p : p + len(wanted)] == wanted:
+            best = p
+    return best
+
+
+def _does_not_apply(
+    fp: FilePatch, hunk: Hunk, keys: list[str], old: list[str], guess: int
+) -> PatchError:
+    best, score = _best_partial(keys, old, guess)
+    where = (
+        f"nearest partial match at line {best + 1}"
+        if score
+        else "none of its old lines is in the file"
+    )
+    return PatchError(
+        f"{fp.path}: hunk {hunk.header} does not apply ({where}); is the patch for this tree?"
+    )
+
+
+def _best_partial(keys: list[str], old: list[str], guess: int) -> tuple[int, int]:
+    """The start where most old lines sit at their place, nearest ``guess``
+    among equals, and how many lines match there."""
+    best, best_score = 0, 0
+    for p in range(len(keys)):
+        score = sum(1 for k, line in enumerate(old[: len(keys) - p]) if keys[p + k] == line)
+        if score > best_score or (
+            score == best_score and score and abs(p - guess) < abs(best - guess)
+        ):
+            best, best_score = p, score
+    return best, best_score
+
+
+def _commit_repairs(placed: list[_Placed]) -> None:
+    """Give repaired hunks their exact lines and the place they really
+    apply, so ``render_patch`` prints the rebuilt diff."""
+    delta = 0
+    for item in placed:
+        hunk, lines = item.hunk, item.lines
+        n_old = sum(op != "+" for op, _ in lines)
+        n_new = sum(op != "-" for op, _ in lines)
+        if item.repaired:
+            hunk.lines = lines
+            hunk.src_start, hunk.src_len = (item.pos + 1 if n_old else item.pos), n_old
+            hunk.dst_start, hunk.dst_len = (
+                (item.pos + delta + 1 if n_new else item.pos + delta),
+                n_new,
+            )
+        delta += n_new - n_old
+
+
+def _stitch(texts: list[str], eols: list[str], placed: list[_Placed]) -> str:
+    eol = "\r\n" if eols.count("\r\n") > eols.count("\n") else "\n"
+    out_t: list[str] = []
+    out_e: list[str] = []
+    cur = 0
+    for item in placed:
+        out_t += texts[cur : item.pos]
+        out_e += eols[cur : item.pos]
+        k = item.pos
+        for op, text in item.lines:
+            if op == "+":
+                out_t.append(text)
+                out_e.append(eol)
+            else:
+                if op == " ":
+                    out_t.append(texts[k])
+                    out_e.append(eols[k])
+                k += 1
+        cur = k
+        if k == len(texts) and out_e and any(op != "-" for op, _ in item.lines):
+            out_e[-1] = _last_eol(out_e[-1], item.hunk, eol)
+    out_t += texts[cur:]
+    out_e += eols[cur:]
+    for k in range(len(out_e) - 1):
+        if "\n" not in out_e[k]:
+            out_e[k] = eol  # a line that is no longer last needs a line end
+    return "".join(t + e for t, e in zip(out_t, out_e, strict=True))
+
+
+def _last_eol(current: str, hunk: Hunk, eol: str) -> str:
+    """The line end of a file's last line after a hunk that reaches the end
+    of the file, from the hunk's no-newline markers."""
+    if hunk.new_no_newline:
+        return ""
+    if hunk.old_no_newline and "\n" not in current:
+        return eol
+    return current
+
+
+def _split(text: str) -> tuple[list[str], list[str]]:
+    """Lines without their ends (CRs before an LF count as line end, like
+    the reader strips them) and the ends themselves."""
+    if not text:
+        return [], []
+    texts, eols = [], []
+    parts = text.split("\n")
+    for k, part in enumerate(parts):
+        if k == len(parts) - 1 and not part:
+            break
+        body = part.rstrip("\r")
+        texts.append(body)
+        eols.append(part[len(body) :] + ("\n" if k < len(parts) - 1 else ""))
+    return texts, eols
+
+
+def render_patch(patch: Patch) -> str:
+    """A clean unified diff of ``patch`` with ``diff --git`` headers, which
+    ``git apply`` and ``read_patches`` accept; for a repaired patch, the
+    rebuilt exact text."""
+    out: list[str] = []
+    for fp in patch.files:
+        out += _render_file(fp)
+    return "".join(line + "\n" for line in out)
+
+
+def _render_file(fp: FilePatch) -> list[str]:
+    old, new = fp.old_path, fp.new_path
+    a, b = old or new or "", new or old or ""
+    out = [f"diff --git {_quote('a/' + a)} {_quote('b/' + b)}"]
+    if old is None:
+        out.append("new file mode 100644")
+    elif new is None:
+        out.append("deleted file mode 100644")
+    elif old != new:
+        kind = "copy" if fp.copied else "rename"
+        out += [f"{kind} from {_quote(old)}", f"{kind} to {_quote(new)}"]
+    if fp.binary:
+        return [*out, f"Binary files {_side('a/', old)} and {_side('b/', new)} differ"]
+    if fp.hunks:
+        out += [f"--- {_side('a/', old)}", f"+++ {_side('b/', new)}"]
+    for hunk in fp.hunks:
+        out += _render_hunk(hunk)
+    return out
+
+
+def _render_hunk(hunk: Hunk) -> list[str]:
+    """Counts come from the lines, so a hunk read leniently renders
+    consistent."""
+    olds = [k for k, (op, _) in enumerate(hunk.lines) if op != "+"]
+    news = [k for k, (op, _) in enumerate(hunk.lines) if op != "-"]
+    header = f"@@ -{hunk.src_start},{len(olds)} +{hunk.dst_start},{len(news)} @@"
+    out = [f"{header} {hunk.section}" if hunk.section else header]
+    for k, (op, text) in enumerate(hunk.lines):
+        out.append(op + text)
+        if (hunk.old_no_newline and olds and k == olds[-1]) or (
+            hunk.new_no_newline and news and k == news[-1]
+        ):
+            out.append("\\ No newline at end of file")
+    return out
+
+
+def _side(prefix: str, path: str | None) -> str:
+    return "/dev/null" if path is None else _quote(prefix + path)
+
+
+def _quote(name: str) -> str:
+    """git's C-style quoting, for names the reader could not take back
+    otherwise (quotes, backslashes, control characters, edge spaces)."""
+    if not _NEEDS_QUOTES.search(name):
+        return name
+    out = []
+    for ch in name:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\{ord(ch):03o}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'

@@ -1,0 +1,34 @@
+"""JSON output, version 1 (README, "JSON output"): scripts and CI rely on it."""
+
+from __future__ import annotations
+
+import json
+
+from analyzer.runner import CheckReport, ScanReport
+
+VERSION = 1
+
+
+def scan(report: ScanReport) -> str:
+    return json.dumps({"version": VERSION, "files": report.files,
+                       "findings": [f.as_dict() for f in report.findings]}, indent=2) + "\n"
+
+
+def check(report: CheckReport) -> str:
+    patches = []
+    for p in report.patches:
+        entry: dict = {"subject": p.subject, "status": p.status}
+        if p.status != "analyzed":
+            entry["reason"] = p.reason
+        entry["files"] = p.files
+        entry["introduced"] = [f.as_dict() for f in p.delta.introduced]
+        entry["fixed"] = [f.as_dict() for f in p.delta.fixed]
+        entry["persisting"] = [f.as_dict() for f in p.delta.persisting]
+        if p.repaired:
+            entry["repaired"] = True
+            entry["repair_reason"] = p.repair_reason
+        if p.notes:
+            entry["notes"] = p.notes
+        patches.append(entry)
+    return json.dumps({"version": VERSION, "patches": patches, "summary": report.totals()},
+                      indent=2) + "\n"

@@ -1,0 +1,60 @@
+"""Compiler-style text: ``file:line:col: error|warning: message [rule]``,
+then the trace of the finding, one step per line, grouped by side."""
+
+from __future__ import annotations
+
+from analyzer.findings import Finding
+from analyzer.runner import CheckReport, ScanReport
+
+
+def finding_lines(f: Finding, *, label: str = "", trace: bool = True) -> list[str]:
+    sev = f.severity if not label else "note"
+    prefix = f"{label}: " if label else ""
+    lines = [f"{f.file}:{f.line}:{f.column}: {sev}: {prefix}{f.message} [{f.rule}]"]
+    lines.append(f"  in {f.function}(), field '{f.field}'")
+    if trace:
+        side = None
+        for step in f.trace:
+            if step.side != side:
+                side = step.side
+                lines.append(f"  {side} side:")
+            lines.append(f"    {step.file}:{step.line}: {step.function}: {step.kind}: {step.text}")
+    return lines
+
+
+def scan(report: ScanReport) -> str:
+    out: list[str] = []
+    for f in report.findings:
+        out.extend(finding_lines(f))
+    n = len(report.findings)
+    out.append(f"{n} role mismatch{'es' if n != 1 else ''} in {len(report.files)} file"
+               f"{'s' if len(report.files) != 1 else ''}")
+    return "\n".join(out) + "\n"
+
+
+def check(report: CheckReport) -> str:
+    out: list[str] = []
+    total = len(report.patches)
+    for i, p in enumerate(report.patches, 1):
+        head = f"patch {i}/{total}: {p.subject or '(no subject)'}"
+        if p.status != "analyzed":
+            head += f" [{p.status}: {p.reason}]"
+        out.append(head)
+        if p.repaired:
+            out.append(f"  note: patch repaired: {p.repair_reason}")
+        for note in p.notes:
+            out.append(f"  note: {note}")
+        for f in p.delta.introduced:
+            out.extend(finding_lines(f))
+        for f in p.delta.fixed:
+            out.extend(finding_lines(f, label="fixed", trace=False))
+        for f in p.delta.persisting:
+            out.extend(finding_lines(f, label="persisting", trace=False))
+        if p.status == "analyzed":
+            d = p.delta
+            out.append(f"  {len(d.introduced)} introduced, {len(d.fixed)} fixed, "
+                       f"{len(d.persisting)} persisting")
+    t = report.totals()
+    out.append(f"summary: {t['introduced']} introduced, {t['fixed']} fixed, "
+               f"{t['persisting']} persisting")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,492 @@
+"""Resolve role values across functions.
+
+A value in a function is made of terms that may read the function's
+parameters, the results of calls and loads of slots. Resolving it walks the
+role-flow graph backwards: parameters to the arguments of each call site
+(upward, choosing a chain of call sites), call results to the callee's
+returns (downward, with the call site's arguments bound), loads to every store
+of the slot. Each way through gives one ``Concrete`` value: a field map of
+resolved terms, each with the graph path that carried it, plus the producers
+and the context stores it came through (what the check pairs values by).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from analyzer.facts import CallSite, Facts
+from analyzer.graph import node_of, param_node, ret_node, slot_node
+from analyzer.terms import (
+    And,
+    Const,
+    Eq,
+    Ite,
+    Named,
+    Not,
+    Opaque,
+    OpaqueCond,
+    Or,
+    Origin,
+    Ref,
+    Scalar,
+    Truthy,
+    Unknown,
+    Value,
+    step_of,
+)
+
+MAX_CHAIN = 6
+MAX_CHAINS = 48
+MAX_ALTS = 96
+
+
+@dataclass(frozen=True)
+class RTerm:
+    """A resolved field value.
+
+    kind: const (value int), named (macro name), opaque (expression text),
+    symbol (a load or parameter we could not follow), unknown, mixed (a guard
+    we could not decide). ``forced``: set by an override after a copy or by a
+    mask. ``guard``: role fields (leaf, value) the override was conditional
+    on. ``via_param``: taken from a call-site argument. ``trace``: graph nodes
+    from the definition to the value's use."""
+
+    kind: str
+    value: object
+    forced: bool = False
+    guard: tuple = ()
+    via_param: bool = False
+    trace: tuple = ()
+
+    def is_const(self) -> bool:
+        return self.kind == "const"
+
+    def describe(self) -> str:
+        if self.kind == "const":
+            return str(self.value)
+        if self.kind in ("named", "opaque"):
+            return f"'{self.value}'"
+        if self.kind == "symbol":
+            return f"the stored '{self.value}'"
+        return "unknown"
+
+    def extend(self, *nodes) -> RTerm:
+        return RTerm(self.kind, self.value, self.forced, self.guard, self.via_param,
+                     self.trace + tuple(n for n in nodes if n is not None))
+
+
+@dataclass
+class Concrete:
+    fields: dict[str, RTerm]
+    producers: tuple = ()
+    stores: tuple = ()  # (store id, chain of call-site ids) passed, innermost first
+
+    def primary_producer(self, facts: Facts) -> tuple | None:
+        """The first producer on the way that writes fields, with the return
+        the value left it by (two returns of one producer are two
+        configurations, e.g. paging on and off)."""
+        for name, line in self.producers:
+            info = facts.functions.get(name)
+            if info is not None and info.defines_fields:
+                return (name, line)
+        return None
+
+    def context_store(self):
+        """The store closest to the producer (stores are listed innermost
+        first): the MMU-context role both sides came through, if any."""
+        return self.stores[0] if self.stores else None
+
+
+@dataclass
+class _Ctx:
+    """Call sites that bind the parameters: sites[0] called the current
+    function, sites[1] called sites[0].caller, and so on."""
+
+    sites: tuple = ()
+    visiting: frozenset = frozenset()
+
+    def push(self, site: CallSite) -> _Ctx:
+        return _Ctx((site, *self.sites), self.visiting)
+
+    def parent(self) -> _Ctx:
+        return _Ctx(self.sites[1:], self.visiting)
+
+    def key(self) -> tuple:
+        return (tuple(s.id for s in self.sites), self.visiting)
+
+
+@dataclass
+class Resolver:
+    facts: Facts
+    graph: nx.DiGraph
+    callers: dict[str, list[CallSite]] = field(default_factory=dict)
+    stores: dict[str, list] = field(default_factory=dict)
+    sites: dict[int, CallSite] = field(default_factory=dict)
+    _cache: dict = field(default_factory=dict)
+    _chains: dict = field(default_factory=dict)
+    _fn_params: dict = field(default_factory=dict)
+    _phi_walk: set = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        for site in self.facts.calls:
+            self.callers.setdefault(site.callee, []).append(site)
+            self.sites[site.id] = site
+        for store in self.facts.stores:
+            if store.value is not None:
+                self.stores.setdefault(store.slot, []).append(store)
+
+    # ---- call chains -----------------------------------------------------
+
+    def uses_params(self, value, func: str) -> bool:
+        return bool(self.params_of(value, func))
+
+    def params_of(self, value, func: str) -> set[str]:
+        """Parameters of ``func`` that a value (or scalar term) depends on,
+        including through the calls and phis it reads."""
+        out: set[str] = set()
+        self._walk_params(value, func, out)
+        return out
+
+    def fn_params_used(self, func: str) -> set[str]:
+        """Parameters of ``func`` its returned roles depend on."""
+        if func in self._fn_params:
+            return self._fn_params[func]
+        self._fn_params[func] = set()  # recursion guard
+        info = self.facts.functions.get(func)
+        out: set[str] = set()
+        if info is not None:
+            for cond, value, _st in info.returns:
+                self._walk_params(value, func, out)
+                self._walk_cond(cond, func, out)
+        self._fn_params[func] = out
+        return out
+
+    def _walk_params(self, value, func: str, out: set) -> None:
+        if isinstance(value, Value):
+            for term in value.fields.values():
+                self._walk_term(term, func, out)
+        else:
+            self._walk_term(value, func, out)
+
+    def _walk_term(self, term, func: str, out: set) -> None:
+        if isinstance(term, Scalar) and term.func == func:
+            out.add(term.name)
+        elif isinstance(term, Ref) and term.origin.func == func:
+            o = term.origin
+            if o.kind == "param":
+                out.add(o.name)
+            elif o.kind == "call":
+                site = self.sites.get(o.site)
+                callee = self.facts.functions.get(o.name)
+                if site is None or callee is None:
+                    return
+                used = self.fn_params_used(o.name)
+                for p, arg in zip(callee.params, site.args, strict=False):
+                    if p.name in used:
+                        self._walk_params(arg, func, out)
+            elif o.kind == "phi":
+                phi = self.facts.phis.get(o.site)
+                if phi is not None and phi.id not in self._phi_walk:
+                    self._phi_walk.add(phi.id)
+                    for cond, v in phi.alternatives:
+                        self._walk_params(v, func, out)
+                        self._walk_cond(cond, func, out)
+                    self._phi_walk.discard(phi.id)
+        elif isinstance(term, Ite):
+            self._walk_term(term.then, func, out)
+            self._walk_term(term.other, func, out)
+            self._walk_cond(term.cond, func, out)
+
+    def _walk_cond(self, cond, func: str, out: set) -> None:
+        if isinstance(cond, Truthy):
+            self._walk_term(cond.term, func, out)
+        elif isinstance(cond, Not):
+            self._walk_cond(cond.cond, func, out)
+        elif isinstance(cond, And | Or):
+            for p in cond.parts:
+                self._walk_cond(p, func, out)
+        elif isinstance(cond, Eq):
+            self._walk_term(cond.left, func, out)
+            self._walk_term(cond.right, func, out)
+
+    def chains(self, func: str, depth: int = MAX_CHAIN, seen: frozenset = frozenset()) -> list[tuple]:
+        """Upward chains of call sites that bind ``func``'s parameters."""
+        key = (func, depth, seen)
+        if key in self._chains:
+            return self._chains[key]
+        out: list[tuple] = []
+        sites = self.callers.get(func, [])
+        if depth == 0 or not sites:
+            out.append(())
+        for site in sites:
+            if site.caller in seen or site.caller == func:
+                continue
+            callee = self.facts.functions.get(func)
+            used = self.fn_params_used(func) | self._direct_params(func)
+            needs = callee is not None and any(
+                p.name in used and self.uses_params(a, site.caller)
+                for p, a in zip(callee.params, site.args, strict=False))
+            if needs:
+                for rest in self.chains(site.caller, depth - 1, seen | {func}):
+                    out.append((site, *rest))
+                    if len(out) >= MAX_CHAINS:
+                        break
+            else:
+                out.append((site,))
+            if len(out) >= MAX_CHAINS:
+                break
+        if not out:
+            out.append(())
+        self._chains[key] = out
+        return out
+
+    def _direct_params(self, func: str) -> set[str]:
+        """Parameters a function's compares, stores and call arguments read."""
+        key = ("direct", func)
+        if key in self._fn_params:
+            return self._fn_params[key]
+        self._fn_params[key] = set()  # recursion guard
+        out: set[str] = set()
+        for cmp in self.facts.compares:
+            if cmp.func == func:
+                self._walk_params(cmp.left, func, out)
+                self._walk_params(cmp.right, func, out)
+        for store in self.facts.stores:
+            if store.func == func and store.value is not None:
+                self._walk_params(store.value, func, out)
+        for site in self.facts.calls:
+            if site.caller == func:
+                callee = self.facts.functions.get(site.callee)
+                if callee is None:
+                    continue
+                used = self.fn_params_used(site.callee) | self._direct_params(site.callee)
+                for p, a in zip(callee.params, site.args, strict=False):
+                    if p.name in used:
+                        self._walk_params(a, func, out)
+        self._fn_params[key] = out
+        return out
+
+    # ---- values ----------------------------------------------------------
+
+    def resolve_top(self, value: Value, func: str, visiting: frozenset = frozenset()) -> list[Concrete]:
+        """Resolve a value with its parameters bound by every upward chain."""
+        if not self.uses_params(value, func):
+            return self.resolve(value, func, _Ctx((), visiting))
+        out: list[Concrete] = []
+        for chain in self.chains(func):
+            out.extend(self.resolve(value, func, _Ctx(chain, visiting)))
+            if len(out) >= MAX_ALTS:
+                break
+        return _dedupe(out)
+
+    def resolve(self, value: Value, func: str, ctx: _Ctx) -> list[Concrete]:
+        key = (id(value), func, ctx.key())
+        if key in self._cache:
+            return self._cache[key]
+        self._cache[key] = []  # recursion guard
+        origins = sorted(value.origins(), key=lambda o: (o.kind, o.name, o.site, o.sub))
+        per_origin = [self.resolve_origin(o, func, ctx) for o in origins]
+        out: list[Concrete] = []
+        for combo in itertools.product(*per_origin):
+            env = dict(zip(origins, combo, strict=True))
+            fields = {p: self.term(t, func, ctx, env) for p, t in value.fields.items()}
+            producers: tuple = ()
+            stores: tuple = ()
+            for alt in combo:
+                producers += alt.producers
+                stores += alt.stores
+            out.append(Concrete(fields, producers, stores))
+            if len(out) >= MAX_ALTS:
+                break
+        out = _dedupe(out)
+        self._cache[key] = out
+        return out
+
+    def resolve_origin(self, origin: Origin, func: str, ctx: _Ctx) -> list[Concrete]:
+        if origin.kind == "param":
+            return self._param(origin, func, ctx)
+        if origin.kind == "call":
+            return self._call(origin, func, ctx)
+        if origin.kind == "load":
+            return self._load(origin, func, ctx)
+        if origin.kind == "phi":
+            return self._phi(origin, func, ctx)
+        return [Concrete({})]
+
+    def _param(self, origin: Origin, func: str, ctx: _Ctx) -> list[Concrete]:
+        info = self.facts.functions.get(func)
+        idx = info.param_index(origin.name) if info else None
+        if not ctx.sites or idx is None or idx >= len(ctx.sites[0].args):
+            return [Concrete({}, (), ())]  # unbound: terms become symbols
+        site = ctx.sites[0]
+        arg = site.args[idx]
+        if not isinstance(arg, Value):
+            return [Concrete({})]
+        out = []
+        for c in self.resolve(arg, site.caller, ctx.parent()):
+            fields = {p: t.extend(node_of(site.step), param_node(func, origin.name))
+                      for p, t in c.fields.items()}
+            out.append(Concrete(fields, c.producers, c.stores))
+        return out or [Concrete({})]
+
+    def _call(self, origin: Origin, func: str, ctx: _Ctx) -> list[Concrete]:
+        site = self.sites.get(origin.site)
+        callee = self.facts.functions.get(origin.name)
+        if site is None or callee is None or len(ctx.sites) > 2 * MAX_CHAIN:
+            return [Concrete({})]
+        inner = ctx.push(site)
+        out = []
+        for cond, value, rstep in callee.returns:
+            if self.cond(cond, origin.name, inner, {}) is False:
+                continue
+            for c in self.resolve(value, origin.name, inner):
+                fields = {p: t.extend(node_of(rstep), ret_node(origin.name))
+                          for p, t in c.fields.items()}
+                out.append(Concrete(fields, ((origin.name, rstep.line), *c.producers), c.stores))
+        return out or [Concrete({})]
+
+    def _load(self, origin: Origin, func: str, ctx: _Ctx) -> list[Concrete]:
+        if origin.name in ctx.visiting:
+            return [Concrete({})]
+        visiting = ctx.visiting | {origin.name}
+        out = []
+        for store in self.stores.get(origin.name, []):
+            value = store.value
+            if self.uses_params(value, store.func):
+                chains = self.chains(store.func)
+            else:
+                chains = [()]
+            for chain in chains:
+                for c in self.resolve(value, store.func, _Ctx(chain, visiting)):
+                    fields = {p: t.extend(node_of(store.step), slot_node(origin.name))
+                              for p, t in c.fields.items()}
+                    tag = (store.id, tuple(s.id for s in chain))
+                    out.append(Concrete(fields, c.producers, (*c.stores, tag)))
+        return _dedupe(out) or [Concrete({})]
+
+    def _phi(self, origin: Origin, func: str, ctx: _Ctx) -> list[Concrete]:
+        phi = self.facts.phis.get(origin.site)
+        if phi is None:
+            return [Concrete({})]
+        out = []
+        for cond, value in phi.alternatives:
+            if self.cond(cond, func, ctx, {}) is False:
+                continue
+            for c in self.resolve(value, func, ctx):
+                fields = {p: t.extend(node_of(phi.step)) for p, t in c.fields.items()}
+                out.append(Concrete(fields, c.producers, c.stores))
+        return out or [Concrete({})]
+
+    # ---- terms -----------------------------------------------------------
+
+    def term(self, t, func: str, ctx: _Ctx, env: dict) -> RTerm:
+        st = step_of(t)
+        here = node_of(st) if st.line else None
+        if isinstance(t, Const):
+            return RTerm("const", t.value, forced=st.kind in ("override", "mask"), trace=_t(here))
+        if isinstance(t, Named):
+            return RTerm("named", t.name, forced=st.kind in ("override", "mask"), trace=_t(here))
+        if isinstance(t, Opaque):
+            return RTerm("opaque", t.text, trace=_t(here))
+        if isinstance(t, Unknown):
+            return RTerm("unknown", t.why, trace=_t(here))
+        if isinstance(t, Scalar):
+            return self._scalar(t, func, ctx, here)
+        if isinstance(t, Ref):
+            alt = env.get(t.origin)
+            got = alt.fields.get(t.path) if alt is not None else None
+            if got is None:
+                return RTerm("symbol", f"{t.origin.name}.{t.path}", trace=_t(here))
+            return got.extend(here) if here != (got.trace[-1] if got.trace else None) else got
+        if isinstance(t, Ite):
+            decided = self.cond(t.cond, func, ctx, env)
+            if decided is True:
+                got = self.term(t.then, func, ctx, env)
+                return RTerm(got.kind, got.value, got.forced, got.guard + self.guard_of(t.cond, func, ctx, env),
+                             got.via_param, got.trace)
+            if decided is False:
+                return self.term(t.other, func, ctx, env)
+            a = self.term(t.then, func, ctx, env)
+            b = self.term(t.other, func, ctx, env)
+            if a.kind == b.kind and a.value == b.value:
+                return a
+            return RTerm("mixed", f"{a.describe()} or {b.describe()}", trace=a.trace)
+        return RTerm("unknown", "?", trace=_t(here))
+
+    def _scalar(self, t: Scalar, func: str, ctx: _Ctx, here) -> RTerm:
+        info = self.facts.functions.get(t.func)
+        idx = info.param_index(t.name) if info else None
+        if t.func != func or not ctx.sites or idx is None or idx >= len(ctx.sites[0].args):
+            return RTerm("symbol", t.name, trace=_t(here))
+        site = ctx.sites[0]
+        arg = site.args[idx]
+        if isinstance(arg, Value):
+            return RTerm("unknown", "role passed as scalar", trace=_t(here))
+        got = self.term(arg, site.caller, ctx.parent(), {})
+        got = got.extend(node_of(site.step), param_node(func, t.name), here)
+        return RTerm(got.kind, got.value, got.forced, got.guard, True, got.trace)
+
+    def cond(self, c, func: str, ctx: _Ctx, env: dict):
+        """True, False or None (cannot tell)."""
+        if isinstance(c, And):
+            vals = [self.cond(p, func, ctx, env) for p in c.parts]
+            if any(v is False for v in vals):
+                return False
+            return True if all(v is True for v in vals) else None
+        if isinstance(c, Or):
+            vals = [self.cond(p, func, ctx, env) for p in c.parts]
+            if any(v is True for v in vals):
+                return True
+            return False if all(v is False for v in vals) else None
+        if isinstance(c, Not):
+            v = self.cond(c.cond, func, ctx, env)
+            return None if v is None else not v
+        if isinstance(c, Truthy):
+            r = self.term(c.term, func, ctx, env)
+            return bool(r.value) if r.kind == "const" else None
+        if isinstance(c, Eq):
+            a = self.term(c.left, func, ctx, env)
+            b = self.term(c.right, func, ctx, env)
+            if a.kind == b.kind and a.kind in ("const", "named"):
+                return a.value == b.value
+            return None
+        if isinstance(c, OpaqueCond):
+            return None
+        return None
+
+    def guard_of(self, c, func: str, ctx: _Ctx, env: dict) -> tuple:
+        """Role fields a decided guard tested, with the values that held."""
+        if isinstance(c, Truthy) and c.path:
+            r = self.term(c.term, func, ctx, env)
+            if r.kind == "const":
+                return ((c.path, r.value),)
+        if isinstance(c, Not) and isinstance(c.cond, Truthy) and c.cond.path:
+            r = self.term(c.cond.term, func, ctx, env)
+            if r.kind == "const":
+                return ((c.cond.path, r.value),)
+        if isinstance(c, And):
+            out: tuple = ()
+            for p in c.parts:
+                out += self.guard_of(p, func, ctx, env)
+            return out
+        return ()
+
+
+def _t(node) -> tuple:
+    return (node,) if node is not None else ()
+
+
+def _dedupe(items: list[Concrete]) -> list[Concrete]:
+    seen: set = set()
+    out = []
+    for c in items:
+        key = (tuple(sorted((p, t.kind, str(t.value), t.forced, t.guard, t.via_param)
+                            for p, t in c.fields.items())), c.producers[:1], c.stores[:1])
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(c)
+    return out

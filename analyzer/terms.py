@@ -1,0 +1,236 @@
+"""Symbolic values of role fields.
+
+A role value is a complete map from each leaf field path (``level``,
+``base.cr4_pae``) to a term. Terms are small immutable records; each carries
+the step that defined it (where, and what kind of definition), which becomes a
+node of the role-flow graph and a line of a finding's trace. Steps never take
+part in equality: two terms are the same when they say the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Step:
+    """One place in the source where a role value is defined or flows."""
+
+    file: str
+    line: int
+    col: int
+    function: str
+    kind: str  # def, override, mask, guard, copy, param, return, call, store, load, compare
+    text: str
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "function": self.function,
+                "kind": self.kind, "text": self.text}
+
+
+NO_STEP = Step("", 0, 0, "", "none", "")
+
+
+# ---- scalar terms -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Const:
+    value: int
+    step: Step = field(default=NO_STEP, compare=False)
+
+
+@dataclass(frozen=True)
+class Named:
+    """A macro constant such as ACC_ALL: constant, value unknown."""
+
+    name: str
+    step: Step = field(default=NO_STEP, compare=False)
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """An expression computed from state we do not model (guest registers...)."""
+
+    text: str
+    step: Step = field(default=NO_STEP, compare=False)
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """No value: an uninitialized local, a loop-carried change, a symbol."""
+
+    why: str = "unknown"
+    step: Step = field(default=NO_STEP, compare=False)
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """A scalar parameter of the function being analyzed, bound at call sites."""
+
+    func: str
+    name: str
+    step: Step = field(default=NO_STEP, compare=False)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a role value comes from before any field write.
+
+    kind: param (name=param name), load (name=slot), call (name=callee,
+    site=call site id), global (name=variable), zero, unknown."""
+
+    kind: str
+    name: str = ""
+    func: str = ""
+    site: int = -1
+    sub: str = ""  # sub-role prefix, e.g. "base" for mmu_role.base
+
+    def path(self, leaf: str) -> str:
+        return f"{self.sub}.{leaf}" if self.sub else leaf
+
+
+@dataclass(frozen=True)
+class Ref:
+    """The value of ``path`` in an origin (a parameter, a load, a call result)."""
+
+    origin: Origin
+    path: str
+    step: Step = field(default=NO_STEP, compare=False)
+
+
+# ---- conditions ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Truthy:
+    """``if (x)``; ``path`` names the role field tested, when it is one."""
+
+    term: object
+    path: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Not:
+    cond: object
+
+
+@dataclass(frozen=True)
+class And:
+    parts: tuple
+
+
+@dataclass(frozen=True)
+class Or:
+    parts: tuple
+
+
+@dataclass(frozen=True)
+class Eq:
+    left: object
+    right: object
+
+
+@dataclass(frozen=True)
+class OpaqueCond:
+    text: str
+
+
+TRUE = And(())
+
+
+@dataclass(frozen=True)
+class Ite:
+    """``cond ? then : other``: a field written under a guard."""
+
+    cond: object
+    then: object
+    other: object
+    step: Step = field(default=NO_STEP, compare=False)
+
+
+def step_of(term) -> Step:
+    return getattr(term, "step", NO_STEP)
+
+
+def with_step(term, step: Step):
+    """The same term, attributed to another step."""
+    if isinstance(term, Const):
+        return Const(term.value, step)
+    if isinstance(term, Named):
+        return Named(term.name, step)
+    if isinstance(term, Opaque):
+        return Opaque(term.text, step)
+    if isinstance(term, Unknown):
+        return Unknown(term.why, step)
+    if isinstance(term, Scalar):
+        return Scalar(term.func, term.name, step)
+    if isinstance(term, Ref):
+        return Ref(term.origin, term.path, step)
+    if isinstance(term, Ite):
+        return Ite(term.cond, term.then, term.other, step)
+    return term
+
+
+@dataclass
+class Value:
+    """A role value: the role type and one term per leaf field path."""
+
+    type: str
+    fields: dict[str, object]
+    fresh: bool = False  # built from nothing ({0}), so writes are definitions
+
+    def copy(self) -> Value:
+        return Value(self.type, dict(self.fields), self.fresh)
+
+    def sub(self, prefix: str, sub_type: str, leaves: list[str]) -> Value:
+        return Value(sub_type, {leaf: self.fields[f"{prefix}.{leaf}"] for leaf in leaves}, self.fresh)
+
+    def origins(self) -> set[Origin]:
+        out: set[Origin] = set()
+        for term in self.fields.values():
+            _collect_origins(term, out)
+        return out
+
+
+def _collect_origins(term, out: set) -> None:
+    if isinstance(term, Ref):
+        out.add(term.origin)
+    elif isinstance(term, Ite):
+        _collect_origins(term.then, out)
+        _collect_origins(term.other, out)
+        _collect_cond_origins(term.cond, out)
+
+
+def _collect_cond_origins(cond, out: set) -> None:
+    if isinstance(cond, Truthy):
+        _collect_origins(cond.term, out)
+    elif isinstance(cond, Not):
+        _collect_cond_origins(cond.cond, out)
+    elif isinstance(cond, And | Or):
+        for p in cond.parts:
+            _collect_cond_origins(p, out)
+    elif isinstance(cond, Eq):
+        _collect_origins(cond.left, out)
+        _collect_origins(cond.right, out)
+
+
+def scalars_in(term, out: set) -> None:
+    """Collect the scalar parameters a term depends on."""
+    if isinstance(term, Scalar):
+        out.add(term.name)
+    elif isinstance(term, Ite):
+        scalars_in(term.then, out)
+        scalars_in(term.other, out)
+        _cond_scalars(term.cond, out)
+
+
+def _cond_scalars(cond, out: set) -> None:
+    if isinstance(cond, Truthy):
+        scalars_in(cond.term, out)
+    elif isinstance(cond, Not):
+        _cond_scalars(cond.cond, out)
+    elif isinstance(cond, And | Or):
+        for p in cond.parts:
+            _cond_scalars(p, out)
+    elif isinstance(cond, Eq):
+        scalars_in(cond.left, out)
+        scalars_in(cond.right, out)

@@ -1,0 +1,14 @@
+"""Shared pytest setup: markers, and fixtures imported from the modules that
+define them."""
+
+from kernels import kernel_tree_fixture, linux_6_1, linux_6_12
+
+__all__ = ["kernel_tree_fixture", "linux_6_1", "linux_6_12"]
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "real_kernel: parses Debian's linux-source kernels (downloaded once, cached outside "
+        "the repository; see tests/kernels.py)",
+    )

@@ -1,0 +1,204 @@
+"""cparse: functions, positions and error counts, on snippets written here;
+and the quality bar on real kernels (marker real_kernel)."""
+
+from pathlib import Path
+
+import pytest
+
+from analyzer.cparse import (
+    captures,
+    children_of_type,
+    descendants_of_type,
+    error_counts,
+    functions,
+    loop_macro_head,
+    parse_c,
+)
+
+SNIPPET = """\
+static union kvm_mmu_page_role
+kvm_calc_role(struct kvm_vcpu *vcpu, const u64 *sptep, unsigned int level)
+{
+\tunion kvm_mmu_page_role role = {0};
+\treturn role;
+}
+
+static struct kvm_mmu_page *kvm_mmu_get_page(struct kvm_vcpu *vcpu, gfn_t gfn)
+{
+\treturn NULL;
+}
+
+static int FNAME(fetch)(struct kvm_vcpu *vcpu, struct guest_walker *gw)
+{
+\treturn 0;
+}
+
+static __always_inline bool is_ready(void)
+{
+\treturn true;
+}
+
+int report(const char *fmt, int (*cb)(int), u64 masks[], ...)
+{
+\treturn 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def pf():
+    return parse_c("snippet.c", SNIPPET)
+
+
+def by_name(pf):
+    return {f.name: f for f in functions(pf)}
+
+
+def test_function_names_in_source_order(pf):
+    names = [f.name for f in functions(pf)]
+    assert names == ["kvm_calc_role", "kvm_mmu_get_page", "FNAME(fetch)", "is_ready", "report"]
+
+
+def test_return_type_on_its_own_line(pf):
+    f = by_name(pf)["kvm_calc_role"]
+    assert f.return_type_text == "union kvm_mmu_page_role"
+    assert (f.start_line, f.end_line) == (1, 6)
+    assert f.params == [
+        ("struct kvm_vcpu *", "vcpu"),
+        ("const u64 *", "sptep"),
+        ("unsigned int", "level"),
+    ]
+    assert f.node.type == "function_definition" and f.body.type == "compound_statement"
+
+
+def test_pointer_return(pf):
+    f = by_name(pf)["kvm_mmu_get_page"]
+    assert f.return_type_text == "struct kvm_mmu_page *"
+    assert f.params == [("struct kvm_vcpu *", "vcpu"), ("gfn_t", "gfn")]
+
+
+def test_fname_function_keeps_its_written_name(pf):
+    f = by_name(pf)["FNAME(fetch)"]
+    assert f.return_type_text == "int"
+    assert f.params == [("struct kvm_vcpu *", "vcpu"), ("struct guest_walker *", "gw")]
+
+
+def test_void_params_and_attribute_macro(pf):
+    f = by_name(pf)["is_ready"]
+    assert f.params == []
+    assert f.return_type_text == "bool"
+
+
+def test_function_pointer_array_and_variadic_params(pf):
+    f = by_name(pf)["report"]
+    assert f.params == [
+        ("const char *", "fmt"),
+        ("int (*)(int)", "cb"),
+        ("u64 []", "masks"),
+        ("...", ""),
+    ]
+
+
+def test_positions_are_one_based_and_count_characters():
+    src = 'int f(void)\n{\n\tchar *s = "é"; int x = 1;\n}\n'
+    pf = parse_c("t.c", src)
+    (decl,) = [d for d in descendants_of_type(pf.root, "declaration") if "x" in pf.text_of(d)]
+    assert pf.text_of(decl) == "int x = 1;"
+    assert pf.line_of(decl) == 3
+    assert pf.col_of(decl) == src.splitlines()[2].index("int x") + 1
+    assert decl.start_point.column + 1 > pf.col_of(decl)  # tree-sitter counts bytes
+
+
+def test_text_of_reads_the_original_not_the_neutralized_text():
+    src = "void f(struct kvm *kvm)\n{\n\tfor_each_sp(kvm, sp) {\n\t}\n}\n"
+    pf = parse_c("t.c", src)
+    (loop,) = descendants_of_type(pf.root, "while_statement")
+    assert pf.text_of(loop).startswith("for_each_sp(kvm, sp) {")
+    assert pf.source.decode() != src and len(pf.source) == len(src.encode())
+
+
+def test_loop_macro_head_gives_the_macro_call_as_written():
+    src = "void f(struct kvm *kvm)\n{\n\tfor_each_sp(kvm,\n\t\t    (sp)) {\n\t}\n\twhile (kvm) {\n\t}\n}\n"
+    pf = parse_c("t.c", src)
+    macro, plain = descendants_of_type(pf.root, "while_statement")
+    assert loop_macro_head(pf, macro) == "for_each_sp(kvm,\n\t\t    (sp))"
+    assert loop_macro_head(pf, plain) is None
+    assert loop_macro_head(pf, pf.root) is None
+
+
+def test_error_counts_per_function():
+    src = "int good(void)\n{\n\treturn 0;\n}\n\nint bad(void)\n{\n\treturn 1 +;\n}\n"
+    counts = error_counts(parse_c("t.c", src))
+    assert counts["good"] == 0
+    assert counts["bad"] >= 1
+    assert counts[""] == 0
+
+
+def test_error_counts_top_level():
+    counts = error_counts(parse_c("t.c", "int x = ;\nint ok(void)\n{\n\treturn 0;\n}\n"))
+    assert counts[""] >= 1 and counts["ok"] == 0
+
+
+def test_raw_parse_skips_neutralization():
+    src = "static __always_inline bool f(void)\n{\n\treturn true;\n}\n"
+    assert parse_c("t.c", src, raw=True).root.has_error
+    assert not parse_c("t.c", src).root.has_error
+
+
+def test_node_helpers(pf):
+    fn = by_name(pf)["kvm_calc_role"]
+    assert [pf.text_of(n) for n in children_of_type(fn.node, "storage_class_specifier")] == [
+        "static"
+    ]
+    found = captures("(return_statement (identifier) @value)", pf.root)
+    assert [pf.text_of(n) for n in found["value"]] == ["role"]
+
+
+# ------------------------------------------------------------ real kernels
+
+MMU_FILES = [
+    "arch/x86/kvm/mmu/mmu.c",
+    "arch/x86/kvm/mmu/tdp_mmu.c",
+    "arch/x86/kvm/mmu/paging_tmpl.h",
+]
+# Functions the analysis needs, which the raw grammar view breaks on.
+MUST_PARSE = {
+    "6.1": {"kvm_mmu_find_shadow_page", "kvm_tdp_mmu_get_vcpu_root_hpa"},
+    "6.12": {"kvm_mmu_find_shadow_page", "kvm_tdp_mmu_alloc_root"},
+}
+
+
+def role_functions(tree: Path, rel: str, *, raw: bool) -> dict[str, int]:
+    """Error counts of the functions whose body mentions a role."""
+    pf = parse_c(rel, (tree / rel).read_text(encoding="utf-8"), raw=raw)
+    counts = error_counts(pf)
+    return {f.name: counts[f.name] for f in functions(pf) if "role" in pf.text_of(f.body)}
+
+
+@pytest.fixture(params=["6.1", "6.12"])
+def kernel(request):
+    fixture = {"6.1": "linux_6_1", "6.12": "linux_6_12"}[request.param]
+    return request.param, request.getfixturevalue(fixture)
+
+
+@pytest.mark.real_kernel
+def test_role_functions_parse_without_errors(kernel):
+    version, tree = kernel
+    seen: dict[str, int] = {}
+    for rel in MMU_FILES:
+        found = role_functions(tree, rel, raw=False)
+        assert len(found) >= 3, f"{rel}: too few role functions found; did parsing break?"
+        seen.update(found)
+    assert MUST_PARSE[version] <= set(seen)
+    assert {name: n for name, n in seen.items() if n} == {}
+
+
+@pytest.mark.real_kernel
+def test_raw_parse_breaks_role_functions(kernel):
+    """Neutralization matters: without it, functions the analysis needs have
+    ERROR nodes."""
+    version, tree = kernel
+    broken = set()
+    for rel in MMU_FILES:
+        broken |= {name for name, n in role_functions(tree, rel, raw=True).items() if n}
+    assert broken & MUST_PARSE[version]

@@ -1,0 +1,220 @@
+"""The role-flow analysis on small C snippets: what it must find and what it
+must not. Each snippet is a few lines of our own mirroring a kernel shape."""
+
+from helpers import analyze_c, assert_findings
+
+# A producer, a page allocator that copies the context role and overrides
+# fields, a lookup that computes the role afresh: the seed's skeleton.
+SKELETON = """
+static union kvm_mmu_role calc_common(struct kvm_vcpu *vcpu)
+{
+	union kvm_mmu_role role = {0};
+
+	role.base.access = 7;
+	role.base.nxe = !!is_nx(vcpu);
+	%(common)s
+	role.base.smm = is_smm(vcpu);
+	return role;
+}
+
+static union kvm_mmu_role calc_tdp_role(struct kvm_vcpu *vcpu)
+{
+	union kvm_mmu_role role = calc_common(vcpu);
+
+	role.base.level = tdp_level(vcpu);
+	role.base.direct = %(direct)s;
+	return role;
+}
+
+static void init_tdp(struct kvm_vcpu *vcpu)
+{
+	union kvm_mmu_role new_role = calc_tdp_role(vcpu);
+
+	%(mask)s
+	vcpu->arch.mmu->mmu_role.as_u64 = new_role.as_u64;
+}
+
+static struct kvm_mmu_page *get_page(struct kvm_vcpu *vcpu, int gfn, unsigned level,
+				     int direct, unsigned access)
+{
+	union kvm_mmu_page_role role;
+	struct kvm_mmu_page *sp;
+
+	role = vcpu->arch.mmu->mmu_role.base;
+	role.level = level;
+	role.direct = direct;
+	%(filter)s
+	role.access = access;
+	for (sp = first(gfn); sp; sp = next(sp))
+		if (sp->role.word == role.word)
+			return sp;
+	sp = alloc_page(vcpu);
+	sp->role = role;
+	return sp;
+}
+
+static int alloc_direct_root(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu_page *sp = get_page(vcpu, 0, root_level(vcpu), 1, 7);
+	return sp != 0;
+}
+
+static union kvm_mmu_page_role calc_root_role(struct kvm_vcpu *vcpu)
+{
+	union kvm_mmu_role role = calc_tdp_role(vcpu);
+	return role.base;
+}
+
+static bool root_cached(struct kvm_vcpu *vcpu, struct kvm_mmu_page *root,
+			union kvm_mmu_page_role want)
+{
+	return want.word == root->role.word;
+}
+
+void new_cr3(struct kvm_vcpu *vcpu, struct kvm_mmu_page *root)
+{
+	root_cached(vcpu, root, calc_root_role(vcpu));
+}
+"""
+
+BASE = {
+    "common": "role.base.cr4_pae = !!is_pae(vcpu);",
+    "direct": "true",
+    "mask": "",
+    "filter": "if (role.direct)\n\t\trole.cr4_pae = 0;",
+}
+
+
+def src(**over: str) -> str:
+    return SKELETON % {**BASE, **over}
+
+
+def test_seed_shape_guarded_constant_against_computed_value():
+    assert_findings(src(), "role-mismatch:cr4_pae@root_cached")
+
+
+def test_finding_is_a_warning_at_the_compare_site_with_both_sides_traced():
+    (f,) = analyze_c(src()).findings
+    assert (f.severity, f.field, f.function) == ("warning", "cr4_pae", "root_cached")
+    kinds = {(t.side, t.kind) for t in f.trace}
+    assert ("stored", "override") in kinds and ("stored", "store") in kinds
+    assert ("lookup", "def") in kinds and ("lookup", "compare") in kinds
+    assert "direct=1" in f.message
+
+
+def test_trace_is_a_path_in_the_role_flow_graph():
+    result = analyze_c(src())
+    (f,) = result.findings
+    lookup = [n for n in f.graph_path]
+    # each side is a path from the definition to the compare node
+    cut = lookup.index(next(n for n in lookup if n[0] == "step" and n[4] == "compare")) + 1
+    import networkx as nx
+
+    assert nx.is_path(result.graph, lookup[:cut])
+    assert nx.is_path(result.graph, lookup[cut:])
+
+
+def test_fix_in_producer_removes_the_finding():
+    assert_findings(src(common=""))
+
+
+def test_dropping_the_filter_removes_the_finding():
+    assert_findings(src(filter=""))
+
+
+def test_guard_not_holding_for_the_pair_is_not_reported():
+    # the lookup's direct is computed, so "when direct" is not known to hold
+    assert_findings(src(direct="!is_paging(vcpu)"))
+
+
+def test_two_different_constants_are_an_error():
+    result = analyze_c(src(common="role.base.cr4_pae = 1;", filter="role.cr4_pae = 0;"))
+    (f,) = result.findings
+    assert (f.severity, f.field) == ("error", "cr4_pae")
+
+
+def test_mask_dropping_a_field_the_lookup_carries():
+    mask = "new_role.base.word &= keep_mask.word;"
+    header_mask = "static const union kvm_mmu_page_role keep_mask = { .level = 0xf, .direct = 1, .access = 7, .cr4_pae = 1, .smm = 0xff };\n"
+    assert_findings(header_mask + src(filter="", mask=mask), "role-mismatch:nxe@root_cached")
+
+
+def test_mask_keeping_every_field_is_clean():
+    mask = "new_role.base.word &= keep_mask.word;"
+    header_mask = "static const union kvm_mmu_page_role keep_mask = { .level = 0xf, .direct = 1, .access = 7, .cr4_pae = 1, .nxe = 1, .smm = 0xff };\n"
+    assert_findings(header_mask + src(filter="", mask=mask))
+
+
+def test_true_and_1_are_the_same_constant():
+    assert_findings(src(direct="1"), "role-mismatch:cr4_pae")
+    assert analyze_c(src(direct="1")).findings[0].fingerprint == analyze_c(src()).findings[0].fingerprint
+
+
+def test_renamed_locals_keep_the_fingerprint():
+    renamed = src().replace("want", "expected").replace("new_role", "fresh")
+    assert [f.fingerprint for f in analyze_c(renamed).findings] == [
+        f.fingerprint for f in analyze_c(src()).findings]
+
+
+def test_reordered_assignments_and_comments_change_nothing():
+    reordered = src().replace(
+        "\trole.base.access = 7;\n\trole.base.nxe = !!is_nx(vcpu);",
+        "\t/* order does not matter */\n\trole.base.nxe = !!is_nx(vcpu);\n\n\trole.base.access = 7;")
+    assert_findings(reordered, "role-mismatch:cr4_pae@root_cached")
+
+
+def test_common_producer_change_feeding_both_paths_is_clean():
+    assert_findings(src(common="role.base.cr4_pae = is_pae(vcpu) ? 1 : 0;", filter=""))
+
+
+def test_field_from_a_call_site_argument_tells_pages_apart():
+    # a shadow (direct = 0) page compared with a direct lookup is another page
+    shadow = src(direct="true", filter="").replace(
+        "get_page(vcpu, 0, root_level(vcpu), 1, 7)", "get_page(vcpu, 0, root_level(vcpu), 0, 3)")
+    assert_findings(shadow)
+
+
+def test_compare_and_store_sites_are_found():
+    result = analyze_c(src())
+    sites = sorted((c.func, c.step.line) for c in result.facts.compares)
+    assert [s[0] for s in sites] == ["get_page", "root_cached"]
+    stores = sorted((s.func, s.slot) for s in result.facts.stores)
+    assert stores == [("get_page", "role"), ("init_tdp", "mmu_role")]
+    producers = sorted(n for n, f in result.facts.functions.items() if f.returns_role)
+    assert producers == ["calc_common", "calc_root_role", "calc_tdp_role"]
+
+
+def test_early_return_is_a_separate_configuration():
+    # two returns of one producer are two configurations: no error between them
+    code = """
+static union kvm_mmu_role calc_cpu_role(struct kvm_vcpu *vcpu)
+{
+	union kvm_mmu_role role = {0};
+
+	role.base.smm = is_smm(vcpu);
+	if (!is_paging(vcpu)) {
+		role.base.direct = 1;
+		return role;
+	}
+	role.base.level = guest_level(vcpu);
+	return role;
+}
+
+static union kvm_mmu_role calc_cpu_role2(struct kvm_vcpu *vcpu)
+{
+	return calc_cpu_role(vcpu);
+}
+
+void store_role(struct kvm_vcpu *vcpu, struct kvm_mmu *context)
+{
+	context->mmu_role = calc_cpu_role2(vcpu);
+}
+
+bool same_mode(struct kvm_vcpu *vcpu, struct kvm_mmu *context)
+{
+	union kvm_mmu_role role = calc_cpu_role2(vcpu);
+
+	return role.as_u64 == context->mmu_role.as_u64;
+}
+"""
+    assert_findings(code)
