@@ -594,7 +594,7 @@ class Executor:
     def assign_local(self, node: Node, target: tuple[str, str], op: str, right: Node) -> None:
         name, path = target
         val = self.state.roles[name]
-        kind, prefix, sub_type = self.classify_path(val.type, path)
+        kind, prefix, _sub = self.classify_path(val.type, path)
         st = self.step(node, self.write_kind(val))
         if kind == "field":
             if op == "=":
@@ -629,7 +629,7 @@ class Executor:
     def assign_slot(self, node: Node, slot: tuple[str, str], op: str, right: Node) -> None:
         slot_name, path = slot
         rtype = self.model.slots[slot_name]
-        kind, prefix, sub_type = self.classify_path(rtype, path)
+        kind, prefix, _sub = self.classify_path(rtype, path)
         st = self.step(node, "store")
         self.mark_role_flow()
         sid = self.facts.new_id()

@@ -2,7 +2,7 @@
 
 ``neutralize(text)`` returns text of exactly the same length, with every
 newline at the same offset, so lines and columns found in the parse of the
-result are those of the original. Three rewrites, each a blanking (spaces) or
+result are those of the original. Four rewrites, each a blanking (spaces) or
 a same-length replacement:
 
 1. Attribute macros listed in ``rules/idioms.toml`` (``__always_inline``,
@@ -17,8 +17,8 @@ a same-length replacement:
 3. Iterator macros used as loops are found structurally inside function
    bodies: an ``IDENT(balanced args)`` in statement position whose ``)`` is
    followed by ``{`` or by a statement (not by ``;``) becomes ``while (1)``
-   padded with spaces; newlines inside the arguments stay.
-
+   padded with spaces; newlines inside the arguments stay
+   (``analyzer.cparse.loop_macro_head`` gives the call back).
 4. Type names passed to macros inside function bodies
    (``container_of(p, struct kvm_arch, nx_once)``, ``list_first_entry(h,
    struct kvm_mmu_page, link)``): an argument made only of type words and
@@ -42,8 +42,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from analyzer.errors import UserError
+from analyzer.ruledata import rule_file
 
-IDIOMS_PATH = Path(__file__).resolve().parent.parent / "rules" / "idioms.toml"
+IDIOMS_PATH = rule_file("idioms.toml")
 
 _TOKEN_RE = re.compile(
     r"""

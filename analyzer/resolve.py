@@ -355,10 +355,7 @@ class Resolver:
         out = []
         for store in self.stores.get(origin.name, []):
             value = store.value
-            if self.uses_params(value, store.func):
-                chains = self.chains(store.func)
-            else:
-                chains = [()]
+            chains = self.chains(store.func) if self.uses_params(value, store.func) else [()]
             for chain in chains:
                 for c in self.resolve(value, store.func, _Ctx(chain, visiting)):
                     fields = {p: t.extend(node_of(store.step), slot_node(origin.name))

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 
-RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+from analyzer.ruledata import rule_file
 
 
 @dataclass
@@ -64,7 +63,7 @@ class RoleModel:
 
 
 def default_model() -> RoleModel:
-    data = tomllib.loads((RULES_DIR / "role-types.toml").read_text())
+    data = tomllib.loads(rule_file("role-types.toml").read_text())
     model = RoleModel(source="defaults")
     for name, spec in data["types"].items():
         model.types[name] = RoleType(
@@ -136,7 +135,7 @@ def _scan_union(node, text_of):
                 continue
             if has_bits:
                 bitfields.append(name)
-            elif tnode is not None and tnode.type in ("primitive_type", "sized_type_specifier") or (
+            elif (tnode is not None and tnode.type in ("primitive_type", "sized_type_specifier")) or (
                 tnode is not None and tnode.type == "type_identifier" and text_of(tnode) in _INT_TYPES
             ):
                 words.append(name)
@@ -189,8 +188,7 @@ def model_from_parsed(parsed_files) -> RoleModel | None:
     if not model.types:
         return None
     for mname, tname in members:
-        if tname in model.types and mname not in model.types[tname].subs:
-            # members inside role unions (base/ext) are sub-roles, not slots
-            if not any(mname in rt.subs for rt in model.types.values()):
-                model.slots.setdefault(mname, tname)
+        # members inside role unions (base/ext) are sub-roles, not slots
+        if tname in model.types and not any(mname in rt.subs for rt in model.types.values()):
+            model.slots.setdefault(mname, tname)
     return model

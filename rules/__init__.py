@@ -1,0 +1,2 @@
+"""Rule data, installed as the package ``analyzer.rules`` (pyproject.toml).
+Nothing to import here: read the files through ``analyzer.ruledata``."""
