@@ -60,6 +60,7 @@ class RTerm:
     guard: tuple = ()
     via_param: bool = False
     trace: tuple = ()
+    guard_trace: tuple = ()  # where the values that decided the guard come from
 
     def is_const(self) -> bool:
         return self.kind == "const"
@@ -75,7 +76,7 @@ class RTerm:
 
     def extend(self, *nodes) -> RTerm:
         return RTerm(self.kind, self.value, self.forced, self.guard, self.via_param,
-                     self.trace + tuple(n for n in nodes if n is not None))
+                     self.trace + tuple(n for n in nodes if n is not None), self.guard_trace)
 
 
 @dataclass
@@ -403,7 +404,8 @@ class Resolver:
             if decided is True:
                 got = self.term(t.then, func, ctx, env)
                 return RTerm(got.kind, got.value, got.forced, got.guard + self.guard_of(t.cond, func, ctx, env),
-                             got.via_param, got.trace)
+                             got.via_param, got.trace,
+                             got.guard_trace + self.cond_trace(t.cond, func, ctx, env))
             if decided is False:
                 return self.term(t.other, func, ctx, env)
             a = self.term(t.then, func, ctx, env)
@@ -424,7 +426,7 @@ class Resolver:
             return RTerm("unknown", "role passed as scalar", trace=_t(here))
         got = self.term(arg, site.caller, ctx.parent(), {})
         got = got.extend(node_of(site.step), param_node(func, t.name), here)
-        return RTerm(got.kind, got.value, got.forced, got.guard, True, got.trace)
+        return RTerm(got.kind, got.value, got.forced, got.guard, True, got.trace, got.guard_trace)
 
     def cond(self, c, func: str, ctx: _Ctx, env: dict):
         """True, False or None (cannot tell)."""
@@ -453,6 +455,21 @@ class Resolver:
         if isinstance(c, OpaqueCond):
             return None
         return None
+
+    def cond_trace(self, c, func: str, ctx: _Ctx, env: dict) -> tuple:
+        """Graph nodes carrying the values a decided guard rested on."""
+        if isinstance(c, Truthy):
+            return self.term(c.term, func, ctx, env).trace
+        if isinstance(c, Not):
+            return self.cond_trace(c.cond, func, ctx, env)
+        if isinstance(c, And | Or):
+            out: tuple = ()
+            for p in c.parts:
+                out += self.cond_trace(p, func, ctx, env)
+            return out
+        if isinstance(c, Eq):
+            return (self.term(c.left, func, ctx, env).trace + self.term(c.right, func, ctx, env).trace)
+        return ()
 
     def guard_of(self, c, func: str, ctx: _Ctx, env: dict) -> tuple:
         """Role fields a decided guard tested, with the values that held."""

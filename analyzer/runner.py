@@ -94,6 +94,10 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None) -> CheckRepo
         if failed:
             res.status, res.reason = "error", "not analyzed: an earlier patch of the series did not apply"
             continue
+        if image is None and any(is_role_path(p) for p in patch.paths):
+            raise UserError(f"{tree}: no KVM MMU sources, but the patch changes "
+                            f"{', '.join(p for p in patch.paths if is_role_path(p))}; "
+                            "pass --tree with the top of a kernel tree")
         try:
             changes = apply_patch(patch, read)
         except PatchError as err:
@@ -105,9 +109,6 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None) -> CheckRepo
         if not any(is_role_path(p) for p in changes):
             res.status, res.reason = "skipped", "no role code touched"
             continue
-        if image is None:
-            raise UserError(f"{tree}: no KVM MMU sources, but the patch changes "
-                            f"{', '.join(sorted(changes))}; pass --tree with the top of a kernel tree")
         from analyzer.analysis import analyze
 
         if before is None:

@@ -144,6 +144,13 @@ def _finding(cmp: Compare, path: str, severity: str, msg: str, pair, sides, grap
                 first = False
             trace.append(TraceStep(st.file, st.line, st.function, st.kind,
                                    st.text if st.kind != "compare" else f"{side} side: {text}", side))
+        seen = {(t.file, t.line, t.kind) for t in trace}
+        for n in term.guard_trace:
+            st = (graph.nodes.get(n, {}) if graph is not None else {}).get("step")
+            if st is not None and st.kind in ("call", "def", "override") and (st.file, st.line, "guard") not in seen:
+                seen.add((st.file, st.line, "guard"))
+                trace.append(TraceStep(st.file, st.line, st.function, "guard",
+                                       f"guard value from: {st.text}", side))
     return Finding(RULE, severity, _leaf(path), msg, cmp.step.file, cmp.step.line, cmp.step.col,
                    cmp.func, trace, related, full_path)
 

@@ -89,7 +89,8 @@ def _apply_file(fp: FilePatch, pre: str, damaged: bool) -> tuple[str, int]:
     """New text of one file, and how many of its hunks needed repair."""
     texts, eols = _split(pre)
     placed = _place_hunks(fp, texts, damaged)
-    _commit_repairs(placed)
+    if damaged or any(p.repaired for p in placed):
+        _commit_repairs(placed)
     return _stitch(texts, eols, placed), sum(p.repaired for p in placed)
 
 
@@ -162,20 +163,18 @@ def _best_partial(keys: list[str], old: list[str], guess: int) -> tuple[int, int
 
 
 def _commit_repairs(placed: list[_Placed]) -> None:
-    """Give repaired hunks their exact lines and the place they really
-    apply, so ``render_patch`` prints the rebuilt diff."""
+    """Rewrite a damaged patch's hunks for this tree: repaired hunks get
+    their exact lines, and every hunk the place it really applies (a moved
+    header would shift where the next hunk is looked for), so
+    ``render_patch`` prints a diff that applies exactly the same way."""
     delta = 0
     for item in placed:
-        hunk, lines = item.hunk, item.lines
-        n_old = sum(op != "+" for op, _ in lines)
-        n_new = sum(op != "-" for op, _ in lines)
-        if item.repaired:
-            hunk.lines = lines
-            hunk.src_start, hunk.src_len = (item.pos + 1 if n_old else item.pos), n_old
-            hunk.dst_start, hunk.dst_len = (
-                (item.pos + delta + 1 if n_new else item.pos + delta),
-                n_new,
-            )
+        hunk = item.hunk
+        hunk.lines = item.lines
+        n_old = hunk.src_len = sum(op != "+" for op, _ in hunk.lines)
+        n_new = hunk.dst_len = sum(op != "-" for op, _ in hunk.lines)
+        hunk.src_start = item.pos + 1 if n_old else item.pos
+        hunk.dst_start = item.pos + delta + (1 if n_new else 0)
         delta += n_new - n_old
 
 

@@ -1,0 +1,170 @@
+"""The command line: output shapes, exit statuses, and bad input answered with
+one line and status 2, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import FIXTURES
+
+from analyzer.cli import main
+
+LEGACY = FIXTURES / "legacy" / "tree"
+SEED_FIX = FIXTURES / "legacy" / "patches" / "0001-seed-fix.patch"
+MASK = FIXTURES / "legacy" / "patches" / "0009-mask-drops-nxe.patch"
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+FINDING_KEYS = {"rule", "severity", "field", "message", "location", "fingerprint", "trace"}
+
+
+def _assert_finding_shape(f: dict) -> None:
+    assert set(f) == FINDING_KEYS
+    assert f["rule"] == "role-mismatch" and f["severity"] in ("error", "warning")
+    assert set(f["location"]) == {"file", "line", "column", "function"}
+    assert isinstance(f["location"]["line"], int) and isinstance(f["location"]["column"], int)
+    assert f["trace"] and all({"file", "line", "function", "kind", "text"} <= set(t) for t in f["trace"])
+
+
+def test_scan_json_shape_and_exit_1(capsys):
+    status, out, _ = run(capsys, "scan", "--tree", str(LEGACY), "--format", "json")
+    data = json.loads(out)
+    assert status == 1
+    assert set(data) == {"version", "files", "findings"} and data["version"] == 1
+    assert data["files"] == ["arch/x86/kvm/mmu.c", "arch/x86/kvm/paging_tmpl.h"]
+    (f,) = data["findings"]
+    _assert_finding_shape(f)
+    assert (f["field"], f["location"]["function"]) == ("cr4_pae", "cached_root_available")
+
+
+def test_scan_clean_tree_exits_0(capsys):
+    status, out, _ = run(capsys, "scan", "--tree", str(FIXTURES / "modern" / "tree"))
+    assert status == 0 and out.strip() == "0 role mismatches in 3 files"
+
+
+def test_check_json_shape(capsys):
+    status, out, _ = run(capsys, "check", str(MASK), "--tree", str(LEGACY), "--format", "json")
+    data = json.loads(out)
+    assert status == 1
+    assert set(data) == {"version", "patches", "summary"}
+    (p,) = data["patches"]
+    assert p["status"] == "analyzed" and "reason" not in p
+    assert p["files"] == ["arch/x86/kvm/mmu.c"]
+    assert [f["field"] for f in p["introduced"]] == ["nxe"]
+    assert [f["field"] for f in p["persisting"]] == ["cr4_pae"]
+    for f in p["introduced"] + p["persisting"]:
+        _assert_finding_shape(f)
+    assert data["summary"] == {"introduced": 1, "fixed": 0, "persisting": 1}
+
+
+def test_check_text_is_compiler_style(capsys):
+    status, out, _ = run(capsys, "check", str(MASK), "--tree", str(LEGACY))
+    lines = out.splitlines()
+    assert status == 1
+    first = next(line for line in lines if "nxe" in line and line.startswith("arch/"))
+    path, line, col, rest = first.split(":", 3)
+    assert path == "arch/x86/kvm/mmu.c" and line.isdigit() and col.isdigit()
+    assert rest.startswith(" warning: role field 'nxe'") and rest.endswith("[role-mismatch]")
+    assert any(line.strip().startswith("stored side:") for line in lines)
+    assert lines[-1] == "summary: 1 introduced, 0 fixed, 1 persisting"
+
+
+def test_fingerprint_ignores_line_numbers(capsys):
+    # the same finding before and after a patch that moves it keeps its id
+    _, out, _ = run(capsys, "check", str(FIXTURES / "legacy/patches/0007-benign-comments-whitespace.patch"),
+                    "--tree", str(LEGACY), "--format", "json")
+    (p,) = json.loads(out)["patches"]
+    _, out2, _ = run(capsys, "scan", "--tree", str(LEGACY), "--format", "json")
+    (before,) = json.loads(out2)["findings"]
+    (after,) = p["persisting"]
+    assert after["location"]["line"] != before["location"]["line"]
+    assert after["fingerprint"] == before["fingerprint"]
+
+
+def test_stdin_patch(capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(SEED_FIX.read_bytes())))
+    status, out, _ = run(capsys, "check", "-", "--tree", str(LEGACY))
+    assert status == 0 and "1 fixed" in out
+
+
+def test_tree_is_never_written(tmp_path, capsys):
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in LEGACY.rglob("*") if p.is_file()}
+    run(capsys, "check", str(MASK), str(SEED_FIX), "--tree", str(LEGACY))
+    after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in LEGACY.rglob("*") if p.is_file()}
+    assert before == after
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["check", "missing.patch", "--tree", str(LEGACY)], "missing.patch: no such file"),
+    (["check", str(LEGACY), "--tree", str(LEGACY)], "is a directory"),
+    (["scan", "--tree", "/nonexistent/tree"], "not a directory"),
+    (["scan", "--tree", str(FIXTURES)], "no KVM MMU sources"),
+    (["scan", "/bin/sh"], "binary file"),
+])
+def test_bad_input_is_one_line_and_status_2(capsys, args, needle):
+    status, _out, err = run(capsys, *args)
+    assert status == 2
+    assert err.count("\n") == 1 and needle in err and err.startswith("mmu-role-lint: ")
+    assert "Traceback" not in err
+
+
+def test_no_diff_in_input(tmp_path, capsys):
+    p = tmp_path / "note.txt"
+    p.write_text("Just some words, no diff here.\n")
+    status, _, err = run(capsys, "check", str(p), "--tree", str(LEGACY))
+    assert status == 2 and "no diff" in err and err.count("\n") == 1
+
+
+def test_patch_that_does_not_apply(tmp_path, capsys):
+    # the revert of the seed fix applies only to the fixed tree
+    revert = FIXTURES / "legacy" / "patches" / "0011-revert-seed-fix.patch"
+    status, out, _ = run(capsys, "check", str(revert), "--tree", str(LEGACY), "--format", "json")
+    (p,) = json.loads(out)["patches"]
+    assert status == 2
+    assert p["status"] == "error" and "arch/x86/kvm/mmu.c" in p["reason"] and "@@" in p["reason"]
+
+
+def test_tree_without_mmu_sources_and_mmu_patch(tmp_path, capsys):
+    (tmp_path / "arch/x86/kvm").mkdir(parents=True)
+    status, _, err = run(capsys, "check", str(SEED_FIX), "--tree", str(tmp_path))
+    assert status == 2 and "no KVM MMU sources" in err
+
+
+def test_patch_touching_no_role_code_is_skipped_without_parsing(tmp_path, capsys, monkeypatch):
+    (tmp_path / "README").write_text("hello\n")
+    patch = tmp_path / "p.diff"
+    patch.write_text("--- a/README\n+++ b/README\n@@ -1 +1 @@\n-hello\n+hello world\n")
+    import analyzer.analysis
+
+    def boom(*a, **k):
+        raise AssertionError("C was parsed")
+
+    monkeypatch.setattr(analyzer.analysis, "analyze", boom)
+    status, out, _ = run(capsys, "check", str(patch), "--tree", str(tmp_path), "--format", "json")
+    (p,) = json.loads(out)["patches"]
+    assert status == 0 and p["status"] == "skipped" and p["reason"] == "no role code touched"
+
+
+def test_python_dash_m_entry_point():
+    env = dict(os.environ)
+    proc = subprocess.run([sys.executable, "-m", "analyzer", "scan", "--tree", str(LEGACY)],
+                          capture_output=True, text=True, env=env, cwd=Path(__file__).parent.parent)
+    assert proc.returncode == 1 and "[role-mismatch]" in proc.stdout
+
+
+def test_verbose_reports_parse_quality(capsys):
+    status, _, err = run(capsys, "scan", "--tree", str(LEGACY), "-v")
+    assert status == 1
+    assert "0 in role-flow functions" in err and "compare sites" in err
