@@ -1,0 +1,36 @@
+"""``check``: what patches introduce, fix and leave in place."""
+
+from __future__ import annotations
+
+import argparse
+
+from analyzer.commands.common import add_output_options, emit, read_input, tree_arg
+from analyzer.errors import UserError
+
+NAME = "check"
+HELP = "report the role mismatches patches introduce, fix and keep"
+
+
+def add_arguments(sp: argparse.ArgumentParser) -> None:
+    add_output_options(sp)
+    sp.add_argument("patches", nargs="+", metavar="PATCH",
+                    help="patch, mail or mbox file; - for standard input")
+
+
+def run(args: argparse.Namespace) -> int:
+    from analyzer.patch import read_patches
+    from analyzer.report import FORMATS
+    from analyzer.runner import run_check
+    from analyzer.sources import tree_image
+
+    patches = []
+    for name in args.patches:
+        patches.extend(read_patches(read_input(name), source=name if name != "-" else "<stdin>"))
+    tree = tree_arg(args.tree)
+    try:
+        base = tree_image(tree)
+    except UserError:
+        base = None  # fine while no patch touches role code
+    report = run_check(patches, tree, base)
+    emit(FORMATS[args.format].check(report), args.output)
+    return report.exit_status()

@@ -1,0 +1,60 @@
+"""Options and helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from analyzer.errors import UserError
+
+
+def format_names() -> list[str]:
+    from analyzer.report import FORMATS
+
+    return list(FORMATS)
+
+
+def add_output_options(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--tree", metavar="DIR",
+                    help="top of the kernel tree (default: the git work tree, else .)")
+    sp.add_argument("--format", choices=format_names(), default="text",
+                    help="output format (default: text)")
+    sp.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
+    sp.add_argument("-v", "--verbose", action="store_true",
+                    help="report parse quality and timings on stderr")
+
+
+def tree_arg(arg: str | None) -> Path:
+    from analyzer.sources import find_tree
+
+    if arg is None:
+        return find_tree()
+    tree = Path(arg)
+    if not tree.is_dir():
+        raise UserError(f"{arg}: not a directory; pass --tree with the top of a kernel tree")
+    return tree
+
+
+def emit(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        Path(output).write_text(text)
+    except OSError as err:
+        raise UserError(f"{output}: cannot write the report ({err.strerror})") from None
+
+
+def read_input(name: str) -> bytes:
+    """A file's bytes, or standard input for ``-``."""
+    if name == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(name).read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{name}: is a directory; pass a patch, mail or mbox file") from None
+    except OSError as err:
+        raise UserError(f"{name}: cannot read ({err.strerror})") from None
