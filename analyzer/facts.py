@@ -45,7 +45,9 @@ from analyzer.terms import (
 
 _ROLE_DECL = re.compile(r"\b(?:union|struct)\s+(\w+)")
 _UPPER = re.compile(r"^[A-Z][A-Z0-9_]*$")
-_TERMINATORS = ("return_statement", "goto_statement", "continue_statement", "break_statement")
+_STATEMENT_ENDS = ("expression_statement", "if_statement", "while_statement", "for_statement",
+                   "do_statement", "return_statement", "declaration", "compound_statement",
+                   "switch_statement", "function_definition")
 
 
 @dataclass
@@ -103,6 +105,7 @@ class Compare:
     step: Step
     left_text: str
     right_text: str
+    cond: object = TRUE  # what must hold for the comparison to be evaluated
 
 
 @dataclass
@@ -713,6 +716,14 @@ class Executor:
                 return names[i], ".".join(names[i + 1:])
         return None
 
+    def load_origin(self, node: Node, slot: str, sub: str = "") -> Origin:
+        """The origin of a load: one per slot and pointer in a function, so
+        two reads of ``sp->role`` agree and ``parent->role`` stays apart."""
+        text = normalize_expr(self.text(node))
+        cut = max(text.rfind("->" + slot), text.rfind("." + slot))
+        via = text[:cut] if cut > 0 else text
+        return Origin("load", slot, self.func, sub=sub, via=via)
+
     def role_expr(self, node: Node | None) -> Value | None:
         """The role value an expression denotes, or None if it is not a role."""
         if node is None:
@@ -756,7 +767,7 @@ class Executor:
                 if kind in ("whole", "sub") and sub_type is not None:
                     self.mark_role_flow()
                     st = self.step(node, "load")
-                    return self.origin_value(sub_type, Origin("load", slot_name, self.func, sub=prefix), st)
+                    return self.origin_value(sub_type, self.load_origin(node, slot_name, prefix), st)
             return None
         if t == "call_expression":
             callee = self.callee_name(node)
@@ -935,7 +946,7 @@ class Executor:
                 rtype = self.model.slots[slot_name]
                 if path in self.leaves(rtype):
                     self.mark_role_flow()
-                    return Ref(Origin("load", slot_name, self.func), path, self.step(node, "load"))
+                    return Ref(self.load_origin(node, slot_name), path, self.step(node, "load"))
         if t == "conditional_expression":
             cond = self.cond(node.child_by_field_name("condition"))
             a = self.scalar(node.child_by_field_name("consequence"), st)
@@ -1024,9 +1035,32 @@ class Executor:
             return
         self.mark_role_flow()
         cid = self.facts.new_id()
+        conds = [*self.pathcond, *self.expression_conds(node)]
+        cond = TRUE if not conds else conds[0] if len(conds) == 1 else And(tuple(conds))
         self.facts.compares.append(Compare(
             cid, self.func, a.copy(), b.copy(), fields, self.step(node, "compare"),
-            _squash(self.text(left)), _squash(self.text(right))))
+            _squash(self.text(left)), _squash(self.text(right)), cond))
+
+    def expression_conds(self, node: Node) -> list:
+        """Conditions short-circuit operators put on a subexpression:
+        ``a || b`` evaluates b only when a is false, ``a && b`` when a is true."""
+        out = []
+        child, parent = node, node.parent
+        while parent is not None and parent.type not in _STATEMENT_ENDS:
+            if parent.type == "binary_expression":
+                op = self.text(parent.child_by_field_name("operator"))
+                left = parent.child_by_field_name("left")
+                if left is not None and child != left and op in ("||", "&&"):
+                    c = self.cond(left)
+                    out.append(Not(c) if op == "||" else c)
+            elif parent.type == "conditional_expression":
+                cnode = parent.child_by_field_name("condition")
+                if child == parent.child_by_field_name("consequence"):
+                    out.append(self.cond(cnode))
+                elif child == parent.child_by_field_name("alternative"):
+                    out.append(Not(self.cond(cnode)))
+            child, parent = parent, parent.parent
+        return out
 
     def word_expr_nomask(self, node: Node | None) -> Value | None:
         return self.word_expr(node)

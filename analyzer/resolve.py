@@ -84,6 +84,7 @@ class Concrete:
     fields: dict[str, RTerm]
     producers: tuple = ()
     stores: tuple = ()  # (store id, chain of call-site ids) passed, innermost first
+    env: dict = field(default_factory=dict, compare=False, repr=False)  # origin -> alternative
 
     def primary_producer(self, facts: Facts) -> tuple | None:
         """The first producer on the way that writes fields, with the return
@@ -299,7 +300,7 @@ class Resolver:
             for alt in combo:
                 producers += alt.producers
                 stores += alt.stores
-            out.append(Concrete(fields, producers, stores))
+            out.append(Concrete(fields, producers, stores, env))
             if len(out) >= MAX_ALTS:
                 break
         out = _dedupe(out)

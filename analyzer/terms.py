@@ -84,6 +84,7 @@ class Origin:
     func: str = ""
     site: int = -1
     sub: str = ""  # sub-role prefix, e.g. "base" for mmu_role.base
+    via: str = ""  # for loads: the pointer read through (``sp`` in ``sp->role``)
 
     def path(self, leaf: str) -> str:
         return f"{self.sub}.{leaf}" if self.sub else leaf

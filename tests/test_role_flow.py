@@ -218,3 +218,19 @@ bool same_mode(struct kvm_vcpu *vcpu, struct kvm_mmu *context)
 }
 """
     assert_findings(code)
+
+
+def test_short_circuit_guard_excludes_pages_the_compare_never_sees():
+    # `!root->role.direct && ...`: direct pages never reach the comparison
+    guarded = src().replace("return want.word == root->role.word;",
+                            "return !root->role.direct && want.word == root->role.word;")
+    assert_findings(guarded)
+
+
+def test_loads_through_different_pointers_stay_apart():
+    # the guard reads another page's role: it says nothing about `root`
+    other = src().replace(
+        "return want.word == root->role.word;",
+        "return !root->parent->role.direct && want.word == root->role.word;").replace(
+        "struct kvm_mmu_page *root,\n\t\t\tunion", "struct kvm_mmu_page *root,\n\t\t\tunion")
+    assert_findings(other, "role-mismatch:cr4_pae@root_cached")

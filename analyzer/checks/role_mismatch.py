@@ -169,6 +169,10 @@ def check(facts: Facts, resolver: Resolver) -> list[Finding]:
             rights = [c for c in rights if _same_context(c, cmp, chain, facts)]
             for a in lefts:
                 for b in rights:
-                    if paired(a, b, facts):
-                        findings.extend(judge(cmp, a, b, sides, resolver.graph))
+                    if not paired(a, b, facts):
+                        continue
+                    # a comparison guarded by `sp->role.direct ||` never sees direct pages
+                    if resolver.cond(cmp.cond, cmp.func, ctx, {**a.env, **b.env}) is False:
+                        continue
+                    findings.extend(judge(cmp, a, b, sides, resolver.graph))
     return findings

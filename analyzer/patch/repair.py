@@ -4,28 +4,36 @@ Archives drop the leading whitespace of context lines and squeeze the tab
 after ``+``/``-`` into one space (the seed). Neither ``git apply`` nor
 ``patch -l`` accepts that. Once a damaged hunk has been located ignoring
 whitespace, its context and removed lines are taken from the file as they
-really are, and each added line is re-indented:
+really are, and each run of added lines is re-indented from one anchor:
 
-* a line that still starts with a tab kept its indentation and is left alone;
-* otherwise the indentation comes from the nearest non-blank pre-image line
-  after the run of added lines (context or removed), else the nearest one
-  before it;
-* braces inside the run shift it by whole tabs: walking from that anchor,
-  an opening ``{`` indents the lines inside one level more, and a line that
-  starts with ``}`` sits one level up from the block it closes;
-* comment continuation lines (``* ...``) get the kernel's one extra space,
-  preprocessor lines (``#...``) start at column 0, blank lines stay empty.
+1. a run that directly follows removed lines replaces them: its first line
+   takes the indentation of the first (non-blank) removed line;
+2. otherwise the nearest non-blank pre-image line after the run (context or
+   removed) gives the indentation the run must end at;
+3. at the end of a file, the nearest non-blank line before the run.
 
-Labels, ``case`` lines and continuation lines of long expressions are not
-modelled: they take their anchor's indentation. The repair is good enough to
-recover exact kernel-style code in the usual patch and is always reported.
+From the anchor, braces shift lines by whole tabs: an opening ``{`` indents
+the lines after it one level more, a line starting with ``}`` sits one
+level up from the block it closes, and the line after a brace-less
+``if``/``else``/``for``/``while``/``switch`` head gets one more tab.
+Comment continuation lines (``* ...``) get the kernel's extra space,
+preprocessor lines (``#...``) start at column 0, blank lines stay empty, and
+a line that still starts with a tab kept its indentation and is left alone.
+
+Labels, ``case`` lines, heads split over several lines and continuation
+lines of long expressions are not modelled: they take their anchor's depth.
+The repair recovers the usual kernel-style change exactly and is always
+reported (``Patch.repaired``), never silent.
 """
 
 from __future__ import annotations
 
+import re
+
 from analyzer.patch.model import Hunk
 
 TAB = "\t"
+_CONTROL = re.compile(r"^(?:\}\s*)?(?:if|for|while|else|switch)\b")
 
 
 def loose_key(text: str) -> str:
@@ -40,54 +48,73 @@ def rebuild(hunk: Hunk, texts: list[str], pos: int) -> list[tuple[str, str]]:
     re-indented."""
     out: list[tuple[str, str]] = []
     run: list[str] = []
+    removed: int | None = None  # first line of the removed block before the run
     k = pos
     for op, text in hunk.lines:
         if op == "+":
             run.append(text)
             continue
-        out.extend(("+", line) for line in _reindent(run, texts, k))
-        run = []
+        if run:
+            out += [("+", line) for line in _reindent(run, texts, k, removed)]
+            run, removed = [], None
+        if op == "-" and removed is None:
+            removed = k
+        elif op == " ":
+            removed = None
         out.append((op, texts[k]))
         k += 1
-    out.extend(("+", line) for line in _reindent(run, texts, k))
+    out += [("+", line) for line in _reindent(run, texts, k, removed)]
     return out
 
 
-def _reindent(run: list[str], texts: list[str], at: int) -> list[str]:
-    """Indent a run of added lines that sits before pre-image line ``at``."""
+def _reindent(run: list[str], texts: list[str], at: int, removed: int | None) -> list[str]:
+    """Indent a run of added lines that sits before pre-image line ``at``,
+    right after the removed block starting at ``removed`` if any."""
     if not run:
         return []
+    start = at if removed is None else removed
+    replaced = next((i for i in range(start, at) if texts[i].strip()), None)
+    if replaced is not None:
+        # The replaced line may be a brace-less body: its block sits a tab left.
+        before = _nonblank_before(texts, replaced)
+        base = _shift(_indent_of(texts[replaced]), -_body_of(before))
+        return _forward(run, base, _closes(run[0]), before)
+    before = _nonblank_before(texts, at)
     following = next((i for i in range(at, len(texts)) if texts[i].strip()), None)
     if following is not None:
-        return _from_following(run, texts[following])
-    previous = next((i for i in range(at - 1, -1, -1) if texts[i].strip()), None)
-    return _from_previous(run, texts[previous] if previous is not None else "")
+        return _backward(run, texts[following], before)
+    opens, closes = _braces(before)
+    return _forward(run, _indent_of(before), _closes(before) + opens - closes, before)
 
 
-def _from_following(run: list[str], anchor: str) -> list[str]:
+def _nonblank_before(texts: list[str], at: int) -> str:
+    return next((texts[i] for i in range(at - 1, -1, -1) if texts[i].strip()), "")
+
+
+def _forward(run: list[str], base: str, depth: int, before: str) -> list[str]:
+    """Walk the run forwards; ``depth`` is the block depth (relative to
+    ``base``) at the start of the first line, ``before`` the line before it."""
+    out = []
+    for idx, text in enumerate(run):
+        extra = _body_of(run[idx - 1] if idx else before)
+        out.append(_place(text, base, depth - _closes(text) + extra))
+        opens, closes = _braces(text)
+        depth += opens - closes
+    return out
+
+
+def _backward(run: list[str], anchor: str, before: str) -> list[str]:
     """Walk the run backwards from the line after it: that line's block
     depth is known, each line's braces tell the depth before it."""
     base = _indent_of(anchor)
-    depth_after = 1 if _closes(anchor) else 0
+    depth_after = _closes(anchor)
     out = [""] * len(run)
     for idx in range(len(run) - 1, -1, -1):
         opens, closes = _braces(run[idx])
         depth_before = depth_after - opens + closes
-        out[idx] = _place(run[idx], base, depth_before - _closes(run[idx]))
+        extra = _body_of(run[idx - 1] if idx else before)
+        out[idx] = _place(run[idx], base, depth_before - _closes(run[idx]) + extra)
         depth_after = depth_before
-    return out
-
-
-def _from_previous(run: list[str], anchor: str) -> list[str]:
-    """Walk the run forwards from the line before it (used at the end of a
-    file, where nothing follows)."""
-    opens, closes = _braces(anchor)
-    depth = int(_closes(anchor)) + opens - closes
-    out = []
-    for text in run:
-        out.append(_place(text, _indent_of(anchor), depth - _closes(text)))
-        opens, closes = _braces(text)
-        depth += opens - closes
     return out
 
 
@@ -109,13 +136,10 @@ def _shift(base: str, depth: int) -> str:
     if depth >= 0:
         return base + TAB * depth
     for _ in range(-depth):
-        base = (
-            base[:-1]
-            if base.endswith(TAB)
-            else base[:-8]
-            if base.endswith(" " * 8)
-            else base.rstrip(" ")
-        )
+        if base.endswith(TAB):
+            base = base[:-1]
+        else:
+            base = base[:-8] if base.endswith(" " * 8) else base.rstrip(" ")
     return base
 
 
@@ -133,3 +157,10 @@ def _braces(text: str) -> tuple[int, int]:
 
 def _closes(text: str) -> int:
     return 1 if text.lstrip().startswith("}") else 0
+
+
+def _body_of(previous: str) -> int:
+    """1 when ``previous`` is a brace-less control head, so the line after
+    it is its single-statement body."""
+    body = previous.strip()
+    return int(bool(_CONTROL.match(body)) and not body.endswith(("{", ";")))
