@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import networkx as nx
+from functools import cached_property
 
 from analyzer.checks import RULES
 from analyzer.cparse import ParsedFile, error_counts, parse_c
 from analyzer.facts import Facts, collect
 from analyzer.findings import Finding, merge_findings
-from analyzer.graph import build
 from analyzer.resolve import Resolver
 from analyzer.roles import RoleModel, default_model, model_from_parsed
 from analyzer.sources import Image
@@ -21,9 +19,17 @@ class Analysis:
     files: list[str]
     model: RoleModel
     facts: Facts
-    graph: nx.DiGraph
     findings: list[Finding]
     parse_errors: dict[str, dict[str, int]] = field(default_factory=dict)  # file -> function -> errors
+
+    @cached_property
+    def graph(self):
+        """The networkx role-flow graph; built on first use (checks resolve
+        values from the facts directly, so check and scan need not import
+        networkx unless a picture or a path check is asked for)."""
+        from analyzer.graph import build
+
+        return build(self.facts)
 
     def role_flow_errors(self) -> dict[str, int]:
         """ERROR/MISSING nodes inside functions that take part in role flow."""
@@ -53,8 +59,7 @@ def analyze(image: Image) -> Analysis:
     headers = [parse_c(path, text) for path, text in image.headers.items()]
     model = build_model(headers + parsed)
     facts = collect(parsed, model)
-    graph = build(facts)
-    resolver = Resolver(facts, graph)
+    resolver = Resolver(facts)
     findings: list[Finding] = []
     for rule in RULES.values():
         findings.extend(rule.check(facts, resolver))
@@ -62,7 +67,6 @@ def analyze(image: Image) -> Analysis:
         files=list(image.files),
         model=model,
         facts=facts,
-        graph=graph,
         findings=merge_findings(findings),
         parse_errors={pf.path: error_counts(pf) for pf in parsed},
     )

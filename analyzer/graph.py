@@ -16,23 +16,10 @@ from __future__ import annotations
 import networkx as nx
 
 from analyzer.facts import Facts
+from analyzer.nodes import node_of, param_node, ret_node, slot_node
 from analyzer.terms import Ite, Ref, Scalar, Step, Value, step_of
 
-
-def node_of(step: Step) -> tuple:
-    return ("step", step.file, step.line, step.col, step.kind)
-
-
-def ret_node(func: str) -> tuple:
-    return ("ret", func)
-
-
-def param_node(func: str, name: str) -> tuple:
-    return ("param", func, name)
-
-
-def slot_node(slot: str) -> tuple:
-    return ("slot", slot)
+__all__ = ["build", "node_of", "param_node", "ret_node", "slot_node"]
 
 
 def _add_step(g: nx.DiGraph, step: Step) -> tuple:

@@ -138,13 +138,33 @@ def neutralize(text: str, attribute_macros: Iterable[str] | None = None) -> str:
     """Return ``text`` with kernel idioms rewritten (see the module doc).
     ``attribute_macros`` defaults to the list in rules/idioms.toml."""
     names = load_attribute_macros() if attribute_macros is None else frozenset(attribute_macros)
-    out = _blank_listed_attributes(text, names)
-    out = _blank_unknown_attributes(out)
-    out = _rewrite_loop_macros(out)
-    out = _join_type_arguments(out)
+    # Tokenize once: each pass only blanks or overwrites whole token runs, so
+    # the next pass sees the same tokens minus those it rewrote.
+    toks = _tokens(text)
+    inside = _in_function(toks)
+    out = text
+    for rewrite in (_blank_listed_attributes, _blank_unknown_attributes,
+                    _rewrite_loop_macros, _join_type_arguments):
+        if rewrite is _blank_listed_attributes:
+            new = rewrite(out, toks, inside, names)
+        else:
+            new = rewrite(out, toks, inside)
+        if new != out:
+            toks, inside = _surviving(toks, inside, out, new)
+            out = new
     assert len(out) == len(text), "neutralize changed the text length"
     assert _newlines(out) == _newlines(text), "neutralize moved a newline"
     return out
+
+
+def _surviving(toks: list[_Tok], inside: list[bool], old: str, new: str):
+    """Tokens a pass left untouched (a rewritten token is gone or replaced)."""
+    keep_t, keep_i = [], []
+    for t, ins in zip(toks, inside, strict=True):
+        if old[t.start:t.end] == new[t.start:t.end]:
+            keep_t.append(t)
+            keep_i.append(ins)
+    return keep_t, keep_i
 
 
 def _newlines(text: str) -> list[int]:
@@ -226,8 +246,8 @@ def _blank(chars: list[str], start: int, end: int, replacement: str = "") -> Non
 # --------------------------------------------------------------- attributes
 
 
-def _blank_listed_attributes(text: str, names: frozenset[str]) -> str:
-    toks = _tokens(text)
+def _blank_listed_attributes(text: str, toks: list[_Tok], inside: list[bool],
+                             names: frozenset[str]) -> str:
     pairs = _match_parens(toks)
     chars = list(text)
     i = 0
@@ -254,12 +274,10 @@ class _Attr:
     last: int  # token index of its ")" (== first without arguments)
 
 
-def _blank_unknown_attributes(text: str) -> str:
-    toks = _tokens(text)
+def _blank_unknown_attributes(text: str, toks: list[_Tok], inside_all: list[bool]) -> str:
     code_at = [k for k, t in enumerate(toks) if t.kind != "pp"]
     code = [toks[k] for k in code_at]  # directives never split a declaration
     pairs = _match_parens(code)
-    inside_all = _in_function(toks)
     inside = [inside_all[k] for k in code_at]
     chars = list(text)
 
@@ -330,10 +348,8 @@ def _attributes_in_run(
 # -------------------------------------------------------------- loop macros
 
 
-def _rewrite_loop_macros(text: str) -> str:
-    toks = _tokens(text)
+def _rewrite_loop_macros(text: str, toks: list[_Tok], inside: list[bool]) -> str:
     pairs = _match_parens(toks)
-    inside = _in_function(toks)
     chars = list(text)
     control_close: set[int] = set()  # ")" ending an if/for/while/switch head
     ternary = 0
@@ -437,10 +453,8 @@ _TYPE_KEYWORDS = _words(
 )
 
 
-def _join_type_arguments(text: str) -> str:
-    toks = _tokens(text)
+def _join_type_arguments(text: str, toks: list[_Tok], inside: list[bool]) -> str:
     pairs = _match_parens(toks)
-    inside = _in_function(toks)
     chars = list(text)
     for k, t in enumerate(toks):
         if not (t.text == "(" and t.kind == "p" and inside[k] and k in pairs and k > 0):

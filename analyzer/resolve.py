@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-import networkx as nx
 
 from analyzer.facts import CallSite, Facts
-from analyzer.graph import node_of, param_node, ret_node, slot_node
+from analyzer.nodes import node_of, param_node, ret_node, slot_node
 from analyzer.terms import (
     And,
     Const,
@@ -43,16 +43,39 @@ MAX_CHAINS = 48
 MAX_ALTS = 96
 
 
-@dataclass(frozen=True)
-class RTerm:
+def trail(*nodes, base: tuple = ()) -> tuple:
+    """Append graph nodes to a trail: a cons list ``(earlier, node)``, so
+    extending a trace costs one small tuple, not a copy."""
+    for n in nodes:
+        if n is not None:
+            base = (base, n)
+    return base
+
+
+def trail_nodes(t: tuple) -> list:
+    """The nodes of a trail, first to last."""
+    out = []
+    while t:
+        t, n = t
+        out.append(n)
+    out.reverse()
+    return out
+
+
+def trail_join(a: tuple, b: tuple) -> tuple:
+    return trail(*trail_nodes(b), base=a)
+
+
+class RTerm(NamedTuple):
     """A resolved field value.
 
     kind: const (value int), named (macro name), opaque (expression text),
     symbol (a load or parameter we could not follow), unknown, mixed (a guard
     we could not decide). ``forced``: set by an override after a copy or by a
     mask. ``guard``: role fields (leaf, value) the override was conditional
-    on. ``via_param``: taken from a call-site argument. ``trace``: graph nodes
-    from the definition to the value's use."""
+    on. ``via_param``: taken from a call-site argument. ``trace``: a trail
+    (see ``trail``) of graph nodes from the definition to the value's use;
+    ``guard_trace``: where the values that decided the guard come from."""
 
     kind: str
     value: object
@@ -60,7 +83,7 @@ class RTerm:
     guard: tuple = ()
     via_param: bool = False
     trace: tuple = ()
-    guard_trace: tuple = ()  # where the values that decided the guard come from
+    guard_trace: tuple = ()
 
     def is_const(self) -> bool:
         return self.kind == "const"
@@ -75,8 +98,10 @@ class RTerm:
         return "unknown"
 
     def extend(self, *nodes) -> RTerm:
-        return RTerm(self.kind, self.value, self.forced, self.guard, self.via_param,
-                     self.trace + tuple(n for n in nodes if n is not None), self.guard_trace)
+        return self._replace(trace=trail(*nodes, base=self.trace))
+
+    def last_node(self):
+        return self.trace[1] if self.trace else None
 
 
 @dataclass
@@ -123,7 +148,7 @@ class _Ctx:
 @dataclass
 class Resolver:
     facts: Facts
-    graph: nx.DiGraph
+    graph: object = None  # the networkx graph, when built; resolution does not need it
     callers: dict[str, list[CallSite]] = field(default_factory=dict)
     stores: dict[str, list] = field(default_factory=dict)
     sites: dict[int, CallSite] = field(default_factory=dict)
@@ -399,14 +424,14 @@ class Resolver:
             got = alt.fields.get(t.path) if alt is not None else None
             if got is None:
                 return RTerm("symbol", f"{t.origin.name}.{t.path}", trace=_t(here))
-            return got.extend(here) if here != (got.trace[-1] if got.trace else None) else got
+            return got.extend(here) if here != got.last_node() else got
         if isinstance(t, Ite):
             decided = self.cond(t.cond, func, ctx, env)
             if decided is True:
                 got = self.term(t.then, func, ctx, env)
                 return RTerm(got.kind, got.value, got.forced, got.guard + self.guard_of(t.cond, func, ctx, env),
                              got.via_param, got.trace,
-                             got.guard_trace + self.cond_trace(t.cond, func, ctx, env))
+                             trail_join(got.guard_trace, self.cond_trace(t.cond, func, ctx, env)))
             if decided is False:
                 return self.term(t.other, func, ctx, env)
             a = self.term(t.then, func, ctx, env)
@@ -466,10 +491,11 @@ class Resolver:
         if isinstance(c, And | Or):
             out: tuple = ()
             for p in c.parts:
-                out += self.cond_trace(p, func, ctx, env)
+                out = trail_join(out, self.cond_trace(p, func, ctx, env))
             return out
         if isinstance(c, Eq):
-            return (self.term(c.left, func, ctx, env).trace + self.term(c.right, func, ctx, env).trace)
+            return trail_join(self.term(c.left, func, ctx, env).trace,
+                              self.term(c.right, func, ctx, env).trace)
         return ()
 
     def guard_of(self, c, func: str, ctx: _Ctx, env: dict) -> tuple:
@@ -491,7 +517,7 @@ class Resolver:
 
 
 def _t(node) -> tuple:
-    return (node,) if node is not None else ()
+    return trail(node)
 
 
 def _dedupe(items: list[Concrete]) -> list[Concrete]:

@@ -3,6 +3,7 @@ real patches, the fixture C files, and web-archive damage."""
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import subprocess
@@ -33,6 +34,18 @@ def fixture(name: str) -> str:
 def tree(files: dict[str, str]) -> Callable[[str], str | None]:
     """A pre-image reader over an in-memory tree."""
     return files.get
+
+
+def unified_diff(path: str, pre: str, post: str, context: int = 3) -> str:
+    """A git-style diff of two texts that end with a newline (or are
+    empty), made by difflib rather than by the code under test."""
+    assert pre.endswith("\n") or not pre, "difflib cannot mark a missing final newline"
+    assert post.endswith("\n") or not post, "difflib cannot mark a missing final newline"
+    # Lines with their ends, split on LF only (str.splitlines also splits on U+2028).
+    old = [line + "\n" for line in pre.split("\n")[:-1]]
+    new = [line + "\n" for line in post.split("\n")[:-1]]
+    body = difflib.unified_diff(old, new, f"a/{path}", f"b/{path}", n=context)
+    return f"diff --git a/{path} b/{path}\n" + "".join(body)
 
 
 def damage_like_web_archive(patch_text: str) -> str:

@@ -4,12 +4,11 @@ diff that applies to the same result."""
 
 from __future__ import annotations
 
-import difflib
 import random
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from patchtools import damage_like_web_archive, tree
+from patchtools import damage_like_web_archive, tree, unified_diff
 
 from analyzer.errors import UserError
 from analyzer.patch import Patch, apply_patch, read_patches, render_patch
@@ -17,9 +16,8 @@ from analyzer.patch import Patch, apply_patch, read_patches, render_patch
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Line text: code-ish characters plus the ones diff syntax cares about.
-_CHARS = st.sampled_from(list("ab{}();= \t+-@\\*#/\"é") + ["\x0c", "\u2028"])
+_CHARS = st.sampled_from([*'ab{}();= \t+-@\\*#/"é', "\x0c", "\u2028"])
 _LINE = st.text(_CHARS, max_size=10)
-_LINES = st.lists(_LINE, max_size=25)
 
 # Lines that steer the reader into its less travelled paths.
 _TOKENS = [
@@ -84,17 +82,13 @@ def _file(lines: list[str]) -> str:
 
 
 def _diff(pre: list[str], post: list[str], context: int) -> str:
-    # Lines with their ends, split on LF only (str.splitlines also splits on U+2028).
-    body = difflib.unified_diff(
-        [line + "\n" for line in pre], [line + "\n" for line in post], "a/f.c", "b/f.c", n=context
-    )
-    return "diff --git a/f.c b/f.c\n" + "".join(body)
+    return unified_diff("f.c", _file(pre), _file(post), context)
 
 
 @st.composite
 def _edited(draw: st.DrawFn) -> tuple[list[str], list[str]]:
     """A pre-image and a post-image made from it by a few edits."""
-    pre = draw(st.lists(_LINE.filter(lambda s: "\r" not in s), min_size=1, max_size=25))
+    pre = draw(st.lists(_LINE, min_size=1, max_size=25))
     post = list(pre)
     for _ in range(draw(st.integers(1, 4))):
         at = draw(st.integers(0, len(post)))
@@ -108,7 +102,9 @@ def _edited(draw: st.DrawFn) -> tuple[list[str], list[str]]:
 
 def _mutate(text: str, rnd: random.Random) -> str:
     lines = text.split("\n")
-    kind = rnd.choice(["truncate", "shuffle", "duplicate", "drop", "insert", "damage", "crlf", "mail"])
+    kind = rnd.choice(
+        ["truncate", "shuffle", "duplicate", "drop", "insert", "damage", "crlf", "mail"]
+    )
     if kind == "truncate":
         return text[: rnd.randrange(len(text) + 1)]
     if kind == "shuffle":
@@ -126,7 +122,10 @@ def _mutate(text: str, rnd: random.Random) -> str:
     elif kind == "crlf":
         return text.replace("\n", "\r\n")
     else:
-        return "From 0 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.org>\nSubject: [PATCH] m\n\n" + text
+        return (
+            "From 0 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.org>\nSubject: [PATCH] m\n\n"
+            + text
+        )
     return "\n".join(lines)
 
 
@@ -154,7 +153,9 @@ def _check_accepted(patch: Patch, files: dict[str, str]) -> None:
 
 @FUZZ
 @given(_edited(), st.integers(0, 4))
-def test_generated_diffs_apply_to_their_post_image(edit: tuple[list[str], list[str]], context: int) -> None:
+def test_generated_diffs_apply_to_their_post_image(
+    edit: tuple[list[str], list[str]], context: int
+) -> None:
     pre, post = edit
     [patch] = read_patches(_diff(pre, post, context))
     assert not patch.damaged
@@ -191,7 +192,9 @@ def test_random_input_fails_cleanly(data: bytes | str) -> None:
 
 @FUZZ
 @given(_edited(), st.integers(1, 4), st.lists(_LINE, max_size=5))
-def test_damaged_diffs_repair_or_fail_cleanly(edit: tuple[list[str], list[str]], context: int, top: list[str]) -> None:
+def test_damaged_diffs_repair_or_fail_cleanly(
+    edit: tuple[list[str], list[str]], context: int, top: list[str]
+) -> None:
     """Web-archive damage on arbitrary content, applied at an offset: either
     a clean PatchError or a repair whose rendering applies exactly."""
     pre, post = edit

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from analyzer.facts import Compare, Facts
 from analyzer.findings import Finding, TraceStep
-from analyzer.graph import node_of
-from analyzer.resolve import Concrete, Resolver, RTerm, _Ctx
+from analyzer.nodes import node_of, step_of_node
+from analyzer.resolve import Concrete, Resolver, RTerm, _Ctx, trail_nodes
 from analyzer.terms import Step, Value
 
 RULE = "role-mismatch"
@@ -132,12 +132,11 @@ def _finding(cmp: Compare, path: str, severity: str, msg: str, pair, sides, grap
     full_path: list[tuple] = []
     texts = (cmp.left_text, cmp.right_text)
     for term, side, text in zip(pair, sides, texts, strict=True):
-        nodes = [*term.trace, node_of(cmp.step)]
+        nodes = [*trail_nodes(term.trace), node_of(cmp.step)]
         full_path.extend(nodes)
         first = True
         for n in nodes:
-            data = graph.nodes.get(n, {}) if graph is not None else {}
-            st = data.get("step")
+            st = step_of_node(n)
             if st is None:
                 continue
             if first:
@@ -146,8 +145,8 @@ def _finding(cmp: Compare, path: str, severity: str, msg: str, pair, sides, grap
             trace.append(TraceStep(st.file, st.line, st.function, st.kind,
                                    st.text if st.kind != "compare" else f"{side} side: {text}", side))
         seen = {(t.file, t.line, t.kind) for t in trace}
-        for n in term.guard_trace:
-            st = (graph.nodes.get(n, {}) if graph is not None else {}).get("step")
+        for n in trail_nodes(term.guard_trace):
+            st = step_of_node(n)
             if st is not None and st.kind in ("call", "def", "override") and (st.file, st.line, "guard") not in seen:
                 seen.add((st.file, st.line, "guard"))
                 trace.append(TraceStep(st.file, st.line, st.function, "guard",

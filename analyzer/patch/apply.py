@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from analyzer.patch.model import FilePatch, Hunk, Patch, PatchError
 from analyzer.patch.repair import loose_key, rebuild
 
-Reader = Callable[[str], "str | None"]
+Reader = Callable[[str], str | None]
 _NEEDS_QUOTES = re.compile(r'["\\\x00-\x1f\x7f]|^ | $')
 
 
@@ -80,8 +80,8 @@ def _store(results: dict[str, str | None], fp: FilePatch, text: str) -> None:
     if fp.new_path is None:
         results[fp.path] = None
         return
-    if fp.old_path not in (None, fp.new_path) and not fp.copied:
-        results.setdefault(fp.old_path, None)  # type: ignore[arg-type]
+    if fp.old_path is not None and fp.old_path != fp.new_path and not fp.copied:
+        results.setdefault(fp.old_path, None)  # a rename's source, unless rewritten
     results[fp.new_path] = text
 
 
@@ -118,7 +118,9 @@ def _place_hunks(fp: FilePatch, texts: list[str], damaged: bool) -> list[_Placed
 
 def nearest(keys: list[str], wanted: list[str], guess: int, low: int = 0) -> int | None:
     """Start of the occurrence of ``wanted`` in ``keys`` nearest to
-    ``guess``, not before ``low``; None when there is none."""
+    ``guess``, not before ``low``; None when there is none. On a tie the
+    later one wins, as in GNU patch (it tries ``+offset`` before
+    ``-offset``)."""
     high = len(keys) - len(wanted)
     if high < low:
         return None
@@ -129,9 +131,8 @@ def nearest(keys: list[str], wanted: list[str], guess: int, low: int = 0) -> int
     for p in range(low, high + 1):
         if best is not None and p - guess > abs(best - guess):
             break  # every later start is farther than the one found
-        closer = best is None or abs(p - guess) < abs(best - guess)
-        if closer and keys[p] == wanted[0] and keys[p : p + len(wanted)] == wanted:
-            best = p
+        if keys[p] == wanted[0] and keys[p : p + len(wanted)] == wanted:
+            best = p  # ascending, so never farther than the one before
     return best
 
 

@@ -287,10 +287,17 @@ def _diff_start(lines: list[str]) -> int:
 def _file_header(lines: list[str], i: int) -> bool:
     line = lines[i]
     return (
-        line.startswith("diff --git ")
-        or (line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "))
-        or bool(RE_BINARY_DIFF.match(line))
+        line.startswith("diff --git ") or _minus_plus(lines, i) or bool(RE_BINARY_DIFF.match(line))
     )
+
+
+def _minus_plus(lines: list[str], i: int) -> bool:
+    """A ``--- old`` line followed by a ``+++ new`` line."""
+    return lines[i].startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ ")
+
+
+def _minus_plus_names(lines: list[str], i: int) -> tuple[str, str]:
+    return _name(lines[i], RE_SOURCE_FILENAME), _name(lines[i + 1], RE_TARGET_FILENAME)
 
 
 def _build_patch(text: _Text, where: str) -> Patch | None:
@@ -334,10 +341,8 @@ class _DiffReader:
             hunk_match = RE_HUNK_HEADER.match(line)
             if line.startswith("diff --git "):
                 current, i = self._git_section(i)
-            elif _file_header(lines, i) and line.startswith("--- "):
-                current = self._new_file(
-                    _name(line, RE_SOURCE_FILENAME), _name(lines[i + 1], RE_TARGET_FILENAME)
-                )
+            elif _minus_plus(lines, i):
+                current = self._new_file(*_minus_plus_names(lines, i))
                 i += 2
             elif (binary := RE_BINARY_DIFF.match(line)) is not None:
                 current = self._new_file(
@@ -371,8 +376,7 @@ class _DiffReader:
         """``diff --git`` and its extended header lines, up to the first
         hunk (or the binary marker, or whatever ends the header)."""
         lines = self.lines
-        git_old, git_new = _git_names(lines[i][len("diff --git ") :])
-        old, new = git_old, git_new
+        old, new = _git_names(lines[i][len("diff --git ") :])
         fields: dict[str, str] = {}
         binary = False
         j = i + 1
@@ -385,8 +389,8 @@ class _DiffReader:
                 binary = True
                 j += 1
                 break
-            elif _file_header(lines, j) and line.startswith("--- "):
-                old, new = _name(line, RE_SOURCE_FILENAME), _name(lines[j + 1], RE_TARGET_FILENAME)
+            elif _minus_plus(lines, j):
+                old, new = _minus_plus_names(lines, j)
                 j += 2
                 break
             else:
@@ -512,7 +516,7 @@ def _ends_damaged_hunk(lines: list[str], i: int) -> bool:
         line in _SIGNATURES
         or line.startswith("diff --git ")
         or bool(RE_HUNK_HEADER.match(line))
-        or (line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "))
+        or _minus_plus(lines, i)
     )
 
 

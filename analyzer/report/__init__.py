@@ -1,6 +1,30 @@
 """Output formats: one module each; ``FORMATS`` maps a name to its module.
-Each module has ``scan(report) -> str`` and ``check(report) -> str``."""
+Each module has ``scan(report) -> str`` and ``check(report) -> str``.
 
-from analyzer.report import json_report, text
+Modules are imported on first use: building the command line must not pay
+for SARIF or the graph library."""
 
-FORMATS = {"text": text, "json": json_report}
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Mapping
+from types import ModuleType
+
+_MODULES = {
+    "text": "analyzer.report.text",
+    "json": "analyzer.report.json_report",
+}
+
+
+class _Formats(Mapping[str, ModuleType]):
+    def __getitem__(self, name: str) -> ModuleType:
+        return importlib.import_module(_MODULES[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_MODULES)
+
+    def __len__(self) -> int:
+        return len(_MODULES)
+
+
+FORMATS: Mapping[str, ModuleType] = _Formats()
