@@ -164,11 +164,34 @@ def _return_type(pf: ParsedFile, fn: Node, stars: int) -> str:
     return f"{text} {'*' * stars}" if stars else text
 
 
+# Nodes that can hold a function definition: walking only these (not every
+# expression of every body) keeps listing functions cheap.
+_FUNCTION_HOLDERS = frozenset({
+    "translation_unit", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",
+    "preproc_elifdef", "linkage_specification", "declaration_list", "ERROR",
+})
+
+
+def _function_nodes(root: Node) -> list[Node]:
+    out: list[Node] = []
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.type == "function_definition":
+            out.append(n)
+        elif n.type in _FUNCTION_HOLDERS:
+            stack.extend(reversed(n.children))
+    return out
+
+
 def functions(pf: ParsedFile) -> list[FunctionDef]:
     """Every function definition in the file, in source order (including
-    those inside preprocessor conditionals)."""
+    those inside preprocessor conditionals). Computed once per file."""
+    cached = pf.__dict__.get("_functions")
+    if cached is not None:
+        return cached
     out: list[FunctionDef] = []
-    for fn in descendants_of_type(pf.root, "function_definition"):
+    for fn in _function_nodes(pf.root):
         body = fn.child_by_field_name("body")
         fdecl, stars = _function_declarator(fn.child_by_field_name("declarator"))
         if body is None or fdecl is None:
@@ -191,6 +214,7 @@ def functions(pf: ParsedFile) -> list[FunctionDef]:
                 params=params,
             )
         )
+    pf.__dict__["_functions"] = out
     return out
 
 
@@ -200,6 +224,9 @@ def error_counts(pf: ParsedFile) -> dict[str, int]:
     function found is listed, with 0 when it parsed clean."""
     counts: dict[str, int] = {"": 0}
     spans: list[tuple[int, int, str]] = []
+    if not pf.root.has_error:
+        counts.update((f.name, 0) for f in functions(pf))
+        return counts
     for f in functions(pf):
         counts.setdefault(f.name, 0)
         spans.append((f.node.start_byte, f.node.end_byte, f.name))

@@ -22,7 +22,12 @@ class StepKey(tuple):
 
 
 def node_of(step: Step) -> StepKey:
-    return StepKey(step)
+    """The node of a step, made once per step and kept on it."""
+    key = step.__dict__.get("_node")
+    if key is None:
+        key = StepKey(step)
+        object.__setattr__(step, "_node", key)
+    return key
 
 
 def ret_node(func: str) -> tuple:

@@ -16,7 +16,6 @@ import itertools
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-
 from analyzer.facts import CallSite, Facts
 from analyzer.nodes import node_of, param_node, ret_node, slot_node
 from analyzer.terms import (
@@ -66,6 +65,9 @@ def trail_join(a: tuple, b: tuple) -> tuple:
     return trail(*trail_nodes(b), base=a)
 
 
+_tuple_new = tuple.__new__
+
+
 class RTerm(NamedTuple):
     """A resolved field value.
 
@@ -98,7 +100,12 @@ class RTerm(NamedTuple):
         return "unknown"
 
     def extend(self, *nodes) -> RTerm:
-        return self._replace(trace=trail(*nodes, base=self.trace))
+        t = self.trace
+        for n in nodes:
+            if n is not None:
+                t = (t, n)
+        # tuple.__new__ directly: NamedTuple._replace is the hot spot otherwise
+        return _tuple_new(RTerm, (self[0], self[1], self[2], self[3], self[4], t, self[6]))
 
     def last_node(self):
         return self.trace[1] if self.trace else None
