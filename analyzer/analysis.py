@@ -12,6 +12,7 @@ from analyzer.findings import Finding, merge_findings
 from analyzer.resolve import Resolver
 from analyzer.roles import RoleModel, default_model, model_from_parsed
 from analyzer.sources import Image
+from analyzer.suppress import apply_suppressions
 
 
 @dataclass
@@ -67,6 +68,6 @@ def analyze(image: Image) -> Analysis:
         files=list(image.files),
         model=model,
         facts=facts,
-        findings=merge_findings(findings),
+        findings=apply_suppressions(merge_findings(findings), image.files),
         parse_errors={pf.path: error_counts(pf) for pf in parsed},
     )

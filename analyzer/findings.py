@@ -48,7 +48,7 @@ class Finding:
         return f"{self.rule}:{self.field}"
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "rule": self.rule,
             "severity": self.severity,
             "field": self.field,
@@ -58,6 +58,9 @@ class Finding:
             "fingerprint": self.fingerprint,
             "trace": [t.as_dict() for t in self.trace],
         }
+        if self.suppressed is not None:
+            out["suppressed"] = {"reason": self.suppressed}
+        return out
 
 
 SEVERITY_RANK = {"error": 2, "warning": 1}

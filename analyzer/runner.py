@@ -17,6 +17,11 @@ from analyzer.patch import Patch, PatchError
 from analyzer.sources import Image, is_role_path, patched_image, read_text
 
 
+def unsuppressed(findings: list[Finding]) -> list[Finding]:
+    """The findings that decide the exit status: all but the suppressed ones."""
+    return [f for f in findings if f.suppressed is None]
+
+
 @dataclass
 class PatchResult:
     subject: str
@@ -44,7 +49,7 @@ class CheckReport:
     def exit_status(self) -> int:
         if self.patches and all(p.status == "error" for p in self.patches):
             return 2
-        return 1 if any(p.delta.introduced for p in self.patches) else 0
+        return 1 if any(unsuppressed(p.delta.introduced) for p in self.patches) else 0
 
 
 @dataclass
@@ -54,7 +59,7 @@ class ScanReport:
     analysis: object = None
 
     def exit_status(self) -> int:
-        return 1 if self.findings else 0
+        return 1 if unsuppressed(self.findings) else 0
 
 
 def run_scan(image: Image) -> ScanReport:

@@ -474,3 +474,14 @@ def test_in_body_from_names_the_author(repo: GitRepo) -> None:
     patch = _only(mail)
     assert patch.author == "Test Author <author@example.org>"
     assert patch.message.startswith("Flat keys alone remember the width.")
+
+
+def test_damaged_context_line_starting_with_plus_plus_is_context() -> None:
+    """In a web copy the marker is followed by a space; "++sp->count;" is a
+    context line whose indentation was lost, as the header counts confirm."""
+    text = ("Title\n\n--- a/x.c\n+++ b/x.c\n@@ -1,3 +1,3 @@\n"
+            "a();\n- b();\n+ c();\n++sp->count;\n")
+    patch = _only(text)
+    assert patch.damaged
+    assert patch.files[0].hunks[0].lines == [
+        (" ", "a();"), ("-", " b();"), ("+", " c();"), (" ", "++sp->count;")]

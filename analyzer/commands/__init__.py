@@ -6,6 +6,7 @@
 
 ``COMMANDS`` lists them in the order ``--help`` shows them."""
 
-from analyzer.commands import check, scan
+from analyzer.commands import check, explain, graph, scan
 
 COMMANDS = [scan, check]
+COMMANDS += [graph, explain]

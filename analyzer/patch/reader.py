@@ -494,20 +494,44 @@ def _read_lenient(lines: list[str], i: int, hunk: Hunk) -> int:
     context; the hunk ends at the next hunk or file header, the ``-- ``
     signature or the end of text. Where the header counts are reached, the
     rest (trailing prose or blank lines) is dropped."""
-    body: list[tuple[str, str]] = []
-    marked: set[int] = set()
+    start = i
     while i < len(lines) and not _ends_damaged_hunk(lines, i):
-        line = lines[i]
         i += 1
-        if line.startswith("\\"):
-            marked.add(len(body) - 1)
-        elif line[:1] in ("+", "-"):
-            body.append((line[0], line[1:]))
-        else:
-            body.append((" ", line[1:] if line.startswith(" ") else line))
+    # A web archive puts a space after the +/- marker. A line like
+    # "++sp->root_count;" or "-EINVAL);" is then context whose indentation
+    # was lost; prefer that reading when it meets the header counts.
+    # Only when no line kept a context marker: then indentation was stripped.
+    web_copy = not any(line.startswith(" ") for line in lines[start:i])
+    for strict in ((True, False) if web_copy else (False,)):
+        body, marked = _damaged_body(lines[start:i], strict)
+        if not strict or _counts_met(body, hunk.src_len, hunk.dst_len):
+            break
     keep = _fit_counts(body, hunk.src_len, hunk.dst_len)
     _set_body(hunk, body[:keep], {m for m in marked if m < keep})
     return i
+
+
+def _damaged_body(lines: list[str], strict: bool) -> tuple[list[tuple[str, str]], set[int]]:
+    body: list[tuple[str, str]] = []
+    marked: set[int] = set()
+    for line in lines:
+        if line.startswith("\\"):
+            marked.add(len(body) - 1)
+        elif line[:1] in ("+", "-") and (not strict or line[1:2] in ("", " ", "\t")):
+            body.append((line[0], line[1:]))
+        else:
+            body.append((" ", line[1:] if line.startswith(" ") else line))
+    return body, marked
+
+
+def _counts_met(body: list[tuple[str, str]], src_len: int, dst_len: int) -> bool:
+    old = new = 0
+    for op, _ in body:
+        old += op != "+"
+        new += op != "-"
+        if (old, new) == (src_len, dst_len):
+            return True
+    return False
 
 
 def _ends_damaged_hunk(lines: list[str], i: int) -> bool:

@@ -13,6 +13,8 @@ from types import ModuleType
 _MODULES = {
     "text": "analyzer.report.text",
     "json": "analyzer.report.json_report",
+    "sarif": "analyzer.report.sarif",
+    "github": "analyzer.report.github",
 }
 
 

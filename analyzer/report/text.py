@@ -3,6 +3,7 @@ then the trace of the finding, one step per line, grouped by side."""
 
 from __future__ import annotations
 
+from analyzer.checks.role_mismatch import RULE as ROLE_MISMATCH
 from analyzer.findings import Finding
 from analyzer.runner import CheckReport, ScanReport
 
@@ -12,6 +13,8 @@ def finding_lines(f: Finding, *, label: str = "", trace: bool = True) -> list[st
     prefix = f"{label}: " if label else ""
     lines = [f"{f.file}:{f.line}:{f.column}: {sev}: {prefix}{f.message} [{f.rule}]"]
     lines.append(f"  in {f.function}(), field '{f.field}'")
+    if f.suppressed is not None:
+        lines.append(f"  note: suppressed ({f.suppressed})")
     if trace:
         side = None
         for step in f.trace:
@@ -22,13 +25,22 @@ def finding_lines(f: Finding, *, label: str = "", trace: bool = True) -> list[st
     return lines
 
 
+def suppressed_note(findings: list[Finding]) -> str:
+    n = sum(1 for f in findings if f.suppressed is not None)
+    return f" ({n} suppressed)" if n else ""
+
+
 def scan(report: ScanReport) -> str:
     out: list[str] = []
     for f in report.findings:
         out.extend(finding_lines(f))
-    n = len(report.findings)
-    out.append(f"{n} role mismatch{'es' if n != 1 else ''} in {len(report.files)} file"
-               f"{'s' if len(report.files) != 1 else ''}")
+    mismatches = [f for f in report.findings if f.rule == ROLE_MISMATCH]
+    n = len(mismatches)
+    counted = f"{n} role mismatch{'es' if n != 1 else ''}" + suppressed_note(mismatches)
+    others = len(report.findings) - n
+    if others:
+        counted += f", {others} other finding{'s' if others != 1 else ''}"
+    out.append(f"{counted} in {len(report.files)} file{'s' if len(report.files) != 1 else ''}")
     return "\n".join(out) + "\n"
 
 
@@ -55,6 +67,7 @@ def check(report: CheckReport) -> str:
             out.append(f"  {len(d.introduced)} introduced, {len(d.fixed)} fixed, "
                        f"{len(d.persisting)} persisting")
     t = report.totals()
-    out.append(f"summary: {t['introduced']} introduced, {t['fixed']} fixed, "
+    introduced = suppressed_note([f for p in report.patches for f in p.delta.introduced])
+    out.append(f"summary: {t['introduced']} introduced{introduced}, {t['fixed']} fixed, "
                f"{t['persisting']} persisting")
     return "\n".join(out) + "\n"
