@@ -15,6 +15,7 @@ _MODULES = {
     "json": "analyzer.report.json_report",
     "sarif": "analyzer.report.sarif",
     "github": "analyzer.report.github",
+    "b4": "analyzer.report.b4",
 }
 
 

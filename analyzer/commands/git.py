@@ -1,0 +1,55 @@
+"""``git``: judge commits (or the index) of a kernel checkout, each against
+its first parent, reading git objects only, never the working tree."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from analyzer.commands.common import add_output_options, emit, read_input
+from analyzer.errors import UserError
+
+NAME = "git"
+HELP = "report the role mismatches each commit of a range introduces, fixes and keeps"
+
+
+def add_arguments(sp: argparse.ArgumentParser) -> None:
+    add_output_options(sp)
+    sp.add_argument("revs", nargs="*", metavar="RANGE",
+                    help="commits to judge, as git rev-list takes them (default: "
+                         "@{upstream}..HEAD, else HEAD^..HEAD); one revision alone means "
+                         "that commit")
+    what = sp.add_mutually_exclusive_group()
+    what.add_argument("--staged", action="store_true",
+                      help="judge the index against HEAD (for a pre-commit hook)")
+    what.add_argument("--commit-of", metavar="PATCH",
+                      help="judge the commit of HEAD's history that PATCH (a mail, - for "
+                           "standard input) was made from, as b4 prep --check pipes it")
+
+
+def run(args: argparse.Namespace) -> int:
+    from analyzer import gitmode
+    from analyzer.report import FORMATS
+
+    if args.revs and (args.staged or args.commit_of):
+        raise UserError("give either a RANGE, --staged or --commit-of, not several")
+    start = time.perf_counter()
+    repo = gitmode.open_repo(args.tree)
+    analyses = gitmode.Analyses(repo)
+    if args.staged:
+        report = gitmode.judge_staged(repo, analyses)
+    else:
+        if args.commit_of:
+            source = "<stdin>" if args.commit_of == "-" else args.commit_of
+            commits = gitmode.commits_of_patches(repo, read_input(args.commit_of), source)
+        else:
+            commits = gitmode.list_commits(repo, args.revs or gitmode.default_range(repo))
+        report = gitmode.judge_commits(repo, commits, analyses)
+    if args.verbose:
+        analyzed = sum(1 for p in report.patches if p.status == "analyzed")
+        print(f"mmu-role-lint: {len(report.patches)} change{'s' if len(report.patches) != 1 else ''}, "
+              f"{analyzed} analyzed, {analyses.computed} tree{'s' if analyses.computed != 1 else ''} "
+              f"parsed; {time.perf_counter() - start:.2f}s", file=sys.stderr)
+    emit(FORMATS[args.format].check(report), args.output)
+    return report.exit_status()
