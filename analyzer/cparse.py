@@ -79,10 +79,12 @@ class ParsedFile:
         return len(prefix.decode("utf-8", errors="replace")) + 1
 
 
-def parse_c(path: str, text: str, *, raw: bool = False) -> ParsedFile:
+def parse_c(path: str, text: str, *, raw: bool = False, neutral: str | None = None) -> ParsedFile:
     """Neutralize ``text`` and parse it as C. ``raw=True`` skips
-    neutralization (for comparing against the grammar's bare view)."""
-    neutral = text if raw else neutralize(text)
+    neutralization (for comparing against the grammar's bare view);
+    ``neutral`` passes the neutralized text when it is already known."""
+    if neutral is None:
+        neutral = text if raw else neutralize(text)
     source = neutral.encode("utf-8")
     tree = _parser().parse(source)
     return ParsedFile(path=path, text=text, source=source, tree=tree, root=tree.root_node)

@@ -125,6 +125,7 @@ class Facts:
     compares: list[Compare] = field(default_factory=list)
     phis: dict[int, Phi] = field(default_factory=dict)
     globals: dict[str, Value] = field(default_factory=dict)
+    global_files: dict[str, str] = field(default_factory=dict)  # global -> file
     next_id: int = 0
 
     def new_id(self) -> int:
@@ -183,7 +184,29 @@ def parse_int(text: str) -> int | None:
 def collect(parsed: list[ParsedFile], model: RoleModel) -> Facts:
     """Extract role facts from every function of the parsed files."""
     facts = Facts(model=model)
+    defs = _declare(parsed, facts)
+    for pf, fd in defs:
+        Executor(pf, fd, facts).run()
+    _canonical_order(facts)
+    return facts
+
+
+def _canonical_order(facts: Facts) -> None:
+    """Facts in source order, however they were collected: resolution walks
+    them in this order, so a full and an incremental collection give the
+    same findings with the same traces."""
+    def where(step: Step) -> tuple:
+        return (step.file, step.line, step.col)
+
+    facts.calls.sort(key=lambda c: where(c.step))
+    facts.stores.sort(key=lambda s: where(s.step))
+    facts.compares.sort(key=lambda c: where(c.step))
+
+
+def _declare(parsed: list[ParsedFile], facts: Facts) -> list[tuple[ParsedFile, FunctionDef]]:
+    """Enter the functions (signatures) and role globals of the files."""
     defs: list[tuple[ParsedFile, FunctionDef]] = []
+    model = facts.model
     for pf in parsed:
         for fd in functions(pf):
             rt = role_type_of(fd.return_type_text, model)
@@ -198,8 +221,46 @@ def collect(parsed: list[ParsedFile], model: RoleModel) -> Facts:
             )
             defs.append((pf, fd))
         _collect_globals(pf, facts)
+    return defs
+
+
+def _signature(info: FuncInfo) -> tuple:
+    """What callers depend on: arguments bind by position, so names may change."""
+    return (info.returns_role, tuple(p.role_type for p in info.params))
+
+
+def collect_incremental(changed: list[ParsedFile], base: Facts) -> Facts | None:
+    """The facts of an image that differs from ``base``'s only in the files
+    of ``changed``: those are executed again, the others' facts are reused.
+    None when reuse would be wrong (a function of a changed file was added,
+    removed or changed signature, or a role global changed): then the caller
+    collects everything."""
+    paths = {pf.path for pf in changed}
+    facts = Facts(model=base.model, next_id=base.next_id)
+    for name, info in base.functions.items():
+        if info.file not in paths:
+            facts.functions[name] = info
+    for name, value in base.globals.items():
+        if base.global_files.get(name) not in paths:
+            facts.globals[name] = value
+            facts.global_files[name] = base.global_files.get(name, "")
+    defs = _declare(changed, facts)
+    old = {n: _signature(i) for n, i in base.functions.items() if i.file in paths}
+    new = {fd.name: _signature(facts.functions[fd.name]) for _pf, fd in defs}
+    if old != new:
+        return None
+    old_globals = {n: v.fields for n, v in base.globals.items() if base.global_files.get(n) in paths}
+    new_globals = {n: v.fields for n, v in facts.globals.items() if facts.global_files.get(n) in paths}
+    if old_globals != new_globals:
+        return None
+    keep = {name for name, info in facts.functions.items() if info.file not in paths}
+    facts.calls = [c for c in base.calls if c.caller in keep]
+    facts.stores = [s for s in base.stores if s.func in keep]
+    facts.compares = [c for c in base.compares if c.func in keep]
+    facts.phis = {k: p for k, p in base.phis.items() if p.func in keep}
     for pf, fd in defs:
         Executor(pf, fd, facts).run()
+    _canonical_order(facts)
     return facts
 
 
@@ -221,6 +282,7 @@ def _collect_globals(pf: ParsedFile, facts: Facts) -> None:
             name = pf.text_of(name_node)
             ex = Executor(pf, None, facts)
             facts.globals[name] = ex.initializer(rt, value, name)
+            facts.global_files[name] = pf.path
 
 
 class _State:

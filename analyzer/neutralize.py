@@ -489,3 +489,52 @@ def _join_if_type(chars: list[str], text: str, toks: list[_Tok], first: int, las
     if not span.isascii() or not re.fullmatch(r"[\w* \t]+", span):
         return  # a comment or a line break inside: leave it
     chars[start:end] = re.sub(r"[^\w]", "_", span)
+
+
+_TOP_END = "\n}\n"  # a closing brace at column 0: the end of a function
+_PP_LINE = re.compile(r"^[ \t]*#[ \t]*(if|el|endif)", re.M)
+
+
+def neutralize_edit(old: str, old_neutral: str, new: str) -> str:
+    """``neutralize(new)``, reusing ``old_neutral`` = ``neutralize(old)`` for
+    the text an edit left alone: only the top-level items around the edited
+    span are neutralized again. Falls back to the whole file when the span
+    holds preprocessor conditionals (their brace states reach across)."""
+    if len(old_neutral) != len(old):
+        return neutralize(new)
+    limit = min(len(old), len(new))
+    a = _common(lambda n: old[:n] == new[:n], limit)
+    b = _common(lambda n: old[len(old) - n:] == new[len(new) - n:], limit - a)
+    start = new.rfind(_TOP_END, 0, a)
+    start = 0 if start < 0 else start + len(_TOP_END)
+    end = new.find(_TOP_END, max(start, len(new) - b - len(_TOP_END)))
+    end = len(new) if end < 0 else end + len(_TOP_END)
+    old_end = end - len(new) + len(old)
+    if old_end < start or _PP_LINE.search(new, start, end) or _PP_LINE.search(old, start, old_end):
+        return neutralize(new)
+    if not (_balanced(old[start:old_end]) and _balanced(new[start:end])):
+        return neutralize(new)  # the edit moves braces: the rest may change too
+    return old_neutral[:start] + neutralize(new[start:end]) + old_neutral[old_end:]
+
+
+def _common(same, limit: int) -> int:
+    """The largest n <= limit with same(n), by bisection (slices compare in C)."""
+    lo, hi = 0, limit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if same(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _balanced(text: str) -> bool:
+    """Braces of code (not of comments, strings or directives) balance."""
+    depth = 0
+    for t in _tokens(text):
+        if t.kind == "p" and t.text in ("{", "}"):
+            depth += 1 if t.text == "{" else -1
+            if depth < 0:
+                return False
+    return depth == 0

@@ -20,6 +20,9 @@ class StepKey(tuple):
         key.step = step
         return key
 
+    def __getnewargs__(self) -> tuple:  # pickling: rebuild from the step
+        return (self.step,)
+
 
 def node_of(step: Step) -> StepKey:
     """The node of a step, made once per step and kept on it."""

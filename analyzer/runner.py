@@ -63,9 +63,9 @@ class ScanReport:
 
 
 def run_scan(image: Image) -> ScanReport:
-    from analyzer.analysis import analyze  # heavy: tree-sitter, networkx
+    from analyzer.analysis import analyze_cached  # heavy: tree-sitter
 
-    result = analyze(image)
+    result = analyze_cached(image)
     return ScanReport(files=list(image.files), findings=result.findings, analysis=result)
 
 
@@ -114,12 +114,12 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None) -> CheckRepo
         if not any(is_role_path(p) for p in changes):
             res.status, res.reason = "skipped", "no role code touched"
             continue
-        from analyzer.analysis import analyze
+        from analyzer.analysis import analyze, analyze_cached
 
         if before is None:
-            before = analyze(image)
+            before = analyze_cached(image)
         new_image = patched_image(image, changes, read)
-        after = analyze(new_image)
+        after = analyze(new_image, base=before, base_image=image)
         res.delta = compare(before.findings, after.findings)
         image, before = new_image, after
     return CheckReport(patches=results, tree=str(tree))

@@ -27,6 +27,16 @@ class Step:
         return {"file": self.file, "line": self.line, "function": self.function,
                 "kind": self.kind, "text": self.text}
 
+    def __getstate__(self) -> dict:
+        # the graph node made for this step (nodes.node_of) points back to
+        # it: leave it out of a pickle, it is made again on use
+        state = dict(self.__dict__)
+        state.pop("_node", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
 
 NO_STEP = Step("", 0, 0, "", "none", "")
 

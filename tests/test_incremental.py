@@ -1,0 +1,56 @@
+"""The analysis after a patch reuses the facts of the files it did not touch:
+it must give exactly what a full analysis gives."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import FIXTURES, expectations
+
+from analyzer.analysis import analyze
+from analyzer.patch import apply_patch, read_patches
+from analyzer.sources import patched_image, tree_image
+
+PATCHES = sorted(p for p in FIXTURES.glob("*/patches/*.patch") if not expectations(p).get("base"))
+
+
+def _post(patch):
+    tree = patch.parent.parent / "tree"
+    before_image = tree_image(tree)
+    (p,) = read_patches(patch.read_bytes())
+    changes = apply_patch(p, before_image.get)
+    return before_image, patched_image(before_image, changes, lambda path: None)
+
+
+def _shape(analysis) -> list[dict]:
+    return [f.as_dict() | {"graph_path": [tuple(n) for n in f.graph_path]} for f in analysis.findings]
+
+
+@pytest.mark.parametrize("patch", PATCHES, ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
+def test_incremental_equals_full(patch):
+    before_image, after_image = _post(patch)
+    before = analyze(before_image)
+    incremental = analyze(after_image, base=before, base_image=before_image)
+    full = analyze(after_image)
+    assert _shape(incremental) == _shape(full)
+    assert incremental.parse_errors == full.parse_errors
+    # only the patched file was parsed again, unless a role constant changed
+    changed = [p for p in after_image.files if after_image.files[p] != before_image.files[p]]
+    if "mask" in patch.stem:
+        assert len(incremental.parsed) > len(changed)
+    else:
+        assert incremental.parsed == changed
+
+
+def test_signature_change_falls_back_to_a_full_analysis():
+    tree = FIXTURES / "legacy" / "tree"
+    before_image = tree_image(tree)
+    path = "arch/x86/kvm/mmu.c"
+    text = before_image.files[path]
+    old = "static union kvm_mmu_page_role\nkvm_mmu_calc_root_page_role(struct kvm_vcpu *vcpu)"
+    assert old in text
+    after_image = patched_image(before_image, {path: text.replace(
+        old, "static union kvm_mmu_page_role\nkvm_mmu_calc_root_page_role(struct kvm_vcpu *vcpu, int x)")},
+        lambda p: None)
+    before = analyze(before_image)
+    again = analyze(after_image, base=before, base_image=before_image)
+    assert len(again.parsed) == len(after_image.files) + len(after_image.headers)
