@@ -17,6 +17,7 @@ Nothing here resolves across functions; ``graph`` and ``resolve`` do that.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -68,6 +69,7 @@ class FuncInfo:
     defines_fields: bool = False  # writes fields of a role it built or copied
     role_flow: bool = False  # touches role values at all
     errors: int = 0
+    digest: str = ""  # of the definition's text: did a patch change it?
 
     def param_index(self, name: str) -> int | None:
         for p in self.params:
@@ -217,7 +219,9 @@ def _declare(parsed: list[ParsedFile], facts: Facts) -> list[tuple[ParsedFile, F
             if fd.name in facts.functions:
                 continue  # first definition wins (#ifdef variants)
             facts.functions[fd.name] = FuncInfo(
-                name=fd.name, file=pf.path, line=fd.start_line, params=params, returns_role=rt
+                name=fd.name, file=pf.path, line=fd.start_line, params=params, returns_role=rt,
+                digest=hashlib.blake2b(pf.source[fd.node.start_byte:fd.node.end_byte],
+                                       digest_size=16).hexdigest(),
             )
             defs.append((pf, fd))
         _collect_globals(pf, facts)

@@ -163,6 +163,41 @@ class Resolver:
     _chains: dict = field(default_factory=dict)
     _fn_params: dict = field(default_factory=dict)
     _phi_walk: set = field(default_factory=set)
+    _deps: dict = field(default_factory=dict)  # resolve key -> what it read
+    _params_memo: dict = field(default_factory=dict)
+    _keep: list = field(default_factory=list)
+    _dep_stack: list = field(default_factory=list)
+
+    # ---- what a result depends on ----------------------------------------
+    # ("fn", f): the facts of function f; ("callers", f): the list of call
+    # sites of f; ("slot", s): the list of stores into slot s. An analysis
+    # after a patch reuses a comparison's findings when none of these changed.
+
+    def note(self, *deps) -> None:
+        if self._dep_stack:
+            self._dep_stack[-1].update(deps)
+
+    def tracked(self, fn):
+        """Run ``fn``; return its result and the facts it read."""
+        self._dep_stack.append(set())
+        try:
+            result = fn()
+        finally:
+            deps = self._dep_stack.pop()
+        self.note(*deps)
+        return result, frozenset(deps)
+
+    def _memo(self, table: dict, key, guard, compute):
+        """Memoize ``compute()`` with what it read; ``guard`` answers a
+        recursive call while the first one is still running."""
+        if key in table:
+            value, deps = table[key]
+            self.note(*deps)
+            return value
+        table[key] = (guard, frozenset())
+        value, deps = self.tracked(compute)
+        table[key] = (value, deps)
+        return value
 
     def __post_init__(self) -> None:
         for site in self.facts.calls:
@@ -180,23 +215,28 @@ class Resolver:
     def params_of(self, value, func: str) -> set[str]:
         """Parameters of ``func`` that a value (or scalar term) depends on,
         including through the calls and phis it reads."""
-        out: set[str] = set()
-        self._walk_params(value, func, out)
-        return out
+        key = (id(value), func)
+        got = self._params_memo.get(key)
+        if got is None:
+            got = set()
+            self._walk_params(value, func, got)
+            self._params_memo[key] = got
+            self._keep.append(value)  # ids stay valid while memoized
+        return got
 
     def fn_params_used(self, func: str) -> set[str]:
         """Parameters of ``func`` its returned roles depend on."""
-        if func in self._fn_params:
-            return self._fn_params[func]
-        self._fn_params[func] = set()  # recursion guard
-        info = self.facts.functions.get(func)
-        out: set[str] = set()
-        if info is not None:
-            for cond, value, _st in info.returns:
-                self._walk_params(value, func, out)
-                self._walk_cond(cond, func, out)
-        self._fn_params[func] = out
-        return out
+        def compute() -> set[str]:
+            self.note(("fn", func))
+            info = self.facts.functions.get(func)
+            out: set[str] = set()
+            if info is not None:
+                for cond, value, _st in info.returns:
+                    self._walk_params(value, func, out)
+                    self._walk_cond(cond, func, out)
+            return out
+
+        return self._memo(self._fn_params, ("returns", func), set(), compute)
 
     def _walk_params(self, value, func: str, out: set) -> None:
         if isinstance(value, Value):
@@ -248,9 +288,11 @@ class Resolver:
 
     def chains(self, func: str, depth: int = MAX_CHAIN, seen: frozenset = frozenset()) -> list[tuple]:
         """Upward chains of call sites that bind ``func``'s parameters."""
-        key = (func, depth, seen)
-        if key in self._chains:
-            return self._chains[key]
+        return self._memo(self._chains, (func, depth, seen), [()],
+                          lambda: self._chains_of(func, depth, seen))
+
+    def _chains_of(self, func: str, depth: int, seen: frozenset) -> list[tuple]:
+        self.note(("callers", func), ("fn", func))
         out: list[tuple] = []
         sites = self.callers.get(func, [])
         if depth == 0 or not sites:
@@ -258,6 +300,7 @@ class Resolver:
         for site in sites:
             if site.caller in seen or site.caller == func:
                 continue
+            self.note(("fn", site.caller))
             callee = self.facts.functions.get(func)
             used = self.fn_params_used(func) | self._direct_params(func)
             needs = callee is not None and any(
@@ -274,34 +317,32 @@ class Resolver:
                 break
         if not out:
             out.append(())
-        self._chains[key] = out
         return out
 
     def _direct_params(self, func: str) -> set[str]:
         """Parameters a function's compares, stores and call arguments read."""
-        key = ("direct", func)
-        if key in self._fn_params:
-            return self._fn_params[key]
-        self._fn_params[key] = set()  # recursion guard
-        out: set[str] = set()
-        for cmp in self.facts.compares:
-            if cmp.func == func:
-                self._walk_params(cmp.left, func, out)
-                self._walk_params(cmp.right, func, out)
-        for store in self.facts.stores:
-            if store.func == func and store.value is not None:
-                self._walk_params(store.value, func, out)
-        for site in self.facts.calls:
-            if site.caller == func:
-                callee = self.facts.functions.get(site.callee)
-                if callee is None:
-                    continue
-                used = self.fn_params_used(site.callee) | self._direct_params(site.callee)
-                for p, a in zip(callee.params, site.args, strict=False):
-                    if p.name in used:
-                        self._walk_params(a, func, out)
-        self._fn_params[key] = out
-        return out
+        def compute() -> set[str]:
+            self.note(("fn", func))
+            out: set[str] = set()
+            for cmp in self.facts.compares:
+                if cmp.func == func:
+                    self._walk_params(cmp.left, func, out)
+                    self._walk_params(cmp.right, func, out)
+            for store in self.facts.stores:
+                if store.func == func and store.value is not None:
+                    self._walk_params(store.value, func, out)
+            for site in self.facts.calls:
+                if site.caller == func:
+                    callee = self.facts.functions.get(site.callee)
+                    if callee is None:
+                        continue
+                    used = self.fn_params_used(site.callee) | self._direct_params(site.callee)
+                    for p, a in zip(callee.params, site.args, strict=False):
+                        if p.name in used:
+                            self._walk_params(a, func, out)
+            return out
+
+        return self._memo(self._fn_params, ("direct", func), set(), compute)
 
     # ---- values ----------------------------------------------------------
 
@@ -317,10 +358,38 @@ class Resolver:
         return _dedupe(out)
 
     def resolve(self, value: Value, func: str, ctx: _Ctx) -> list[Concrete]:
+        if ctx.sites:
+            # only as many callers as the value's parameters reach can matter:
+            # cut the rest so that equal questions share one answer
+            need = self._depth(value, func, ctx.sites)
+            if need < len(ctx.sites):
+                ctx = _Ctx(ctx.sites[:need], ctx.visiting)
         key = (id(value), func, ctx.key())
         if key in self._cache:
+            self.note(("fn", func), *self._deps.get(key, ()))
             return self._cache[key]
         self._cache[key] = []  # recursion guard
+        out, deps = self.tracked(lambda: self._resolve(value, func, ctx))
+        self._deps[key] = deps | {("fn", func)}
+        self.note(("fn", func))
+        self._cache[key] = out
+        return out
+
+    def _depth(self, value, func: str, sites: tuple) -> int:
+        """How many of the call sites binding ``func``'s parameters a value
+        depends on (0 when it reads no parameter)."""
+        used = self.params_of(value, func)
+        if not used or not sites:
+            return 0
+        info = self.facts.functions.get(func)
+        site = sites[0]
+        deeper = 0
+        for p, arg in zip(info.params if info else [], site.args, strict=False):
+            if p.name in used:
+                deeper = max(deeper, self._depth(arg, site.caller, sites[1:]))
+        return 1 + deeper
+
+    def _resolve(self, value: Value, func: str, ctx: _Ctx) -> list[Concrete]:
         origins = sorted(value.origins(), key=lambda o: (o.kind, o.name, o.site, o.sub))
         per_origin = [self.resolve_origin(o, func, ctx) for o in origins]
         out: list[Concrete] = []
@@ -335,9 +404,7 @@ class Resolver:
             out.append(Concrete(fields, producers, stores, env))
             if len(out) >= MAX_ALTS:
                 break
-        out = _dedupe(out)
-        self._cache[key] = out
-        return out
+        return _dedupe(out)
 
     def resolve_origin(self, origin: Origin, func: str, ctx: _Ctx) -> list[Concrete]:
         if origin.kind == "param":
@@ -356,6 +423,7 @@ class Resolver:
         if not ctx.sites or idx is None or idx >= len(ctx.sites[0].args):
             return [Concrete({}, (), ())]  # unbound: terms become symbols
         site = ctx.sites[0]
+        self.note(("fn", site.caller))
         arg = site.args[idx]
         if not isinstance(arg, Value):
             return [Concrete({})]
@@ -369,6 +437,7 @@ class Resolver:
     def _call(self, origin: Origin, func: str, ctx: _Ctx) -> list[Concrete]:
         site = self.sites.get(origin.site)
         callee = self.facts.functions.get(origin.name)
+        self.note(("fn", origin.name))
         if site is None or callee is None or len(ctx.sites) > 2 * MAX_CHAIN:
             return [Concrete({})]
         inner = ctx.push(site)
@@ -383,6 +452,7 @@ class Resolver:
         return out or [Concrete({})]
 
     def _load(self, origin: Origin, func: str, ctx: _Ctx) -> list[Concrete]:
+        self.note(("slot", origin.name))
         if origin.name in ctx.visiting:
             return [Concrete({})]
         visiting = ctx.visiting | {origin.name}
@@ -454,6 +524,7 @@ class Resolver:
         if t.func != func or not ctx.sites or idx is None or idx >= len(ctx.sites[0].args):
             return RTerm("symbol", t.name, trace=_t(here))
         site = ctx.sites[0]
+        self.note(("fn", site.caller))
         arg = site.args[idx]
         if isinstance(arg, Value):
             return RTerm("unknown", "role passed as scalar", trace=_t(here))

@@ -151,3 +151,20 @@ def test_benign_edit_is_clean(name: str, linux_6_12: Path):
     path, old, new = BENIGN[name]
     res = _check(linux_6_12, path, old, new)
     assert res.delta.introduced == [] and res.delta.fixed == [] and res.delta.persisting == []
+
+
+@pytest.mark.parametrize("name", sorted({**MUTATIONS, **BENIGN}))
+def test_incremental_analysis_equals_a_full_one(name: str, linux_6_12: Path, scan_6_12):
+    """After an edit, reused facts and reused comparison results must give
+    exactly what analyzing the edited tree from scratch gives."""
+    from analyzer.sources import patched_image
+
+    spec = {**MUTATIONS, **BENIGN}[name]
+    path, old, new = spec[0], spec[1], spec[2]
+    before_image = tree_image(linux_6_12)
+    text = before_image.files[path]
+    after_image = patched_image(before_image, {path: text.replace(old, new)}, lambda p: None)
+    incremental = analyze(after_image, base=scan_6_12, base_image=before_image)
+    full = analyze(after_image)
+    assert [f.as_dict() for f in incremental.findings] == [f.as_dict() for f in full.findings]
+    assert incremental.parsed == [path]

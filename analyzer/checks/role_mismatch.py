@@ -158,21 +158,28 @@ def _finding(cmp: Compare, path: str, severity: str, msg: str, pair, sides, grap
 def check(facts: Facts, resolver: Resolver) -> list[Finding]:
     findings: list[Finding] = []
     for cmp in facts.compares:
-        sides = _operand_sides(cmp)
-        joint = resolver.uses_params(cmp.left, cmp.func) or resolver.uses_params(cmp.right, cmp.func)
-        chains = resolver.chains(cmp.func) if joint else [()]
-        for chain in chains:
-            ctx = _Ctx(chain)
-            lefts = resolver.resolve(cmp.left, cmp.func, ctx)
-            rights = resolver.resolve(cmp.right, cmp.func, ctx)
-            lefts = [c for c in lefts if _same_context(c, cmp, chain, facts)]
-            rights = [c for c in rights if _same_context(c, cmp, chain, facts)]
-            for a in lefts:
-                for b in rights:
-                    if not paired(a, b, facts):
-                        continue
-                    # a comparison guarded by `sp->role.direct ||` never sees direct pages
-                    if resolver.cond(cmp.cond, cmp.func, ctx, {**a.env, **b.env}) is False:
-                        continue
-                    findings.extend(judge(cmp, a, b, sides, resolver.graph))
+        findings.extend(check_compare(cmp, facts, resolver))
+    return findings
+
+
+def check_compare(cmp: Compare, facts: Facts, resolver: Resolver) -> list[Finding]:
+    """The findings of one comparison site."""
+    findings: list[Finding] = []
+    sides = _operand_sides(cmp)
+    joint = resolver.uses_params(cmp.left, cmp.func) or resolver.uses_params(cmp.right, cmp.func)
+    chains = resolver.chains(cmp.func) if joint else [()]
+    for chain in chains:
+        ctx = _Ctx(chain)
+        lefts = resolver.resolve(cmp.left, cmp.func, ctx)
+        rights = resolver.resolve(cmp.right, cmp.func, ctx)
+        lefts = [c for c in lefts if _same_context(c, cmp, chain, facts)]
+        rights = [c for c in rights if _same_context(c, cmp, chain, facts)]
+        for a in lefts:
+            for b in rights:
+                if not paired(a, b, facts):
+                    continue
+                # a comparison guarded by `sp->role.direct ||` never sees direct pages
+                if resolver.cond(cmp.cond, cmp.func, ctx, {**a.env, **b.env}) is False:
+                    continue
+                findings.extend(judge(cmp, a, b, sides, resolver.graph))
     return findings

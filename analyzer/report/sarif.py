@@ -1,4 +1,4 @@
-"""SARIF 2.1.0 for code-scanning UIs and editors (docs/outputs.md).
+"""SARIF 2.1.0 for code-scanning UIs and editors (README.md).
 
 One run of the tool ``mmu-role-lint``, its rules documented from
 ``rules/<id>.md``. One result per finding: the comparison is its location,
