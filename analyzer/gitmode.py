@@ -265,18 +265,25 @@ class Analyses:
     def __init__(self, repo: Repo, keep: int = 4) -> None:
         self.repo = repo
         self.keep = keep
-        self.cache: OrderedDict[Entries, Analysis] = OrderedDict()
+        self.cache: OrderedDict[Entries, tuple[Analysis, Image]] = OrderedDict()
         self.computed = 0
 
-    def of(self, entries: Entries) -> Analysis:
+    def of(self, entries: Entries, base: Entries | None = None) -> Analysis:
+        """The analysis of a tree; given the tree it was made from (a
+        commit's parent), only what changed is analyzed again."""
         if entries in self.cache:
             self.cache.move_to_end(entries)
-            return self.cache[entries]
-        from analyzer.analysis import analyze  # heavy: tree-sitter, networkx
+            return self.cache[entries][0]
+        from analyzer.analysis import analyze, analyze_cached  # heavy: tree-sitter
 
-        result = analyze(image_of(self.repo, entries))
+        image = image_of(self.repo, entries)
+        if base is not None and base in self.cache:
+            base_analysis, base_image = self.cache[base]
+            result = analyze(image, base=base_analysis, base_image=base_image)
+        else:
+            result = analyze_cached(image)
         self.computed += 1
-        self.cache[entries] = result
+        self.cache[entries] = (result, image)
         if len(self.cache) > self.keep:
             self.cache.popitem(last=False)
         return result
@@ -296,7 +303,7 @@ def _judge(res: PatchResult, analyses: Analyses, touched: list[str],
         res.status, res.reason = "skipped", (f"no KVM MMU sources (looked for {MMU_DIR}/*.c "
                                              f"and {LEGACY_MMU})")
         return
-    res.delta = compare(analyses.of(old).findings, analyses.of(new).findings)
+    res.delta = compare(analyses.of(old).findings, analyses.of(new, base=old).findings)
 
 
 def judge_commits(repo: Repo, commits: list[Commit], analyses: Analyses | None = None) -> CheckReport:

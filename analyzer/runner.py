@@ -7,7 +7,7 @@ Patches that touch no role code are answered without parsing C.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from analyzer.delta import Delta, compare
@@ -32,6 +32,7 @@ class PatchResult:
     repaired: bool = False
     repair_reason: str = ""
     notes: list[str] = field(default_factory=list)
+    work: str = ""  # what analyzing it took (for --verbose)
 
 
 @dataclass
@@ -99,21 +100,27 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None) -> CheckRepo
         if failed:
             res.status, res.reason = "error", "not analyzed: an earlier patch of the series did not apply"
             continue
-        if image is None and any(is_role_path(p) for p in patch.paths):
+        role_files = [f for f in patch.files
+                      if is_role_path(f.path) or (f.old_path is not None and is_role_path(f.old_path))]
+        if not role_files:
+            # answered at once: no file read, nothing applied, no C parsed
+            res.status, res.reason = "skipped", "no role code touched"
+            continue
+        if image is None:
             raise UserError(f"{tree}: no KVM MMU sources, but the patch changes "
-                            f"{', '.join(p for p in patch.paths if is_role_path(p))}; "
+                            f"{', '.join(f.path for f in role_files)}; "
                             "pass --tree with the top of a kernel tree")
+        # only the role files are applied: the others are not analyzed, so a
+        # hunk of theirs that does not apply to this tree does not matter
+        role_patch = replace(patch, files=role_files)
         try:
-            changes = apply_patch(patch, read)
+            changes = apply_patch(role_patch, read)
         except PatchError as err:
             res.status, res.reason = "error", str(err)
             failed = True
             continue
-        res.repaired, res.repair_reason = patch.repaired, patch.repair_reason
+        res.repaired, res.repair_reason = role_patch.repaired, role_patch.repair_reason
         overlay.update(changes)
-        if not any(is_role_path(p) for p in changes):
-            res.status, res.reason = "skipped", "no role code touched"
-            continue
         from analyzer.analysis import analyze, analyze_cached
 
         if before is None:
@@ -121,5 +128,9 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None) -> CheckRepo
         new_image = patched_image(image, changes, read)
         after = analyze(new_image, base=before, base_image=image)
         res.delta = compare(before.findings, after.findings)
+        flow_errors = sum(after.role_flow_errors().values())
+        res.work = (f"parsed {', '.join(after.parsed) or 'nothing'}; "
+                    f"{after.reused} of {len(after.facts.compares)} comparison sites reused; "
+                    f"{flow_errors} ERROR nodes in role-flow functions")
         image, before = new_image, after
     return CheckReport(patches=results, tree=str(tree))

@@ -130,10 +130,19 @@ def test_no_diff_in_input(tmp_path, capsys):
 def test_patch_that_does_not_apply(tmp_path, capsys):
     # the revert of the seed fix applies only to the fixed tree
     revert = FIXTURES / "legacy" / "patches" / "0011-revert-seed-fix.patch"
-    status, out, _ = run(capsys, "check", str(revert), "--tree", str(LEGACY), "--format", "json")
+    status, out, err = run(capsys, "check", str(revert), "--tree", str(LEGACY), "--format", "json")
     (p,) = json.loads(out)["patches"]
     assert status == 2
     assert p["status"] == "error" and "arch/x86/kvm/mmu.c" in p["reason"] and "@@" in p["reason"]
+    # the report says why, and so does one line on stderr
+    assert err.count("\n") == 1 and "no patch could be analyzed" in err and "@@" in err
+
+
+def test_check_verbose_says_what_was_parsed_and_reused(capsys):
+    status, _, err = run(capsys, "check", str(SEED_FIX), "--tree", str(LEGACY), "-v")
+    assert status == 0
+    assert "patch 1: analyzed: parsed arch/x86/kvm/mmu.c;" in err
+    assert "comparison sites reused" in err and "0 ERROR nodes in role-flow functions" in err
 
 
 def test_tree_without_mmu_sources_and_mmu_patch(tmp_path, capsys):

@@ -129,21 +129,23 @@ def test_linear_series_parses_each_tree_once(capsys, series, monkeypatch):
     calls = []
     real = analyzer.analysis.analyze
 
-    def counting(image):
-        calls.append(image)
-        return real(image)
+    def counting(image, base=None, base_image=None):
+        calls.append(base is not None)
+        return real(image, base=base, base_image=base_image)
 
     monkeypatch.setattr(analyzer.analysis, "analyze", counting)
     status, patches = judged(capsys, series, "side..main")
     analyzed = sum(1 for p in patches if p["status"] == "analyzed")
     assert status == 1 and analyzed == 2
     assert 0 < len(calls) <= analyzed + 1  # not 2 per commit
+    # after the first tree, each commit is analyzed from its parent's analysis
+    assert calls[1:] and all(calls[1:])
 
 
 def test_no_role_code_means_no_parsing(capsys, series, monkeypatch):
     import analyzer.analysis
 
-    def refuse(image):
+    def refuse(image, base=None, base_image=None):
         raise AssertionError("C parsed for a commit that touches no role code")
 
     monkeypatch.setattr(analyzer.analysis, "analyze", refuse)

@@ -76,16 +76,28 @@ def test_mbox_series_reports_each_patch_and_the_fix(capsys):
 
 
 def test_series_stops_at_a_patch_that_does_not_apply(capsys, tmp_path):
-    mails = SERIES.read_text().split("\nFrom ")
-    broken = mails[2].replace("@@ -1,7", "@@ -1,7").replace("\n+Shadow", "\n-Not in the tree\n+Shadow")
+    text = SERIES.read_text()
+    # break the context of the last patch's hunk in mmu.c
+    at = text.rindex(" \t.smep_andnot_wp = 1,\n")
+    broken = text[:at] + " \t.smep_andnot_wp = 2,\n" + text[at + len(" \t.smep_andnot_wp = 1,\n"):]
     bad = tmp_path / "bad.mbox"
-    bad.write_text("\nFrom ".join([mails[0], mails[1], broken.replace("@@ -0,0 +1,4 @@", "@@ -1,1 +1,4 @@"), mails[3]]))
+    bad.write_text(broken)
     status, data = check_json(capsys, str(bad), "--tree", str(LEGACY))
     statuses = [p["status"] for p in data["patches"]]
-    assert statuses == ["analyzed", "error", "error"]
-    assert "Documentation/virt/kvm/mmu-notes.rst" in data["patches"][1]["reason"]
-    assert "not analyzed" in data["patches"][2]["reason"]
+    assert statuses == ["analyzed", "skipped", "error"]
+    reason = data["patches"][2]["reason"]
+    assert "arch/x86/kvm/mmu.c" in reason and "@@" in reason and "does not apply" in reason
     assert status == 1  # the first patch was analyzed and introduced a finding
+
+
+def test_files_outside_role_code_are_never_applied(capsys, tmp_path):
+    # a hunk to a file the tree does not have: not role code, so not read
+    patch = tmp_path / "doc.diff"
+    patch.write_text("--- a/Documentation/missing.rst\n+++ b/Documentation/missing.rst\n"
+                     "@@ -1 +1 @@\n-old\n+new\n")
+    status, data = check_json(capsys, str(patch), "--tree", str(LEGACY))
+    (p,) = data["patches"]
+    assert status == 0 and (p["status"], p["reason"]) == ("skipped", "no role code touched")
 
 
 def test_reversed_diff_reintroduces_the_bug(tmp_path, capsys):

@@ -1,50 +1,34 @@
 """Checks: each module holds one rule; ``RULES`` maps rule ids to modules.
 
 ``RULE_IDS`` lists every rule a finding can carry, each documented in
-``rules/<id>.md`` (read by ``rule_doc``: ``explain`` prints it, SARIF embeds it)."""
+``rules/<id>.md`` (``analyzer.ruledata.rule_doc`` reads it: ``explain``
+prints it, SARIF embeds it). The check modules are imported on first use:
+reporting a patch that touches no role code must not load the analysis."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import importlib
+from collections.abc import Iterator, Mapping
+from types import ModuleType
 
-from analyzer.checks import role_mismatch
-from analyzer.ruledata import rule_file
-
-RULES = {role_mismatch.RULE: role_mismatch}
-
+ROLE_MISMATCH = "role-mismatch"
 # Reported by analyzer/suppress.py about a suppression comment, not by a check.
 SUPPRESSION_WITHOUT_REASON = "suppression-without-reason"
 
-RULE_IDS = [*RULES, SUPPRESSION_WITHOUT_REASON]
+_MODULES = {ROLE_MISMATCH: "analyzer.checks.role_mismatch"}
+
+RULE_IDS = [*_MODULES, SUPPRESSION_WITHOUT_REASON]
 
 
-@dataclass
-class RuleDoc:
-    """A rule's page: front matter (id, name, short, severity...) and body."""
+class _Rules(Mapping[str, ModuleType]):
+    def __getitem__(self, rule: str) -> ModuleType:
+        return importlib.import_module(_MODULES[rule])
 
-    meta: dict[str, str]
-    body: str  # everything after the front matter, from the first section
-    sections: dict[str, str] = field(default_factory=dict)  # "What it does" -> markdown
+    def __iter__(self) -> Iterator[str]:
+        return iter(_MODULES)
 
-    @property
-    def default_level(self) -> str:
-        """The first word of ``severity:``: error or warning."""
-        return self.meta.get("severity", "warning").split()[0]
+    def __len__(self) -> int:
+        return len(_MODULES)
 
 
-def rule_doc(rule_id: str) -> RuleDoc:
-    """``rules/<rule_id>.md``; the caller checks ``rule_id in RULE_IDS``."""
-    text = rule_file(f"{rule_id}.md").read_text()
-    _, front, body = text.split("---\n", 2)
-    meta = dict(line.split(": ", 1) for line in front.splitlines() if ": " in line)
-    body = body.strip("\n") + "\n"
-    sections: dict[str, str] = {}
-    title, fenced = None, False
-    for line in body.splitlines(keepends=True):
-        fenced ^= line.startswith("```")
-        if line.startswith("## ") and not fenced:
-            title = line[3:].strip()
-            sections[title] = ""
-        elif title is not None:
-            sections[title] += line
-    return RuleDoc(meta, body, {k: v.strip("\n") for k, v in sections.items()})
+RULES: Mapping[str, ModuleType] = _Rules()

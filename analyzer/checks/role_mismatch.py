@@ -19,13 +19,14 @@ values describe different pages. Then, per compared field:
 
 from __future__ import annotations
 
+from analyzer.checks import ROLE_MISMATCH
 from analyzer.facts import Compare, Facts
 from analyzer.findings import Finding, TraceStep
 from analyzer.nodes import node_of, step_of_node
 from analyzer.resolve import Concrete, Resolver, RTerm, _Ctx, trail_nodes
 from analyzer.terms import Step, Value
 
-RULE = "role-mismatch"
+RULE = ROLE_MISMATCH
 
 
 def _side_name(value: Value) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 
 from analyzer.commands.common import add_output_options, emit, read_input, tree_arg
 from analyzer.errors import UserError
@@ -31,6 +33,16 @@ def run(args: argparse.Namespace) -> int:
         base = tree_image(tree)
     except UserError:
         base = None  # fine while no patch touches role code
+    start = time.perf_counter()
     report = run_check(patches, tree, base)
+    if args.verbose:
+        for i, p in enumerate(report.patches, 1):
+            print(f"mmu-role-lint: patch {i}: {p.status}" + (f": {p.work}" if p.work else ""),
+                  file=sys.stderr)
+        print(f"mmu-role-lint: {time.perf_counter() - start:.2f}s", file=sys.stderr)
     emit(FORMATS[args.format].check(report), args.output)
-    return report.exit_status()
+    status = report.exit_status()
+    if status == 2:
+        print(f"mmu-role-lint: no patch could be analyzed: {report.patches[0].reason}",
+              file=sys.stderr)
+    return status

@@ -20,7 +20,7 @@ def add_arguments(sp: argparse.ArgumentParser) -> None:
 
 def page(rule_id: str) -> str:
     """Title line, the other front-matter facts, then the sections as written."""
-    from analyzer.checks import rule_doc
+    from analyzer.ruledata import rule_doc
 
     doc = rule_doc(rule_id)
     head = [f"{rule_id} ({doc.meta.get('name', rule_id)}): {doc.meta.get('short', '')}"]
@@ -29,7 +29,8 @@ def page(rule_id: str) -> str:
 
 
 def listing() -> str:
-    from analyzer.checks import RULE_IDS, rule_doc
+    from analyzer.checks import RULE_IDS
+    from analyzer.ruledata import rule_doc
 
     width = max(len(r) for r in RULE_IDS)
     lines = [f"{r:<{width}}  {rule_doc(r).meta.get('short', '')}" for r in RULE_IDS]

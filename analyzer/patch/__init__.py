@@ -1,9 +1,14 @@
 """Patch input: read the shapes patches arrive in, repair web-archive damage,
-and apply them in memory. Nothing here parses C."""
+and apply them in memory. Nothing here parses C.
 
-from analyzer.patch.apply import apply_patch, render_patch
+The reader and the applier are imported on first use (``read_patches``,
+``apply_patch``...), so that code needing only the records stays light."""
+
+from __future__ import annotations
+
+import importlib
+
 from analyzer.patch.model import FilePatch, Hunk, Patch, PatchError
-from analyzer.patch.reader import read_patches
 
 __all__ = [
     "FilePatch",
@@ -14,3 +19,11 @@ __all__ = [
     "read_patches",
     "render_patch",
 ]
+
+_LAZY = {"read_patches": "reader", "apply_patch": "apply", "render_patch": "apply"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"analyzer.patch.{_LAZY[name]}"), name)
+    raise AttributeError(name)

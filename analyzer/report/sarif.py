@@ -20,8 +20,9 @@ from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from analyzer import __version__
-from analyzer.checks import RULE_IDS, rule_doc
+from analyzer.checks import RULE_IDS
 from analyzer.findings import Finding
+from analyzer.ruledata import rule_doc
 from analyzer.runner import CheckReport, ScanReport
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -3,7 +3,7 @@ then the trace of the finding, one step per line, grouped by side."""
 
 from __future__ import annotations
 
-from analyzer.checks.role_mismatch import RULE as ROLE_MISMATCH
+from analyzer.checks import ROLE_MISMATCH
 from analyzer.findings import Finding
 from analyzer.runner import CheckReport, ScanReport
 
