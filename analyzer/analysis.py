@@ -244,11 +244,11 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     if any(_union_defs(image.files[p]) != _union_defs(base_image.files[p]) for p in changed):
         return None  # the role model may change
     parsed = [_parse(p, image.files[p], base_image.files[p]) for p in changed]
-    facts = collect_incremental(parsed, base.facts)
+    moves = {p: _line_moves(base_image.files[p], image.files[p]) for p in changed}
+    facts = collect_incremental(parsed, base.facts, moves)
     if facts is None:
         return None
     parse_errors = dict(base.parse_errors)
     parse_errors.update((pf.path, error_counts(pf)) for pf in parsed)
-    moves = {p: _line_moves(base_image.files[p], image.files[p]) for p in changed}
     reuse = _Reuse(base, facts, set(changed), moves)
     return _finish(image, base.model, facts, parse_errors, changed, reuse)

@@ -484,8 +484,17 @@ class Resolver:
     # ---- terms -----------------------------------------------------------
 
     def term(self, t, func: str, ctx: _Ctx, env: dict) -> RTerm:
-        st = step_of(t)
+        st = t.step if type(t) is Ref else step_of(t)
         here = node_of(st) if st.line else None
+        if type(t) is Ref:  # the common case first, extended inline
+            alt = env.get(t.origin)
+            got = alt.fields.get(t.path) if alt is not None else None
+            if got is None:
+                return RTerm("symbol", f"{t.origin.name}.{t.path}", trace=_t(here))
+            trace = got[5]
+            if here is None or (trace and trace[1] == here):
+                return got
+            return _tuple_new(RTerm, (got[0], got[1], got[2], got[3], got[4], (trace, here), got[6]))
         if isinstance(t, Const):
             return RTerm("const", t.value, forced=st.kind in ("override", "mask"), trace=_t(here))
         if isinstance(t, Named):
