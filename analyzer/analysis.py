@@ -85,7 +85,8 @@ def analyze(image: Image, base: Analysis | None = None, base_image: Image | None
         if done is not None:
             return done
     parsed = [_parse(path, text) for path, text in image.files.items()]
-    headers = [_parse(path, text) for path, text in image.headers.items()]
+    # a header that never says "union" declares no role type and no role member
+    headers = [_parse(path, text) for path, text in image.headers.items() if "union" in text]
     model = build_model(headers + parsed)
     facts = collect(parsed, model)
     return _finish(image, model, facts, {pf.path: error_counts(pf) for pf in parsed},

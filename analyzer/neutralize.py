@@ -34,6 +34,7 @@ equal as well (tree-sitter byte offsets line up with the original).
 
 from __future__ import annotations
 
+import bisect
 import re
 import tomllib
 from collections.abc import Iterable
@@ -157,13 +158,31 @@ def neutralize(text: str, attribute_macros: Iterable[str] | None = None) -> str:
     return out
 
 
+_CHUNK = 2048
+
+
 def _surviving(toks: list[_Tok], inside: list[bool], old: str, new: str):
-    """Tokens a pass left untouched (a rewritten token is gone or replaced)."""
-    keep_t, keep_i = [], []
-    for t, ins in zip(toks, inside, strict=True):
-        if old[t.start:t.end] == new[t.start:t.end]:
-            keep_t.append(t)
-            keep_i.append(ins)
+    """Tokens a pass left untouched (a rewritten token is gone or replaced).
+    Passes touch few places: only the tokens of chunks that differ are
+    compared; the runs between them are kept by slicing."""
+    dirty = [k for k in range(0, len(old), _CHUNK) if old[k:k + _CHUNK] != new[k:k + _CHUNK]]
+    starts = [t.start for t in toks]
+    keep_t: list[_Tok] = []
+    keep_i: list[bool] = []
+    done = 0
+    for k in dirty:
+        lo = max(done, bisect.bisect_left(starts, k) - 1)
+        hi = bisect.bisect_left(starts, k + _CHUNK)
+        keep_t += toks[done:lo]
+        keep_i += inside[done:lo]
+        for j in range(lo, hi):
+            t = toks[j]
+            if old[t.start:t.end] == new[t.start:t.end]:
+                keep_t.append(t)
+                keep_i.append(inside[j])
+        done = max(done, hi)
+    keep_t += toks[done:]
+    keep_i += inside[done:]
     return keep_t, keep_i
 
 

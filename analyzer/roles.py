@@ -147,6 +147,14 @@ def _scan_union(node, text_of):
 _INT_TYPES = {"u8", "u16", "u32", "u64", "__u32", "__u64", "uint32_t", "uint64_t", "ulong"}
 
 
+# Nodes below which no role type or role-typed member is declared: a
+# function's body, and expressions. Not walking them keeps this cheap.
+_NO_TYPES_INSIDE = frozenset({
+    "function_definition", "expression_statement", "call_expression", "initializer_list",
+    "preproc_def", "preproc_function_def", "string_literal", "comment",
+})
+
+
 def model_from_parsed(parsed_files) -> RoleModel | None:
     """Build the model from parsed headers/sources; None when no role union is
     defined in them."""
@@ -168,7 +176,8 @@ def model_from_parsed(parsed_files) -> RoleModel | None:
                         mname = _declarator_name(d, pf.text_of)
                         if mname is not None:
                             members.append((mname, tname))
-            stack.extend(node.named_children)
+            if node.type not in _NO_TYPES_INSIDE:
+                stack.extend(node.named_children)
     model = RoleModel(source="header")
     # Base roles: a word alias plus bitfields.
     for name, (words, bits, _typed) in unions.items():
