@@ -219,20 +219,24 @@ def _moved(f: Finding, moves: dict) -> Finding:
     )
 
 
-_UNION_DEF = re.compile(r"\bunion\s+\w+\s*\{")
+_UNION_DEF = re.compile(r"union\s+\w+\s*\{")  # a literal head searches fast
+
+
+_BRACE = re.compile(r"[{}]")
 
 
 def _union_defs(text: str) -> list[str]:
     """The text of every union definition (the role model is read from them)."""
     out = []
     for m in _UNION_DEF.finditer(text):
-        depth, k = 0, m.end() - 1
-        while k < len(text):
-            depth += {"{": 1, "}": -1}.get(text[k], 0)
+        if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_"):
+            continue
+        depth = 0
+        for b in _BRACE.finditer(text, m.end() - 1):
+            depth += 1 if b.group() == "{" else -1
             if depth == 0:
+                out.append(text[m.start():b.end()])
                 break
-            k += 1
-        out.append(text[m.start():k + 1])
     return out
 
 
