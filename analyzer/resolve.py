@@ -51,18 +51,42 @@ def trail(*nodes, base: tuple = ()) -> tuple:
     return base
 
 
+def trail_cat(a: tuple, b: tuple) -> tuple:
+    """``a`` then ``b``, in O(1): a trail is a rope of cons cells
+    ``(earlier, node)`` and concatenations ``("cat", first, second)``."""
+    if not b:
+        return a
+    if not a:
+        return b
+    return ("cat", a, b)
+
+
 def trail_nodes(t: tuple) -> list:
     """The nodes of a trail, first to last."""
     out = []
-    while t:
-        t, n = t
-        out.append(n)
+    stack = [t]
+    while stack:
+        x = stack.pop()
+        if not x:
+            continue
+        if len(x) == 3:
+            stack.append(x[1])
+            stack.append(x[2])
+        else:
+            out.append(x[1])
+            stack.append(x[0])
     out.reverse()
     return out
 
 
+def trail_last(t: tuple):
+    while t and len(t) == 3:
+        t = t[2]
+    return t[1] if t else None
+
+
 def trail_join(a: tuple, b: tuple) -> tuple:
-    return trail(*trail_nodes(b), base=a)
+    return trail_cat(a, b)
 
 
 _tuple_new = tuple.__new__
@@ -108,7 +132,7 @@ class RTerm(NamedTuple):
         return _tuple_new(RTerm, (self[0], self[1], self[2], self[3], self[4], t, self[6]))
 
     def last_node(self):
-        return self.trace[1] if self.trace else None
+        return trail_last(self.trace)
 
 
 @dataclass
@@ -117,16 +141,25 @@ class Concrete:
     producers: tuple = ()
     stores: tuple = ()  # (store id, chain of call-site ids) passed, innermost first
     env: dict = field(default_factory=dict, compare=False, repr=False)  # origin -> alternative
+    # graph nodes every field's trace goes on with (a call, a store...): kept
+    # once here instead of extending each field; ``term`` joins them
+    tail: tuple = ()
 
     def primary_producer(self, facts: Facts) -> tuple | None:
         """The first producer on the way that writes fields, with the return
         the value left it by (two returns of one producer are two
         configurations, e.g. paging on and off)."""
+        got = self.__dict__.get("_primary", False)
+        if got is not False:
+            return got
+        got = None
         for name, line in self.producers:
             info = facts.functions.get(name)
             if info is not None and info.defines_fields:
-                return (name, line)
-        return None
+                got = (name, line)
+                break
+        self.__dict__["_primary"] = got  # asked for every pair: answer once
+        return got
 
     def context_store(self):
         """The store closest to the producer (stores are listed innermost
@@ -429,9 +462,9 @@ class Resolver:
             return [Concrete({})]
         out = []
         for c in self.resolve(arg, site.caller, ctx.parent()):
-            fields = {p: t.extend(node_of(site.step), param_node(func, origin.name))
-                      for p, t in c.fields.items()}
-            out.append(Concrete(fields, c.producers, c.stores))
+            out.append(Concrete(c.fields, c.producers, c.stores,
+                                tail=trail(node_of(site.step), param_node(func, origin.name),
+                                           base=c.tail)))
         return out or [Concrete({})]
 
     def _call(self, origin: Origin, func: str, ctx: _Ctx) -> list[Concrete]:
@@ -446,9 +479,8 @@ class Resolver:
             if self.cond(cond, origin.name, inner, {}) is False:
                 continue
             for c in self.resolve(value, origin.name, inner):
-                fields = {p: t.extend(node_of(rstep), ret_node(origin.name))
-                          for p, t in c.fields.items()}
-                out.append(Concrete(fields, ((origin.name, rstep.line), *c.producers), c.stores))
+                out.append(Concrete(c.fields, ((origin.name, rstep.line), *c.producers), c.stores,
+                                    tail=trail(node_of(rstep), ret_node(origin.name), base=c.tail)))
         return out or [Concrete({})]
 
     def _load(self, origin: Origin, func: str, ctx: _Ctx) -> list[Concrete]:
@@ -462,10 +494,10 @@ class Resolver:
             chains = self.chains(store.func) if self.uses_params(value, store.func) else [()]
             for chain in chains:
                 for c in self.resolve(value, store.func, _Ctx(chain, visiting)):
-                    fields = {p: t.extend(node_of(store.step), slot_node(origin.name))
-                              for p, t in c.fields.items()}
                     tag = (store.id, tuple(s.id for s in chain))
-                    out.append(Concrete(fields, c.producers, (*c.stores, tag)))
+                    out.append(Concrete(c.fields, c.producers, (*c.stores, tag),
+                                        tail=trail(node_of(store.step), slot_node(origin.name),
+                                                   base=c.tail)))
         return _dedupe(out) or [Concrete({})]
 
     def _phi(self, origin: Origin, func: str, ctx: _Ctx) -> list[Concrete]:
@@ -477,24 +509,26 @@ class Resolver:
             if self.cond(cond, func, ctx, {}) is False:
                 continue
             for c in self.resolve(value, func, ctx):
-                fields = {p: t.extend(node_of(phi.step)) for p, t in c.fields.items()}
-                out.append(Concrete(fields, c.producers, c.stores))
+                out.append(Concrete(c.fields, c.producers, c.stores,
+                                    tail=trail(node_of(phi.step), base=c.tail)))
         return out or [Concrete({})]
 
     # ---- terms -----------------------------------------------------------
 
     def term(self, t, func: str, ctx: _Ctx, env: dict) -> RTerm:
         st = t.step if type(t) is Ref else step_of(t)
-        here = node_of(st) if st.line else None
+        here = (st.__dict__.get("_node") or node_of(st)) if st.line else None
         if type(t) is Ref:  # the common case first, extended inline
             alt = env.get(t.origin)
             got = alt.fields.get(t.path) if alt is not None else None
             if got is None:
                 return RTerm("symbol", f"{t.origin.name}.{t.path}", trace=_t(here))
-            trace = got[5]
-            if here is None or (trace and trace[1] == here):
+            trace = trail_cat(got[5], alt.tail)
+            if here is not None and trail_last(trace) != here:
+                trace = (trace, here)
+            if trace is got[5]:
                 return got
-            return _tuple_new(RTerm, (got[0], got[1], got[2], got[3], got[4], (trace, here), got[6]))
+            return _tuple_new(RTerm, (got[0], got[1], got[2], got[3], got[4], trace, got[6]))
         if isinstance(t, Const):
             return RTerm("const", t.value, forced=st.kind in ("override", "mask"), trace=_t(here))
         if isinstance(t, Named):
@@ -611,8 +645,11 @@ def _dedupe(items: list[Concrete]) -> list[Concrete]:
     seen: set = set()
     out = []
     for c in items:
-        key = (tuple(sorted((p, t.kind, str(t.value), t.forced, t.guard, t.via_param)
-                            for p, t in c.fields.items())), c.producers[:1], c.stores[:1])
+        # fields come in the role type's leaf order, so no sorting is needed;
+        # t[:5] is (kind, value, forced, guard, via_param): the trace is not
+        # part of what a value is
+        key = (tuple(c.fields), tuple(t[:5] for t in c.fields.values()),
+               c.producers[:1], c.stores[:1])
         if key in seen:
             continue
         seen.add(key)
