@@ -81,16 +81,21 @@ def _candidates(tree: Path) -> list[str]:
     return out
 
 
-def read_text(path: Path, shown: str | None = None) -> str:
-    shown = shown or str(path)
+def read_bytes(path: Path, shown: str, wanted: str = "a file") -> bytes:
+    """A file's bytes, or one line saying why they cannot be read."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise UserError(f"{shown}: no such file") from None
     except IsADirectoryError:
-        raise UserError(f"{shown}: is a directory, not a file") from None
+        raise UserError(f"{shown}: is a directory; pass {wanted}") from None
     except OSError as err:
         raise UserError(f"{shown}: cannot read ({err.strerror})") from None
+
+
+def read_text(path: Path, shown: str | None = None) -> str:
+    shown = shown or str(path)
+    data = read_bytes(path, shown)
     if b"\0" in data[:8192]:
         raise UserError(f"{shown}: binary file, not C source")
     return data.decode("utf-8", errors="replace")

@@ -222,26 +222,3 @@ def _collect_cond_origins(cond, out: set) -> None:
     elif isinstance(cond, Eq):
         _collect_origins(cond.left, out)
         _collect_origins(cond.right, out)
-
-
-def scalars_in(term, out: set) -> None:
-    """Collect the scalar parameters a term depends on."""
-    if isinstance(term, Scalar):
-        out.add(term.name)
-    elif isinstance(term, Ite):
-        scalars_in(term.then, out)
-        scalars_in(term.other, out)
-        _cond_scalars(term.cond, out)
-
-
-def _cond_scalars(cond, out: set) -> None:
-    if isinstance(cond, Truthy):
-        scalars_in(cond.term, out)
-    elif isinstance(cond, Not):
-        _cond_scalars(cond.cond, out)
-    elif isinstance(cond, And | Or):
-        for p in cond.parts:
-            _cond_scalars(p, out)
-    elif isinstance(cond, Eq):
-        scalars_in(cond.left, out)
-        scalars_in(cond.right, out)

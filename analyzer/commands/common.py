@@ -48,13 +48,8 @@ def emit(text: str, output: str | None) -> None:
 
 def read_input(name: str) -> bytes:
     """A file's bytes, or standard input for ``-``."""
+    from analyzer.sources import read_bytes
+
     if name == "-":
         return sys.stdin.buffer.read()
-    try:
-        return Path(name).read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{name}: is a directory; pass a patch, mail or mbox file") from None
-    except OSError as err:
-        raise UserError(f"{name}: cannot read ({err.strerror})") from None
+    return read_bytes(Path(name), name, "a patch, mail or mbox file")
