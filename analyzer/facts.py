@@ -68,7 +68,6 @@ class FuncInfo:
     returns: list[tuple[object, Value, Step]] = field(default_factory=list)  # (path cond, value, step)
     defines_fields: bool = False  # writes fields of a role it built or copied
     role_flow: bool = False  # touches role values at all
-    errors: int = 0
     digest: str = ""  # of the definition's text: did a patch change it?
     end_line: int = 0
 

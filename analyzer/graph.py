@@ -106,8 +106,6 @@ def build(facts: Facts) -> nx.DiGraph:
             name = st.text.removeprefix("parameter ")
             g.add_node(param_node(st.function, name), kind="param-node", label=f"{st.function}({name})")
             g.add_edge(param_node(st.function, name), key, flow="param")
-        elif st.kind == "load":
-            pass
     _link_loads(g, facts)
     return g
 

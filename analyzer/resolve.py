@@ -188,7 +188,6 @@ class _Ctx:
 @dataclass
 class Resolver:
     facts: Facts
-    graph: object = None  # the networkx graph, when built; resolution does not need it
     callers: dict[str, list[CallSite]] = field(default_factory=dict)
     stores: dict[str, list] = field(default_factory=dict)
     sites: dict[int, CallSite] = field(default_factory=dict)
@@ -378,17 +377,6 @@ class Resolver:
         return self._memo(self._fn_params, ("direct", func), set(), compute)
 
     # ---- values ----------------------------------------------------------
-
-    def resolve_top(self, value: Value, func: str, visiting: frozenset = frozenset()) -> list[Concrete]:
-        """Resolve a value with its parameters bound by every upward chain."""
-        if not self.uses_params(value, func):
-            return self.resolve(value, func, _Ctx((), visiting))
-        out: list[Concrete] = []
-        for chain in self.chains(func):
-            out.extend(self.resolve(value, func, _Ctx(chain, visiting)))
-            if len(out) >= MAX_ALTS:
-                break
-        return _dedupe(out)
 
     def resolve(self, value: Value, func: str, ctx: _Ctx) -> list[Concrete]:
         if ctx.sites:

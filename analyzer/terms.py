@@ -162,25 +162,6 @@ def step_of(term) -> Step:
     return getattr(term, "step", NO_STEP)
 
 
-def with_step(term, step: Step):
-    """The same term, attributed to another step."""
-    if isinstance(term, Const):
-        return Const(term.value, step)
-    if isinstance(term, Named):
-        return Named(term.name, step)
-    if isinstance(term, Opaque):
-        return Opaque(term.text, step)
-    if isinstance(term, Unknown):
-        return Unknown(term.why, step)
-    if isinstance(term, Scalar):
-        return Scalar(term.func, term.name, step)
-    if isinstance(term, Ref):
-        return Ref(term.origin, term.path, step)
-    if isinstance(term, Ite):
-        return Ite(term.cond, term.then, term.other, step)
-    return term
-
-
 @dataclass
 class Value:
     """A role value: the role type and one term per leaf field path."""

@@ -96,7 +96,7 @@ def _discriminated(a: Concrete, b: Concrete, paths) -> bool:
     return False
 
 
-def judge(cmp: Compare, a: Concrete, b: Concrete, sides: tuple[str, str], graph) -> list[Finding]:
+def judge(cmp: Compare, a: Concrete, b: Concrete, sides: tuple[str, str]) -> list[Finding]:
     paths = cmp.fields if cmp.fields is not None else list(cmp.left.fields)
     # every field tells pages apart, even one a mask leaves out of the comparison
     if _discriminated(a, b, list(cmp.left.fields)):
@@ -110,7 +110,7 @@ def judge(cmp: Compare, a: Concrete, b: Concrete, sides: tuple[str, str], graph)
             if x.value != y.value:
                 msg = (f"role field '{_leaf(p)}' is {x.value} on the {sides[0]} side but "
                        f"{y.value} on the {sides[1]} side: this comparison never matches")
-                out.append(_finding(cmp, p, "error", msg, (x, y), sides, graph))
+                out.append(_finding(cmp, p, "error", msg, (x, y), sides))
             continue
         for forced, other, fs, os_ in ((x, y, sides[0], sides[1]), (y, x, sides[1], sides[0])):
             other_c = b if forced is x else a
@@ -122,12 +122,12 @@ def judge(cmp: Compare, a: Concrete, b: Concrete, sides: tuple[str, str], graph)
                        f"but computed as '{other.value}' on the {os_} side: lookups miss "
                        f"whenever it is not {forced.value}")
                 pair = (x, y)
-                out.append(_finding(cmp, p, "warning", msg, pair, sides, graph))
+                out.append(_finding(cmp, p, "warning", msg, pair, sides))
                 break
     return out
 
 
-def _finding(cmp: Compare, path: str, severity: str, msg: str, pair, sides, graph) -> Finding:
+def _finding(cmp: Compare, path: str, severity: str, msg: str, pair, sides) -> Finding:
     trace: list[TraceStep] = []
     related: list[Step] = []
     full_path: list[tuple] = []
@@ -182,5 +182,5 @@ def check_compare(cmp: Compare, facts: Facts, resolver: Resolver) -> list[Findin
                 # a comparison guarded by `sp->role.direct ||` never sees direct pages
                 if resolver.cond(cmp.cond, cmp.func, ctx, {**a.env, **b.env}) is False:
                     continue
-                findings.extend(judge(cmp, a, b, sides, resolver.graph))
+                findings.extend(judge(cmp, a, b, sides))
     return findings
