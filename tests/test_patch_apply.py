@@ -258,3 +258,14 @@ def test_render_marks_missing_final_newlines() -> None:
         "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1,1 +1,1 @@\n-a\n\\ No newline at end of file\n+b\n"
     )
     assert apply_patch(patch, tree({"f": "a"})) == {"f": "b\n"}
+
+
+def test_diff_N_new_file_named_by_its_path_is_created() -> None:
+    """`diff -ruN` names an absent file instead of /dev/null; a hunk from
+    line 0 creates it, as GNU patch does."""
+    text = ("diff -ruN a/new.h b/new.h\n--- a/new.h\t1970-01-01 00:00:00.000000000 +0000\n"
+            "+++ b/new.h\t2024-01-01 00:00:00.000000000 +0000\n@@ -0,0 +1,2 @@\n+int a;\n+int b;\n")
+    assert apply_patch(_one(text), tree({})) == {"new.h": "int a;\nint b;\n"}
+    # but a hunk from a real line still needs the file
+    with pytest.raises(PatchError, match="does not exist"):
+        apply_patch(_one(text.replace("@@ -0,0 +1,2 @@", "@@ -1,0 +1,2 @@")), tree({}))

@@ -485,3 +485,8 @@ def test_damaged_context_line_starting_with_plus_plus_is_context() -> None:
     assert patch.damaged
     assert patch.files[0].hunks[0].lines == [
         (" ", "a();"), ("-", " b();"), ("+", " c();"), (" ", "++sp->count;")]
+
+
+def test_diff_command_line_is_not_a_subject() -> None:
+    text = "diff -ruN a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+b\n"
+    assert _only(text).subject == ""

@@ -69,6 +69,8 @@ def _pre_image(fp: FilePatch, read: Reader, results: dict[str, str | None]) -> s
         return ""
     moved = fp.new_path not in (None, fp.old_path)
     text = read(fp.old_path) if moved else current(fp.old_path)
+    if text is None and fp.hunks and all(h.src_start == 0 and h.src_len == 0 for h in fp.hunks):
+        return ""  # `diff -N` names an absent file instead of /dev/null: a new file
     if text is None:
         raise PatchError(
             f"{fp.old_path}: the patch changes this file but it does not exist; is the patch for this tree?"

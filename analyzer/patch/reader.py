@@ -235,6 +235,10 @@ def _clean_subject(subject: str) -> str:
         subject = cleaned
 
 
+# What diff tools print before a file's ---/+++ lines: never a subject.
+_DIFF_TOOL_LINES = ("diff ", "Index: ", "Only in ", "====", "Binary files ")
+
+
 def _read_text(lines: list[str]) -> _Text:
     """A chunk that is not a mail: a plain diff, ``git show`` output, or a
     web-archive copy (a title line, ``From:``/``Date:`` lines, the body)."""
@@ -251,7 +255,7 @@ def _read_text(lines: list[str]) -> _Text:
         text.subject = message.pop(0) if message else ""
         text.message = _message(message)
     elif k < len(pre):
-        if not _HEADER.match(pre[k]):
+        if not _HEADER.match(pre[k]) and not pre[k].startswith(_DIFF_TOOL_LINES):
             text.subject = pre[k]
             k += 1
         while k < len(pre) and not pre[k].strip():
