@@ -168,3 +168,34 @@ def test_incremental_analysis_equals_a_full_one(name: str, linux_6_12: Path, sca
     full = analyze(after_image)
     assert [f.as_dict() for f in incremental.findings] == [f.as_dict() for f in full.findings]
     assert incremental.parsed == [path]
+
+
+HOST = "arch/x86/include/asm/kvm_host.h"
+NEW_FIELD = ("\t\tunsigned passthrough:1;\n\t\tunsigned :5;",
+             "\t\tunsigned passthrough:1;\n\t\tunsigned is_mirror:1;\n\t\tunsigned :4;")
+
+
+@pytest.mark.parametrize(("where", "old", "new", "introduced"), [
+    # the producer sets the new field: both paths agree
+    (MMU, "\trole.has_4_byte_gpte = false;\n",
+     "\trole.has_4_byte_gpte = false;\n\trole.is_mirror = 0;\n", set()),
+    # the TDP MMU stores roots with it set, lookups compute it clear
+    (TDP, "\ttdp_mmu_init_sp(root, NULL, 0, role);\n",
+     "\trole.is_mirror = 1;\n\ttdp_mmu_init_sp(root, NULL, 0, role);\n", {"is_mirror"}),
+])
+def test_a_field_the_patch_adds_to_the_role_is_followed(linux_6_12: Path, where, old, new, introduced):
+    edits = {HOST: [NEW_FIELD], where: [(old, new)]}
+    diff = ""
+    for path, changes in edits.items():
+        text = (linux_6_12 / path).read_text()
+        mutated = text
+        for a, b in changes:
+            assert mutated.count(a) == 1, a
+            mutated = mutated.replace(a, b)
+        diff += "".join(difflib.unified_diff(
+            text.splitlines(keepends=True), mutated.splitlines(keepends=True),
+            fromfile=f"a/{path}", tofile=f"b/{path}"))
+    (res,) = run_check(read_patches(diff), linux_6_12, tree_image(linux_6_12)).patches
+    assert res.status == "analyzed"
+    assert {f.field for f in res.delta.introduced} == introduced
+    assert res.delta.fixed == []
