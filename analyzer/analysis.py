@@ -66,6 +66,8 @@ def analyze_cached(image: Image) -> Analysis:
     checked again, or the base of the next patch, is read back at once."""
     from analyzer import cache
 
+    if cache.cache_root() is None:
+        return analyze(image)
     key = cache.image_key(image.files, image.headers)
     found = cache.load(key)
     if isinstance(found, Analysis):
@@ -99,6 +101,8 @@ def _parse(path: str, text: str, old: str | None = None) -> ParsedFile:
     from analyzer import cache
     from analyzer.neutralize import neutralize, neutralize_edit
 
+    if cache.cache_root() is None:
+        return parse_c(path, text)
     key = cache.text_key(text)
     neutral = cache.load_text(key)
     if neutral is None or len(neutral) != len(text):
