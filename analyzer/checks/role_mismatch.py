@@ -3,12 +3,17 @@
 Documentation for users: rules/role-mismatch.md (shown by ``explain``).
 
 At each compare site both operands are resolved to the role values that can
-reach them. Values that describe the same configuration are paired: the same
-first producer that writes fields (``kvm_calc_tdp_mmu_root_page_role``...)
-and, when both went through a stored MMU-context role, the same store of it.
-A pair is skipped when a field set from a call-site argument (level, direct,
-access when passed to a page allocator) holds different constants: those
-values describe different pages. Then, per compared field:
+reach them, under the same chain of callers when both read parameters.
+Values that describe the same configuration are paired: the same first
+producer that writes fields (``kvm_calc_tdp_mmu_root_page_role``...) and the
+same return of it, and, when both went through a stored MMU-context role, the
+same store of it (a role stored by the comparing function itself must have
+been stored on the same way in). A pair is skipped when a field set from a
+call-site argument (level, direct, access when passed to a page allocator)
+holds different constants anywhere in the role, since those values describe
+different pages, and when the condition the comparison is evaluated under
+(``sp->role.direct || ...``, an enclosing if) is false for it. Then, per
+compared field:
 
 - two different constants: error (the comparison can never succeed);
 - a constant forced by an override after a copy, or by a mask, on one side
