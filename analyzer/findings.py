@@ -25,7 +25,7 @@ class TraceStep:
 @dataclass
 class Finding:
     rule: str
-    severity: str  # error | warning
+    severity: str  # error | warning | note (role-mismatch-unknown, shown on request)
     field: str
     message: str
     file: str
@@ -63,7 +63,7 @@ class Finding:
         return out
 
 
-SEVERITY_RANK = {"error": 2, "warning": 1}
+SEVERITY_RANK = {"error": 2, "warning": 1, "note": 0}
 
 
 def merge_findings(findings: list[Finding]) -> list[Finding]:

@@ -121,6 +121,8 @@ class RTerm(NamedTuple):
             return f"'{self.value}'"
         if self.kind == "symbol":
             return f"the stored '{self.value}'"
+        if self.kind == "mixed":
+            return f"either {self.value}"
         return "unknown"
 
     def extend(self, *nodes) -> RTerm:

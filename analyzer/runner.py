@@ -18,8 +18,23 @@ from analyzer.sources import Image, is_role_path, patched_image, read_text
 
 
 def unsuppressed(findings: list[Finding]) -> list[Finding]:
-    """The findings that decide the exit status: all but the suppressed ones."""
-    return [f for f in findings if f.suppressed is None]
+    """The findings that decide the exit status: all but the suppressed ones
+    and the notes (what the analysis could not decide)."""
+    return [f for f in findings if f.suppressed is None and f.severity != "note"]
+
+
+def hide_notes(report: CheckReport | ScanReport) -> None:
+    """Drop the notes (role-mismatch-unknown) unless --unknown asked for them."""
+    def keep(findings: list[Finding]) -> list[Finding]:
+        return [f for f in findings if f.severity != "note"]
+
+    if isinstance(report, ScanReport):
+        report.findings = keep(report.findings)
+        return
+    for p in report.patches:
+        p.delta.introduced = keep(p.delta.introduced)
+        p.delta.fixed = keep(p.delta.fixed)
+        p.delta.persisting = keep(p.delta.persisting)
 
 
 @dataclass

@@ -177,3 +177,31 @@ def test_verbose_reports_parse_quality(capsys):
     status, _, err = run(capsys, "scan", "--tree", str(LEGACY), "-v")
     assert status == 1
     assert "0 in role-flow functions" in err and "compare sites" in err
+
+
+def test_unknown_notes_only_on_request_and_never_in_the_exit_status(capsys, tmp_path):
+    tree = tmp_path / "tree"
+    import shutil
+
+    shutil.copytree(FIXTURES / "modern" / "tree", tree)
+    mmu = tree / "arch/x86/kvm/mmu/mmu.c"
+    text = mmu.read_text()
+    assert "\trole.efer_nx = true;\n" in text
+    # the TDP producer computes efer_nx, and root allocation overrides it with
+    # another expression: equal or not, the analysis cannot tell
+    assert text.count("\trole.quadrant = quadrant;\n") == 1
+    text = text.replace("\trole.efer_nx = true;\n", "\trole.efer_nx = is_nx_on(vcpu);\n", 1)
+    text = text.replace("\trole.quadrant = quadrant;\n",
+                        "\trole.quadrant = quadrant;\n\trole.efer_nx = efer_nx_of(vcpu);\n")
+    mmu.write_text(text)
+    plain_status, out, _ = run(capsys, "scan", "--tree", str(tree), "--format", "json")
+    plain = json.loads(out)["findings"]
+    status, out, _ = run(capsys, "scan", "--tree", str(tree), "--format", "json", "--unknown")
+    asked = json.loads(out)["findings"]
+    notes = [f for f in asked if f["severity"] == "note"]
+    assert all(f["severity"] != "note" for f in plain)
+    assert notes and {f["rule"] for f in notes} == {"role-mismatch-unknown"}
+    assert {f["field"] for f in notes} == {"efer_nx"}
+    # the notes change nothing else, and never the exit status
+    assert [f for f in asked if f["severity"] != "note"] == plain
+    assert status == plain_status

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import FIXTURES, expectations, markers
+from helpers import FIXTURES, decided, expectations, markers
 
 from analyzer.analysis import analyze
 from analyzer.cli import main
@@ -51,9 +51,9 @@ def test_fixture_patch_verdict(patch: Path, tmp_path: Path) -> None:
     (res,) = report.patches
     assert res.status == "analyzed"
     got = {
-        "introduced": sorted({f.key for f in res.delta.introduced}),
-        "fixed": sorted({f.key for f in res.delta.fixed}),
-        "persisting": sorted({f.key for f in res.delta.persisting}),
+        "introduced": sorted({f.key for f in decided(res.delta.introduced)}),
+        "fixed": sorted({f.key for f in decided(res.delta.fixed)}),
+        "persisting": sorted({f.key for f in decided(res.delta.persisting)}),
     }
     for kind in ("introduced", "fixed", "persisting"):
         assert got[kind] == sorted(want.get(kind, [])), (kind, got)
@@ -83,10 +83,10 @@ def test_legacy_tree_reports_the_seed_bug_where_marked() -> None:
     tree = FIXTURES / "legacy" / "tree"
     result = analyze(tree_image(tree))
     expected = {(f, line) for f, line in markers(tree).get("role-mismatch:cr4_pae", set())}
-    got = {(f.file, f.line) for f in result.findings}
+    got = {(f.file, f.line) for f in decided(result.findings)}
     assert got == expected and len(got) == 1
-    assert result.findings[0].field == "cr4_pae"
+    assert decided(result.findings)[0].field == "cr4_pae"
 
 
 def test_modern_tree_is_clean() -> None:
-    assert analyze(tree_image(FIXTURES / "modern" / "tree")).findings == []
+    assert decided(analyze(tree_image(FIXTURES / "modern" / "tree")).findings) == []

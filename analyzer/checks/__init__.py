@@ -12,12 +12,14 @@ from collections.abc import Iterator, Mapping
 from types import ModuleType
 
 ROLE_MISMATCH = "role-mismatch"
+# What role-mismatch cannot decide; hidden unless asked for (--unknown).
+ROLE_MISMATCH_UNKNOWN = "role-mismatch-unknown"
 # Reported by analyzer/suppress.py about a suppression comment, not by a check.
 SUPPRESSION_WITHOUT_REASON = "suppression-without-reason"
 
 _MODULES = {ROLE_MISMATCH: "analyzer.checks.role_mismatch"}
 
-RULE_IDS = [*_MODULES, SUPPRESSION_WITHOUT_REASON]
+RULE_IDS = [*_MODULES, ROLE_MISMATCH_UNKNOWN, SUPPRESSION_WITHOUT_REASON]
 
 
 class _Rules(Mapping[str, ModuleType]):

@@ -24,7 +24,7 @@ compared field:
 
 from __future__ import annotations
 
-from analyzer.checks import ROLE_MISMATCH
+from analyzer.checks import ROLE_MISMATCH, ROLE_MISMATCH_UNKNOWN
 from analyzer.facts import Compare, Facts
 from analyzer.findings import Finding, TraceStep
 from analyzer.nodes import node_of, step_of_node
@@ -101,6 +101,11 @@ def _discriminated(a: Concrete, b: Concrete, paths) -> bool:
     return False
 
 
+# Two computed expressions, or a computed one against a value chosen by a
+# guard the analysis cannot decide: equal or not, it cannot tell (a note).
+_UNDECIDED_PAIRS = ({"opaque"}, {"opaque", "mixed"})
+
+
 def judge(cmp: Compare, a: Concrete, b: Concrete, sides: tuple[str, str]) -> list[Finding]:
     paths = cmp.fields if cmp.fields is not None else list(cmp.left.fields)
     # every field tells pages apart, even one a mask leaves out of the comparison
@@ -117,22 +122,36 @@ def judge(cmp: Compare, a: Concrete, b: Concrete, sides: tuple[str, str]) -> lis
                        f"{y.value} on the {sides[1]} side: this comparison never matches")
                 out.append(_finding(cmp, p, "error", msg, (x, y), sides))
             continue
+        decided = False
         for forced, other, fs, os_ in ((x, y, sides[0], sides[1]), (y, x, sides[1], sides[0])):
             other_c = b if forced is x else a
-            if forced.is_const() and forced.forced and other.kind == "opaque" and _guard_holds(forced, other_c):
+            if forced.is_const() and forced.forced and other.kind == "opaque":
                 guard = ""
                 if forced.guard:
                     guard = " when " + " and ".join(f"{g}={v}" for g, v in forced.guard)
+                if not _guard_holds(forced, other_c):
+                    msg = (f"role field '{_leaf(p)}' is forced to {forced.value} on the {fs} side"
+                           f"{guard} but computed as '{other.value}' on the {os_} side, where the "
+                           "guard cannot be decided")
+                    out.append(_finding(cmp, p, "note", msg, (x, y), sides, ROLE_MISMATCH_UNKNOWN))
+                    decided = True
+                    break
                 msg = (f"role field '{_leaf(p)}' is forced to {forced.value} on the {fs} side{guard} "
                        f"but computed as '{other.value}' on the {os_} side: lookups miss "
                        f"whenever it is not {forced.value}")
-                pair = (x, y)
-                out.append(_finding(cmp, p, "warning", msg, pair, sides))
+                out.append(_finding(cmp, p, "warning", msg, (x, y), sides))
+                decided = True
                 break
+        if (not decided and {x.kind, y.kind} in _UNDECIDED_PAIRS
+                and (x.kind, x.value) != (y.kind, y.value)):
+            msg = (f"role field '{_leaf(p)}' is {x.describe()} on the {sides[0]} side "
+                   f"and {y.describe()} on the {sides[1]} side: equal or not cannot be decided")
+            out.append(_finding(cmp, p, "note", msg, (x, y), sides, ROLE_MISMATCH_UNKNOWN))
     return out
 
 
-def _finding(cmp: Compare, path: str, severity: str, msg: str, pair, sides) -> Finding:
+def _finding(cmp: Compare, path: str, severity: str, msg: str, pair, sides,
+             rule: str = RULE) -> Finding:
     trace: list[TraceStep] = []
     related: list[Step] = []
     full_path: list[tuple] = []
@@ -157,7 +176,7 @@ def _finding(cmp: Compare, path: str, severity: str, msg: str, pair, sides) -> F
                 seen.add((st.file, st.line, "guard"))
                 trace.append(TraceStep(st.file, st.line, st.function, "guard",
                                        f"guard value from: {st.text}", side))
-    return Finding(RULE, severity, _leaf(path), msg, cmp.step.file, cmp.step.line, cmp.step.col,
+    return Finding(rule, severity, _leaf(path), msg, cmp.step.file, cmp.step.line, cmp.step.col,
                    cmp.func, trace, related, full_path)
 
 

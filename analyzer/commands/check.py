@@ -40,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"mmu-role-lint: patch {i}: {p.status}" + (f": {p.work}" if p.work else ""),
                   file=sys.stderr)
         print(f"mmu-role-lint: {time.perf_counter() - start:.2f}s", file=sys.stderr)
+    if not getattr(args, "unknown", False):
+        from analyzer.runner import hide_notes
+
+        hide_notes(report)
     emit(FORMATS[args.format].check(report), args.output)
     status = report.exit_status()
     if status == 2:

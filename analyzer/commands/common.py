@@ -21,6 +21,8 @@ def add_output_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--format", choices=format_names(), default="text",
                     help="output format (default: text)")
     sp.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
+    sp.add_argument("--unknown", action="store_true",
+                    help="also report what the analysis cannot decide (role-mismatch-unknown notes)")
     sp.add_argument("-v", "--verbose", action="store_true",
                     help="report parse quality and timings on stderr")
 

@@ -51,5 +51,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"mmu-role-lint: {len(report.patches)} change{'s' if len(report.patches) != 1 else ''}, "
               f"{analyzed} analyzed, {analyses.computed} tree{'s' if analyses.computed != 1 else ''} "
               f"parsed; {time.perf_counter() - start:.2f}s", file=sys.stderr)
+    if not getattr(args, "unknown", False):
+        from analyzer.runner import hide_notes
+
+        hide_notes(report)
     emit(FORMATS[args.format].check(report), args.output)
     return report.exit_status()

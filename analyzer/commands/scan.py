@@ -53,5 +53,9 @@ def run(args: argparse.Namespace) -> int:
     report = run_scan(image)
     if args.verbose:
         verbose_report(report.analysis, time.perf_counter() - start)
+    if not getattr(args, "unknown", False):
+        from analyzer.runner import hide_notes
+
+        hide_notes(report)
     emit(FORMATS[args.format].scan(report), args.output)
     return report.exit_status()

@@ -11,7 +11,7 @@ findings are not the patch's fault."""
 from __future__ import annotations
 
 from analyzer.findings import Finding
-from analyzer.runner import CheckReport, ScanReport
+from analyzer.runner import CheckReport, ScanReport, unsuppressed
 
 
 def error_line(f: Finding) -> str:
@@ -25,9 +25,9 @@ def check(report: CheckReport) -> str:
         if p.status == "error":
             out.append(f"WARNING: {p.subject or '(no subject)'}: not analyzed: "
                        f"{' '.join(p.reason.split())}")
-        out.extend(error_line(f) for f in p.delta.introduced if f.suppressed is None)
+        out.extend(error_line(f) for f in unsuppressed(p.delta.introduced))
     return "".join(line + "\n" for line in out)
 
 
 def scan(report: ScanReport) -> str:
-    return "".join(error_line(f) + "\n" for f in report.findings if f.suppressed is None)
+    return "".join(error_line(f) + "\n" for f in unsuppressed(report.findings))

@@ -38,7 +38,8 @@ def annotation(f: Finding, kind: str = "", state: str = "", extra: str = "") -> 
               for t in f.trace if t.kind in SITE_KINDS]
     if extra:
         lines.append(extra)
-    return command(kind or f.severity, "\n".join(lines), file=f.file, line=f.line, col=f.column,
+    kind = kind or {"note": "notice"}.get(f.severity, f.severity)
+    return command(kind, "\n".join(lines), file=f.file, line=f.line, col=f.column,
                    title=f"{title} {state}" if state else title)
 
 

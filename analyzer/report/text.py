@@ -37,9 +37,12 @@ def scan(report: ScanReport) -> str:
     mismatches = [f for f in report.findings if f.rule == ROLE_MISMATCH]
     n = len(mismatches)
     counted = f"{n} role mismatch{'es' if n != 1 else ''}" + suppressed_note(mismatches)
-    others = len(report.findings) - n
+    notes = sum(1 for f in report.findings if f.severity == "note")
+    others = len(report.findings) - n - notes
     if others:
         counted += f", {others} other finding{'s' if others != 1 else ''}"
+    if notes:
+        counted += f", {notes} undecided (--unknown)"
     out.append(f"{counted} in {len(report.files)} file{'s' if len(report.files) != 1 else ''}")
     return "\n".join(out) + "\n"
 
