@@ -21,7 +21,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from analyzer.cparse import FunctionDef, Node, ParsedFile, functions
+from analyzer.cparse import FunctionDef, Node, ParsedFile, functions, loop_macro_head, parse_c
 from analyzer.roles import RoleModel
 from analyzer.terms import (
     TRUE,
@@ -128,6 +128,8 @@ class Facts:
     phis: dict[int, Phi] = field(default_factory=dict)
     globals: dict[str, Value] = field(default_factory=dict)
     global_files: dict[str, str] = field(default_factory=dict)  # global -> file
+    # iterator macros that skip some items: name -> (params, condition to skip)
+    loop_filters: dict[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)
     next_id: int = 0
 
     def new_id(self) -> int:
@@ -206,10 +208,12 @@ def _canonical_order(facts: Facts) -> None:
 
 
 def _declare(parsed: list[ParsedFile], facts: Facts) -> list[tuple[ParsedFile, FunctionDef]]:
-    """Enter the functions (signatures) and role globals of the files."""
+    """Enter the functions (signatures), role globals and loop-macro filters
+    of the files."""
     defs: list[tuple[ParsedFile, FunctionDef]] = []
     model = facts.model
     for pf in parsed:
+        facts.loop_filters.update(loop_filters(pf))
         for fd in functions(pf):
             rt = role_type_of(fd.return_type_text, model)
             params = [
@@ -229,6 +233,52 @@ def _declare(parsed: list[ParsedFile], facts: Facts) -> list[tuple[ParsedFile, F
     return defs
 
 
+_SKIP_IF = re.compile(r"\bif\s*\((?P<cond>.*)\)\s*\{\s*\}\s*else\s*$", re.S)
+_MACRO_HOLDERS = frozenset({"translation_unit", "preproc_if", "preproc_ifdef", "preproc_else",
+                            "preproc_elif", "preproc_elifdef"})
+
+
+def loop_filters(pf: ParsedFile) -> dict[str, tuple[tuple[str, ...], str]]:
+    """Iterator macros whose definition ends ``if (COND) {} else``: the loop
+    body only runs for items where COND is false (kvm's
+    ``for_each_gfn_indirect_valid_sp`` skips direct pages that way)."""
+    out: dict[str, tuple[tuple[str, ...], str]] = {}
+    stack = [pf.root]
+    while stack:
+        node = stack.pop()
+        if node.type == "preproc_function_def":
+            name = node.child_by_field_name("name")
+            params = node.child_by_field_name("parameters")
+            value = node.child_by_field_name("value")
+            if name is None or params is None or value is None:
+                continue
+            body = re.sub(r"\\\n", " ", pf.text_of(value)).strip()
+            m = _SKIP_IF.search(body)
+            if m and _balanced(m.group("cond")):
+                names = tuple(p.strip() for p in pf.text_of(params).strip("()").split(",") if p.strip())
+                out[pf.text_of(name)] = (names, m.group("cond"))
+        elif node.type in _MACRO_HOLDERS:
+            stack.extend(node.named_children)
+    return out
+
+
+def _split_args(text: str) -> list[str]:
+    """``a, f(b, c), d`` -> ["a", "f(b, c)", "d"]."""
+    out, depth, cur = [], 0, []
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    out.append("".join(cur).strip())
+    return out
+
+
 def _signature(info: FuncInfo) -> tuple:
     """What callers depend on: arguments bind by position, so names may change."""
     return (info.returns_role, tuple(p.role_type for p in info.params))
@@ -245,7 +295,7 @@ def collect_incremental(changed: list[ParsedFile], base: Facts,
     caller collects everything."""
     paths = {pf.path for pf in changed}
     moves = moves or {}
-    facts = Facts(model=base.model, next_id=base.next_id)
+    facts = Facts(model=base.model, next_id=base.next_id, loop_filters=dict(base.loop_filters))
     for name, info in base.functions.items():
         if info.file not in paths:
             facts.functions[name] = info
@@ -258,6 +308,8 @@ def collect_incremental(changed: list[ParsedFile], base: Facts,
     new = {fd.name: _signature(facts.functions[fd.name]) for _pf, fd in defs}
     if old != new:
         return None
+    if facts.loop_filters != base.loop_filters:
+        return None  # a loop macro's filter changed: its users change too
     old_globals = {n: v.fields for n, v in base.globals.items() if base.global_files.get(n) in paths}
     new_globals = {n: v.fields for n, v in facts.globals.items() if facts.global_files.get(n) in paths}
     if old_globals != new_globals:
@@ -434,6 +486,7 @@ class Executor:
         self.pathcond: list[object] = []
         self.seen: set[tuple[int, int]] = set()
         self.role_vars: dict[str, str] = {}  # declared role locals -> type
+        self.quiet = False  # reading a macro's condition: register nothing
         self.param_names: set[str] = set()
 
     # ---- helpers ---------------------------------------------------------
@@ -549,7 +602,11 @@ class Executor:
                 if p is not None:
                     self.scan(p)
             if body is not None:
-                self.exec_branchy(body, OpaqueCond("loop"))
+                cond = OpaqueCond("loop")
+                skip = self.loop_filter(node) if t == "while_statement" else None
+                if skip is not None:
+                    cond = And((cond, Not(skip)))
+                self.exec_branchy(body, cond)
             return False
         if t == "return_statement":
             self.exec_return(node)
@@ -900,7 +957,7 @@ class Executor:
         two reads of ``sp->role`` agree and ``parent->role`` stays apart."""
         text = normalize_expr(self.text(node))
         cut = max(text.rfind("->" + slot), text.rfind("." + slot))
-        via = text[:cut] if cut > 0 else text
+        via = normalize_expr(text[:cut]) if cut > 0 else text
         return Origin("load", slot, self.func, sub=sub, via=via)
 
     def role_expr(self, node: Node | None) -> Value | None:
@@ -1168,11 +1225,40 @@ class Executor:
             return Truthy(term, local[1].rsplit(".", 1)[-1] if local else "")
         return OpaqueCond(normalize_expr(self.text(node)))
 
+    def loop_filter(self, node: Node):
+        """The condition under which a filtering iterator macro skips an
+        item, with the macro's parameters replaced by this call's arguments;
+        None for a plain loop."""
+        head = loop_macro_head(self.pf, node)
+        if head is None or "(" not in head:
+            return None
+        name = head[:head.index("(")].strip()
+        spec = self.facts.loop_filters.get(name)
+        if spec is None:
+            return None
+        params, cond = spec
+        args = _split_args(head[head.index("(") + 1:-1])
+        if len(args) != len(params) or not params:
+            return None
+        table = dict(zip(params, args, strict=True))
+        text = re.sub(r"\b(" + "|".join(map(re.escape, params)) + r")\b",
+                      lambda m: f"({table[m.group(1)]})", cond)
+        snippet = parse_c(f"<macro {name}>", f"void __f(void) {{ if ({text}) ; }}")
+        ifs = [n for n in _walk(snippet.root) if n.type == "if_statement"]
+        if len(ifs) != 1 or snippet.root.has_error:
+            return None
+        # read the condition as if it stood here (its text is the snippet's)
+        pf, self.pf, self.quiet = self.pf, snippet, True
+        try:
+            return self.cond(ifs[0].child_by_field_name("condition"))
+        finally:
+            self.pf, self.quiet = pf, False
+
     # ---- scanning for calls and compares inside any expression ----------
 
     def scan(self, node: Node | None) -> None:
         """Register call sites and compare sites anywhere under ``node``."""
-        if node is None:
+        if node is None or self.quiet:
             return
         stack = [node]
         while stack:
@@ -1246,6 +1332,14 @@ class Executor:
 
 
 NO_STEP_COND = Step("", 0, 0, "", "cond", "")
+
+
+def _walk(node: Node):
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(n.children)
 
 
 def _strip_parens(node: Node | None) -> Node | None:

@@ -262,3 +262,28 @@ def test_undecidable_fields_are_notes_of_their_own_rule():
     undecided = [f for f in analyze_c(src(direct="!is_paging(vcpu)")).findings if f.field == "cr4_pae"]
     assert [(f.rule, f.severity) for f in undecided] == [("role-mismatch-unknown", "note")]
     assert "guard cannot be decided" in undecided[0].message
+
+
+LOOP = """
+#define for_each_page(_sp, _list) for (_sp = (_list); _sp; _sp = (_sp)->next) %(filter)s
+
+bool any_cached(struct kvm_vcpu *vcpu, struct kvm_mmu_page *list)
+{
+	struct kvm_mmu_page *sp;
+	union kvm_mmu_page_role want = calc_root_role(vcpu);
+
+	for_each_page(sp, list) {
+		if (sp->role.word == want.word)
+			return true;
+	}
+	return false;
+}
+"""
+
+
+def test_an_iterator_macro_that_skips_direct_pages_is_followed():
+    # the macro's own `if (...) {} else` tail: the body never sees direct pages
+    plain = src() + LOOP % {"filter": ""}
+    assert_findings(plain, "role-mismatch:cr4_pae@root_cached", "role-mismatch:cr4_pae@any_cached")
+    skips = src() + LOOP % {"filter": "if ((_sp)->role.direct) {} else"}
+    assert_findings(skips, "role-mismatch:cr4_pae@root_cached")
