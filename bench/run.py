@@ -114,32 +114,12 @@ def checkpatch_tree(kernels: ModuleType, cache: Path) -> Path:
         return top
     deb = kernels._find_deb(VERSION, cache) or kernels._download_deb(VERSION, cache / "debs")
     log(f"extracting {', '.join(wanted)} from {deb.name} (once)")
-    top.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".checkpatch-{VERSION}-", dir=top.parent))
-    inner = f"./usr/src/linux-source-{VERSION}.tar.xz"
-    members = [f"linux-source-{VERSION}/{f}" for f in wanted]
+    if top.exists():
+        shutil.rmtree(top)
     try:
-        with (
-            subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)],
-                             stdout=subprocess.PIPE) as deb_tar,
-            subprocess.Popen(["tar", "-xOf", "-", inner], stdin=deb_tar.stdout,
-                             stdout=subprocess.PIPE) as src_tar,
-        ):
-            assert deb_tar.stdout is not None
-            deb_tar.stdout.close()
-            files = subprocess.run(
-                ["tar", "-xJf", "-", "-C", str(tmp), "--strip-components=1", *members],
-                stdin=src_tar.stdout, capture_output=True, text=True, check=False)
-        codes = (deb_tar.returncode, src_tar.returncode, files.returncode)
-        if any(codes) or not all((tmp / f).is_file() for f in wanted):
-            sys.exit(f"bench: unpacking {deb} failed (exit codes {codes}): "
-                     f"{files.stderr.strip()[-500:]}")
-        if top.exists():
-            shutil.rmtree(top)
-        tmp.rename(top)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+        kernels.unpack(VERSION, deb, top, wanted)
+    except kernels.KernelFetchError as err:
+        sys.exit(f"bench: {err}")
     return top
 
 

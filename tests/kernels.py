@@ -94,15 +94,19 @@ def _download_deb(version: str, debs: Path) -> Path:
 
 
 def _unpack(version: str, deb: Path, top: Path) -> None:
-    """dpkg-deb | tar (inner tarball) | tar (KVM files only) into a temp dir
-    beside ``top``, then rename it into place."""
+    unpack(version, deb, top, KVM_PATHS)
+
+
+def unpack(version: str, deb: Path, top: Path, paths: tuple[str, ...] | list[str]) -> None:
+    """dpkg-deb | tar (inner tarball) | tar (only ``paths``) into a temp dir
+    beside ``top``, then rename it into place. bench/run.py uses it too."""
     for tool in ("dpkg-deb", "tar", "xz"):
         if shutil.which(tool) is None:
             raise KernelUnavailable(f"{tool} is not installed; it is needed to unpack {deb}")
     top.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=top.parent))
     inner = f"./usr/src/linux-source-{version}.tar.xz"
-    wanted = [f"linux-source-{version}/{p}" for p in KVM_PATHS]
+    wanted = [f"linux-source-{version}/{p}" for p in paths]
     try:
         with (
             subprocess.Popen(
@@ -119,7 +123,7 @@ def _unpack(version: str, deb: Path, top: Path) -> None:
                 src_tar.stdout,
             )
         codes = (deb_tar.returncode, src_tar.returncode, files.returncode)
-        if any(codes) or not (tmp / "arch" / "x86" / "kvm").is_dir():
+        if any(codes) or not all((tmp / p).exists() for p in paths):
             raise KernelFetchError(
                 f"unpacking {deb} failed (exit codes {codes}): {files.stderr.strip()[-500:]}; "
                 "delete the .deb if it is truncated and run again"
@@ -127,7 +131,7 @@ def _unpack(version: str, deb: Path, top: Path) -> None:
         try:
             tmp.rename(top)
         except OSError:
-            if not (top / "arch" / "x86" / "kvm").is_dir():
+            if not all((top / p).exists() for p in paths):
                 raise  # not a concurrent run that won the race
     finally:
         if tmp.exists():
