@@ -911,10 +911,9 @@ class Executor:
         names: list[str] = []
         while node is not None and node.type in ("field_expression", "parenthesized_expression"):
             if node.type == "parenthesized_expression":
-                inner = [c for c in node.named_children if c.type != "comment"]
-                if len(inner) != 1:
+                node = _only_child(node)
+                if node is None:
                     return None
-                node = inner[0]
                 continue
             fnode = node.child_by_field_name("field")
             if fnode is None:
@@ -962,14 +961,10 @@ class Executor:
 
     def role_expr(self, node: Node | None) -> Value | None:
         """The role value an expression denotes, or None if it is not a role."""
+        node = _unwrap(node)
         if node is None:
             return None
         t = node.type
-        if t == "parenthesized_expression":
-            inner = [c for c in node.named_children if c.type != "comment"]
-            return self.role_expr(inner[0]) if len(inner) == 1 else None
-        if t == "cast_expression":
-            return self.role_expr(node.child_by_field_name("value"))
         if t == "identifier":
             name = self.text(node)
             if name in self.state.roles:
@@ -1032,14 +1027,10 @@ class Executor:
     def word_expr(self, node: Node | None) -> Value | None:
         """The role value whose whole word an expression denotes (``r.word``,
         ``sp->role.word & mask.word``, a u32 local holding a role word)."""
+        node = _unwrap(node)
         if node is None:
             return None
         t = node.type
-        if t == "parenthesized_expression":
-            inner = [c for c in node.named_children if c.type != "comment"]
-            return self.word_expr(inner[0]) if len(inner) == 1 else None
-        if t == "cast_expression":
-            return self.word_expr(node.child_by_field_name("value"))
         if t == "identifier":
             name = self.text(node)
             if name in self.state.words:
@@ -1082,10 +1073,10 @@ class Executor:
                 inverted = not inverted
                 node = node.child_by_field_name("argument")
             else:
-                inner = [c for c in node.named_children if c.type != "comment"]
-                if len(inner) != 1:
+                inner = _only_child(node)
+                if inner is None:
                     break
-                node = inner[0]
+                node = inner
         return (self.word_expr(node), inverted)
 
     def apply_mask(self, term, mask: tuple[Value | None, bool], rel: str, st: Step):
@@ -1135,6 +1126,9 @@ class Executor:
 
     def scalar(self, node: Node | None, st: Step):
         """The term of a scalar expression (a field value, a call argument)."""
+        inner = _unwrap(node)
+        if inner is not node:
+            return self.scalar(inner, st)
         if node is None:
             return Unknown("missing", st)
         t = node.type
@@ -1145,12 +1139,6 @@ class Executor:
             return Const(1, st)
         if t == "false":
             return Const(0, st)
-        if t == "parenthesized_expression":
-            inner = [c for c in node.named_children if c.type != "comment"]
-            if len(inner) == 1:
-                return self.scalar(inner[0], st)
-        if t == "cast_expression":
-            return self.scalar(node.child_by_field_name("value"), st)
         if t == "identifier":
             name = self.text(node)
             if name in self.state.scalars:
@@ -1201,9 +1189,9 @@ class Executor:
             return OpaqueCond("")
         t = node.type
         if t in ("parenthesized_expression", "condition_clause"):
-            inner = [c for c in node.named_children if c.type != "comment"]
-            if len(inner) == 1:
-                return self.cond(inner[0])
+            inner = _only_child(node)
+            if inner is not None:
+                return self.cond(inner)
             return OpaqueCond(normalize_expr(self.text(node)))
         if t == "unary_expression" and self.text(node.child_by_field_name("operator")) == "!":
             return Not(self.cond(node.child_by_field_name("argument")))
@@ -1342,13 +1330,31 @@ def _walk(node: Node):
         stack.extend(n.children)
 
 
-def _strip_parens(node: Node | None) -> Node | None:
-    while node is not None and node.type == "parenthesized_expression":
-        inner = [c for c in node.named_children if c.type != "comment"]
-        if len(inner) != 1:
-            return None
-        node = inner[0]
+def _only_child(node: Node) -> Node | None:
+    """The one expression inside parentheses (comments aside), else None."""
+    inner = [c for c in node.named_children if c.type != "comment"]
+    return inner[0] if len(inner) == 1 else None
+
+
+def _unwrap(node: Node | None, casts: bool = True) -> Node | None:
+    """``((T) x)`` -> ``x``: what a value is does not depend on parentheses
+    or casts. A parenthesis holding more than one expression is kept."""
+    while node is not None:
+        if node.type == "parenthesized_expression":
+            inner = _only_child(node)
+            if inner is None:
+                return node
+            node = inner
+        elif casts and node.type == "cast_expression":
+            node = node.child_by_field_name("value")
+        else:
+            return node
     return node
+
+
+def _strip_parens(node: Node | None) -> Node | None:
+    node = _unwrap(node, casts=False)
+    return None if node is not None and node.type == "parenthesized_expression" else node
 
 
 def _term_text(term) -> str:

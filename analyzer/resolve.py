@@ -85,10 +85,6 @@ def trail_last(t: tuple):
     return t[1] if t else None
 
 
-def trail_join(a: tuple, b: tuple) -> tuple:
-    return trail_cat(a, b)
-
-
 _tuple_new = tuple.__new__
 
 
@@ -541,7 +537,7 @@ class Resolver:
                 got = self.term(t.then, func, ctx, env)
                 return RTerm(got.kind, got.value, got.forced, got.guard + self.guard_of(t.cond, func, ctx, env),
                              got.via_param, got.trace,
-                             trail_join(got.guard_trace, self.cond_trace(t.cond, func, ctx, env)))
+                             trail_cat(got.guard_trace, self.cond_trace(t.cond, func, ctx, env)))
             if decided is False:
                 return self.term(t.other, func, ctx, env)
             a = self.term(t.then, func, ctx, env)
@@ -602,10 +598,10 @@ class Resolver:
         if isinstance(c, And | Or):
             out: tuple = ()
             for p in c.parts:
-                out = trail_join(out, self.cond_trace(p, func, ctx, env))
+                out = trail_cat(out, self.cond_trace(p, func, ctx, env))
             return out
         if isinstance(c, Eq):
-            return trail_join(self.term(c.left, func, ctx, env).trace,
+            return trail_cat(self.term(c.left, func, ctx, env).trace,
                               self.term(c.right, func, ctx, env).trace)
         return ()
 

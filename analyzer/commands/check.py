@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from analyzer.commands.common import add_output_options, emit, read_input, tree_arg
+from analyzer.commands.common import add_output_options, emit_report, read_input, tree_arg
 from analyzer.errors import UserError
 
 NAME = "check"
@@ -21,7 +21,6 @@ def add_arguments(sp: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from analyzer.patch import read_patches
-    from analyzer.report import FORMATS
     from analyzer.runner import run_check
     from analyzer.sources import tree_image
 
@@ -40,11 +39,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"mmu-role-lint: patch {i}: {p.status}" + (f": {p.work}" if p.work else ""),
                   file=sys.stderr)
         print(f"mmu-role-lint: {time.perf_counter() - start:.2f}s", file=sys.stderr)
-    if not getattr(args, "unknown", False):
-        from analyzer.runner import hide_notes
-
-        hide_notes(report)
-    emit(FORMATS[args.format].check(report), args.output)
+    emit_report(args, report, "check")
     status = report.exit_status()
     if status == 2:
         print(f"mmu-role-lint: no patch could be analyzed: {report.patches[0].reason}",

@@ -48,6 +48,17 @@ def emit(text: str, output: str | None) -> None:
         raise UserError(f"{output}: cannot write the report ({err.strerror})") from None
 
 
+def emit_report(args: argparse.Namespace, report, kind: str) -> None:
+    """Write a scan or check report in the chosen format; the notes of what
+    the analysis cannot decide only with --unknown."""
+    from analyzer.report import FORMATS
+    from analyzer.runner import hide_notes
+
+    if not getattr(args, "unknown", False):
+        hide_notes(report)
+    emit(getattr(FORMATS[args.format], kind)(report), args.output)
+
+
 def read_input(name: str) -> bytes:
     """A file's bytes, or standard input for ``-``."""
     from analyzer.sources import read_bytes

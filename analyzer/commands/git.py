@@ -7,7 +7,7 @@ import argparse
 import sys
 import time
 
-from analyzer.commands.common import add_output_options, emit, read_input
+from analyzer.commands.common import add_output_options, emit_report, read_input
 from analyzer.errors import UserError
 
 NAME = "git"
@@ -30,7 +30,6 @@ def add_arguments(sp: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from analyzer import gitmode
-    from analyzer.report import FORMATS
 
     if args.revs and (args.staged or args.commit_of):
         raise UserError("give either a RANGE, --staged or --commit-of, not several")
@@ -51,9 +50,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"mmu-role-lint: {len(report.patches)} change{'s' if len(report.patches) != 1 else ''}, "
               f"{analyzed} analyzed, {analyses.computed} tree{'s' if analyses.computed != 1 else ''} "
               f"parsed; {time.perf_counter() - start:.2f}s", file=sys.stderr)
-    if not getattr(args, "unknown", False):
-        from analyzer.runner import hide_notes
-
-        hide_notes(report)
-    emit(FORMATS[args.format].check(report), args.output)
+    emit_report(args, report, "check")
     return report.exit_status()

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from analyzer.commands.common import add_output_options, emit, tree_arg
+from analyzer.commands.common import add_output_options, emit_report, tree_arg
 from analyzer.errors import UserError
 
 NAME = "scan"
@@ -38,7 +38,6 @@ def verbose_report(analysis, elapsed: float) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyzer.report import FORMATS
     from analyzer.runner import run_scan
     from analyzer.sources import files_image, tree_image
 
@@ -53,9 +52,5 @@ def run(args: argparse.Namespace) -> int:
     report = run_scan(image)
     if args.verbose:
         verbose_report(report.analysis, time.perf_counter() - start)
-    if not getattr(args, "unknown", False):
-        from analyzer.runner import hide_notes
-
-        hide_notes(report)
-    emit(FORMATS[args.format].scan(report), args.output)
+    emit_report(args, report, "scan")
     return report.exit_status()
