@@ -17,6 +17,12 @@ from analyzer.patch import Patch, PatchError
 from analyzer.sources import Image, is_role_path, patched_image, read_text
 
 
+def role_file_patches(patch: Patch) -> list:
+    """The file changes of a patch that may change role flow."""
+    return [f for f in patch.files
+            if is_role_path(f.path) or (f.old_path is not None and is_role_path(f.old_path))]
+
+
 def unsuppressed(findings: list[Finding]) -> list[Finding]:
     """The findings that decide the exit status: all but the suppressed ones
     and the notes (what the analysis could not decide)."""
@@ -115,8 +121,7 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None) -> CheckRepo
         if failed:
             res.status, res.reason = "error", "not analyzed: an earlier patch of the series did not apply"
             continue
-        role_files = [f for f in patch.files
-                      if is_role_path(f.path) or (f.old_path is not None and is_role_path(f.old_path))]
+        role_files = role_file_patches(patch)
         if not role_files:
             # answered at once: no file read, nothing applied, no C parsed
             res.status, res.reason = "skipped", "no role code touched"

@@ -21,17 +21,19 @@ def add_arguments(sp: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from analyzer.patch import read_patches
-    from analyzer.runner import run_check
+    from analyzer.runner import role_file_patches, run_check
     from analyzer.sources import tree_image
 
     patches = []
     for name in args.patches:
         patches.extend(read_patches(read_input(name), source=name if name != "-" else "<stdin>"))
     tree = tree_arg(args.tree)
-    try:
-        base = tree_image(tree)
-    except UserError:
-        base = None  # fine while no patch touches role code
+    base = None  # the tree is read only when some patch touches role code
+    if any(role_file_patches(p) for p in patches):
+        try:
+            base = tree_image(tree)
+        except UserError:
+            pass  # run_check says which patch needed it
     start = time.perf_counter()
     report = run_check(patches, tree, base)
     if args.verbose:
