@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 
@@ -30,10 +31,8 @@ def run(args: argparse.Namespace) -> int:
     tree = tree_arg(args.tree)
     base = None  # the tree is read only when some patch touches role code
     if any(role_file_patches(p) for p in patches):
-        try:
+        with contextlib.suppress(UserError):  # run_check says which patch needed it
             base = tree_image(tree)
-        except UserError:
-            pass  # run_check says which patch needed it
     start = time.perf_counter()
     report = run_check(patches, tree, base)
     if args.verbose:
