@@ -108,11 +108,11 @@ def import_kernels() -> ModuleType:
 def checkpatch_tree(kernels: ModuleType, cache: Path) -> Path:
     """<cache>/checkpatch-6.12 with scripts/checkpatch.pl and its data files
     (and the MMU documentation for (d)), unpacked once from the same .deb."""
-    top = cache / f"checkpatch-{VERSION}"
+    top = cache / f"checkpatch-{kernels.chosen_version(VERSION, cache)}"
     wanted = (*CHECKPATCH_FILES, *EXTRA_FILES)
     if all((top / f).is_file() for f in wanted):
         return top
-    deb = kernels._find_deb(VERSION, cache) or kernels._download_deb(VERSION, cache / "debs")
+    deb = kernels.deb_file(VERSION, cache)
     log(f"extracting {', '.join(wanted)} from {deb.name} (once)")
     if top.exists():
         shutil.rmtree(top)

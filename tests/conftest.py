@@ -1,6 +1,8 @@
-"""Shared pytest setup: markers, and fixtures imported from the modules that
-define them."""
+"""Shared pytest setup: markers, the kernels used (header and summary), and
+fixtures imported from the modules that define them."""
 
+import kernels
+import pytest
 from kernels import kernel_tree_fixture, linux_6_1, linux_6_12
 
 __all__ = ["kernel_tree_fixture", "linux_6_1", "linux_6_12"]
@@ -14,7 +16,16 @@ def pytest_configure(config):
     )
 
 
-import pytest  # noqa: E402
+def pytest_report_header(config):
+    return kernels.header_line()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if kernels.USED:
+        used = ", ".join(f"linux-source-{s} {v}" for s, v in sorted(kernels.USED.items()))
+        terminalreporter.write_line(f"real kernels used: {used}")
+    for note in kernels.NOTES:
+        terminalreporter.write_line(f"real kernels: {note}")
 
 
 @pytest.fixture(autouse=True)

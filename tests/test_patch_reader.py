@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from patchtools import SEED, GitRepo, fixture, tree
+from patchtools import GitRepo, fixture, require_seed, tree
 from unidiff import PatchSet
 
 from analyzer.errors import UserError
@@ -90,9 +90,8 @@ def _unidiff_view(
 
 @pytest.fixture(scope="module")
 def seed() -> Patch:
-    if not SEED.exists():
-        pytest.skip(f"seed patch not found at {SEED}")
-    return _only(SEED.read_bytes(), source=SEED.name)
+    seed = require_seed()
+    return _only(seed.read_bytes(), source=seed.name)
 
 
 def test_seed_is_one_patch_to_mmu_c_with_two_hunks_matching_their_headers(seed: Patch) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers import FIXTURES, expectations
-from patchtools import SEED, damage_like_web_archive
+from patchtools import damage_like_web_archive, require_seed
 
 from analyzer.cli import main
 from analyzer.patch import read_patches
@@ -32,9 +32,8 @@ def keys(findings: list[dict]) -> list[str]:
     return sorted({f"{f['rule']}:{f['field']}" for f in findings})
 
 
-@pytest.mark.skipif(not SEED.is_file(), reason="the seed is read from ../shared/seed beside the checkout")
 def test_the_seed_as_copied_from_the_web_archive(capsys):
-    status, data = check_json(capsys, str(SEED), "--tree", str(LEGACY))
+    status, data = check_json(capsys, str(require_seed()), "--tree", str(LEGACY))
     (p,) = data["patches"]
     assert status == 0
     assert p["subject"] == "x86/kvm/mmu: make mmu->prev_roots cache work for NPT case"
