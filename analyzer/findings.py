@@ -10,12 +10,15 @@ from analyzer.terms import Step
 
 @dataclass
 class TraceStep:
+    """One step of a finding's trace, as the reports show it."""
+
     file: str
     line: int
     function: str
     kind: str
     text: str
     side: str
+    col: int = 0  # 1-based, as in Finding.column; 0 when unknown
 
     def as_dict(self) -> dict:
         return {"file": self.file, "line": self.line, "function": self.function,

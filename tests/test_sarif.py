@@ -159,3 +159,23 @@ def test_the_schema_check_is_real(tmp_path, sarif_validator):
     log["runs"][0]["results"][0]["baselineState"] = "fixed"
     del log["runs"][0]["tool"]["driver"]["name"]
     assert len(list(sarif_validator.iter_errors(log))) == 2
+
+
+def test_every_trace_location_has_the_column_of_its_own_step(tmp_path):
+    # two calls on one line (kvm_mmu_new_cr3) and the guard steps each point
+    # at their own expression, not at another step of the same line
+    _, log = sarif_of(tmp_path, "scan", "--tree", str(LEGACY))
+    lines = MMU_C.read_text().split("\n")
+    checked = 0
+    for thread in log["runs"][0]["results"][0]["codeFlows"][0]["threadFlows"]:
+        for tfl in thread["locations"]:
+            loc = tfl["location"]
+            kind, text = loc["message"]["text"].split(": ", 1)
+            if kind not in ("def", "override", "mask", "store", "call", "guard"):
+                continue
+            text = text.removeprefix("guard value from: ")
+            _, line = region(loc)
+            col = loc["physicalLocation"]["region"]["startColumn"]
+            assert lines[line - 1][col - 1:].startswith(text.split("(")[0]), (line, col, text)
+            checked += 1
+    assert checked >= 8

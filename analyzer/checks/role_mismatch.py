@@ -168,14 +168,15 @@ def _finding(cmp: Compare, path: str, severity: str, msg: str, pair, sides,
                 related.append(st)
                 first = False
             trace.append(TraceStep(st.file, st.line, st.function, st.kind,
-                                   st.text if st.kind != "compare" else f"{side} side: {text}", side))
+                                   st.text if st.kind != "compare" else f"{side} side: {text}", side,
+                                   st.col))
         seen = {(t.file, t.line, t.kind) for t in trace}
         for n in trail_nodes(term.guard_trace):
             st = step_of_node(n)
             if st is not None and st.kind in ("call", "def", "override") and (st.file, st.line, "guard") not in seen:
                 seen.add((st.file, st.line, "guard"))
                 trace.append(TraceStep(st.file, st.line, st.function, "guard",
-                                       f"guard value from: {st.text}", side))
+                                       f"guard value from: {st.text}", side, st.col))
     return Finding(rule, severity, _leaf(path), msg, cmp.step.file, cmp.step.line, cmp.step.col,
                    cmp.func, trace, related, full_path)
 

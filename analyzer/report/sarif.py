@@ -121,48 +121,31 @@ def _location(file: str, line: int, column: int, function: str, message: str = "
     return loc
 
 
-def _columns(f: Finding) -> dict[tuple, int]:
-    """Columns of trace steps, from the graph nodes of the finding's path
-    (``("step", file, line, col, kind)``) and its related steps."""
-    cols: dict[tuple, int] = {}
-    steps = [(s.file, s.line, s.col, s.kind) for s in f.related]
-    steps += [n[1:] for n in f.graph_path if n and n[0] == "step"]
-    for file, line, col, kind in steps:
-        cols.setdefault((file, line, kind), col)
-        cols.setdefault((file, line), col)
-    return cols
-
-
-def _col(cols: dict[tuple, int], file: str, line: int, kind: str) -> int:
-    return cols.get((file, line, kind), cols.get((file, line), 0))
-
-
-def _related(f: Finding, cols: dict[tuple, int]) -> list[dict]:
+def _related(f: Finding) -> list[dict]:
     """Producer and store sites: the first step of each side, then the
     trace's store, def, override and mask steps."""
     sides = {(t.file, t.line, t.kind): t.side for t in f.trace}
-    sites = [(s.file, s.line, s.function, s.kind, s.text) for s in f.related]
-    sites += [(t.file, t.line, t.function, t.kind, t.text) for t in f.trace if t.kind in SITE_KINDS]
+    sites = [(s.file, s.line, s.col, s.function, s.kind, s.text) for s in f.related]
+    sites += [(t.file, t.line, t.col, t.function, t.kind, t.text) for t in f.trace
+              if t.kind in SITE_KINDS]
     out: list[dict] = []
     seen: set = set()
-    for file, line, function, kind, text in sites:
+    for file, line, col, function, kind, text in sites:
         if (file, line, kind) in seen or line < 1:
             continue
         seen.add((file, line, kind))
         side = sides.get((file, line, kind))
         label = f"{side} side: {kind}: {text}" if side else f"{kind}: {text}"
-        loc = _location(file, line, _col(cols, file, line, kind), function, label)
-        out.append({"id": len(out) + 1, **loc})
+        out.append({"id": len(out) + 1, **_location(file, line, col, function, label)})
     return out
 
 
-def _code_flows(f: Finding, cols: dict[tuple, int]) -> list[dict]:
+def _code_flows(f: Finding) -> list[dict]:
     flows: dict[str, list[dict]] = {}
     for t in f.trace:
         if t.line < 1:
             continue
-        loc = _location(t.file, t.line, _col(cols, t.file, t.line, t.kind), t.function,
-                        f"{t.kind}: {t.text}")
+        loc = _location(t.file, t.line, t.col, t.function, f"{t.kind}: {t.text}")
         important = t.kind in SITE_KINDS or t.kind == "compare"
         flows.setdefault(t.side, []).append(
             {"location": loc, "kinds": [t.kind],
@@ -176,7 +159,6 @@ def _code_flows(f: Finding, cols: dict[tuple, int]) -> list[dict]:
 
 
 def _result(f: Finding, state: str = "", patch: str = "") -> dict:
-    cols = _columns(f)
     out: dict = {
         "ruleId": f.rule,
         "ruleIndex": RULE_IDS.index(f.rule),
@@ -185,10 +167,10 @@ def _result(f: Finding, state: str = "", patch: str = "") -> dict:
         "locations": [_location(f.file, f.line, f.column, f.function)],
         "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
     }
-    related = _related(f, cols)
+    related = _related(f)
     if related:
         out["relatedLocations"] = related
-    flows = _code_flows(f, cols)
+    flows = _code_flows(f)
     if flows:
         out["codeFlows"] = flows
     # an empty list says suppressions were looked for and none applies
