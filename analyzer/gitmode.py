@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from analyzer.delta import compare
 from analyzer.errors import UserError
-from analyzer.runner import CheckReport, PatchResult
+from analyzer.results import CheckReport, PatchResult
 from analyzer.sources import HEADER, LEGACY_MMU, MMU_DIR, TMPL, Image, is_role_path, layout
 
 if TYPE_CHECKING:

@@ -7,13 +7,13 @@ Patches that touch no role code are answered without parsing C.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
-from analyzer.delta import Delta, compare
+from analyzer.delta import compare
 from analyzer.errors import UserError
-from analyzer.findings import Finding
 from analyzer.patch import Patch, PatchError
+from analyzer.results import CheckReport, PatchResult, ScanReport
 from analyzer.sources import Image, is_role_path, patched_image, read_text
 
 
@@ -21,67 +21,6 @@ def role_file_patches(patch: Patch) -> list:
     """The file changes of a patch that may change role flow."""
     return [f for f in patch.files
             if is_role_path(f.path) or (f.old_path is not None and is_role_path(f.old_path))]
-
-
-def unsuppressed(findings: list[Finding]) -> list[Finding]:
-    """The findings that decide the exit status: all but the suppressed ones
-    and the notes (what the analysis could not decide)."""
-    return [f for f in findings if f.suppressed is None and f.severity != "note"]
-
-
-def hide_notes(report: CheckReport | ScanReport) -> None:
-    """Drop the notes (role-mismatch-unknown) unless --unknown asked for them."""
-    def keep(findings: list[Finding]) -> list[Finding]:
-        return [f for f in findings if f.severity != "note"]
-
-    if isinstance(report, ScanReport):
-        report.findings = keep(report.findings)
-        return
-    for p in report.patches:
-        p.delta.introduced = keep(p.delta.introduced)
-        p.delta.fixed = keep(p.delta.fixed)
-        p.delta.persisting = keep(p.delta.persisting)
-
-
-@dataclass
-class PatchResult:
-    subject: str
-    status: str  # analyzed | skipped | error
-    reason: str = ""
-    files: list[str] = field(default_factory=list)
-    delta: Delta = field(default_factory=Delta)
-    repaired: bool = False
-    repair_reason: str = ""
-    notes: list[str] = field(default_factory=list)
-    work: str = ""  # what analyzing it took (for --verbose)
-
-
-@dataclass
-class CheckReport:
-    patches: list[PatchResult]
-    tree: str = ""
-
-    def totals(self) -> dict[str, int]:
-        return {
-            "introduced": sum(len(p.delta.introduced) for p in self.patches),
-            "fixed": sum(len(p.delta.fixed) for p in self.patches),
-            "persisting": sum(len(p.delta.persisting) for p in self.patches if p.status == "analyzed"),
-        }
-
-    def exit_status(self) -> int:
-        if self.patches and all(p.status == "error" for p in self.patches):
-            return 2
-        return 1 if any(unsuppressed(p.delta.introduced) for p in self.patches) else 0
-
-
-@dataclass
-class ScanReport:
-    files: list[str]
-    findings: list[Finding]
-    analysis: object = None
-
-    def exit_status(self) -> int:
-        return 1 if unsuppressed(self.findings) else 0
 
 
 def run_scan(image: Image) -> ScanReport:

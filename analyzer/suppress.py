@@ -21,7 +21,11 @@ from analyzer.terms import Step
 COMMENT = re.compile(
     r"(?P<open>/\*|//)\s*mmu-role-lint:\s*ignore\s+(?P<rule>[A-Za-z][\w-]*)(?::(?P<field>\w+))?"
     r"(?P<rest>.*?)(?:\*/|$)")
-SITE_KINDS = ("store", "override", "mask")
+# The trace steps where a comment may accept a finding, beside its comparison:
+# where one path forces or keeps the field's value. Not a producer's
+# definition (``role.base.cr4_pae = !!is_pae(vcpu)``): it computes the field
+# for every role built from it, so it is not where this mismatch is accepted.
+SUPPRESSIBLE_KINDS = ("store", "override", "mask")
 ADD_REASON = " -- why the mismatch is accepted"
 
 
@@ -54,7 +58,7 @@ def comments_in_line(file: str, number: int, text: str) -> list[Comment]:
 def _sites(f: Finding) -> list[tuple[str, int, str]]:
     """(file, line, function) of the comparison and the store/override/mask steps."""
     sites = [(f.file, f.line, f.function)]
-    sites += [(t.file, t.line, t.function) for t in f.trace if t.kind in SITE_KINDS]
+    sites += [(t.file, t.line, t.function) for t in f.trace if t.kind in SUPPRESSIBLE_KINDS]
     return list(dict.fromkeys(sites))
 
 

@@ -16,9 +16,8 @@ from analyzer import __version__
 from analyzer.cli import main
 from analyzer.delta import Delta
 from analyzer.findings import Finding
-from analyzer.report.sarif import baseline_states
+from analyzer.results import CheckReport, PatchResult, baseline_states
 from analyzer.ruledata import rule_file
-from analyzer.runner import CheckReport, PatchResult
 
 LEGACY = FIXTURES / "legacy" / "tree"
 PATCHES = FIXTURES / "legacy" / "patches"

@@ -52,11 +52,9 @@ def emit_report(args: argparse.Namespace, report, kind: str) -> None:
     """Write a scan or check report in the chosen format; the notes of what
     the analysis cannot decide only with --unknown."""
     from analyzer.report import FORMATS
-    from analyzer.runner import hide_notes
 
-    if not getattr(args, "unknown", False):
-        hide_notes(report)
-    emit(getattr(FORMATS[args.format], kind)(report), args.output)
+    shown = report.at_least("note" if getattr(args, "unknown", False) else "warning")
+    emit(getattr(FORMATS[args.format], kind)(shown), args.output)
 
 
 def read_input(name: str) -> bytes:

@@ -11,7 +11,7 @@ findings are not the patch's fault."""
 from __future__ import annotations
 
 from analyzer.findings import Finding
-from analyzer.runner import CheckReport, ScanReport, unsuppressed
+from analyzer.results import CheckReport, ScanReport, unsuppressed
 
 
 def error_line(f: Finding) -> str:

@@ -11,8 +11,7 @@ values also ``:`` and ``,`` (the runner's rules for workflow commands).
 from __future__ import annotations
 
 from analyzer.findings import Finding
-from analyzer.report.sarif import SITE_KINDS, baseline_states
-from analyzer.runner import CheckReport, ScanReport
+from analyzer.results import SITE_KINDS, CheckReport, ScanReport, baseline_states
 
 
 def escape_data(value: str) -> str:

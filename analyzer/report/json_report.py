@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from analyzer.runner import CheckReport, ScanReport
+from analyzer.results import CheckReport, ScanReport
 
 VERSION = 1
 

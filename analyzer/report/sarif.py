@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import PurePosixPath
 from urllib.parse import quote
@@ -22,51 +21,13 @@ from urllib.parse import quote
 from analyzer import __version__
 from analyzer.checks import RULE_IDS
 from analyzer.findings import Finding
+from analyzer.results import SITE_KINDS, CheckReport, ScanReport, baseline_states
 from analyzer.ruledata import rule_doc
-from analyzer.runner import CheckReport, ScanReport
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "mmuRoleLint/v1"
 SRCROOT = "SRCROOT"
-SITE_KINDS = ("store", "def", "override", "mask")
 HOMEPAGE = "https://pypi.org/project/mmu-role-lint/"
-
-
-@dataclass
-class SeriesResult:
-    """A finding's state after a whole series, against the tree before it."""
-
-    state: str  # new | unchanged | absent
-    finding: Finding  # its latest version
-    patch: str = ""  # the patch that introduced (new) or fixed (absent) it
-
-
-STATE_ORDER = {"new": 0, "unchanged": 1, "absent": 2}
-
-
-def baseline_states(report: CheckReport) -> list[SeriesResult]:
-    """Each analyzed patch names every finding present before or after it, so
-    the first patch naming a finding tells whether the tree had it before the
-    series, and the last one whether the series leaves it."""
-    first: dict[str, tuple[str, str]] = {}
-    last: dict[str, tuple[str, Finding, str]] = {}
-    for p in report.patches:
-        if p.status != "analyzed":
-            continue
-        for kind in ("introduced", "fixed", "persisting"):
-            for f in getattr(p.delta, kind):
-                first.setdefault(f.fingerprint, (kind, p.subject))
-                last[f.fingerprint] = (kind, f, p.subject)
-    out = []
-    for fp, (first_kind, first_patch) in first.items():
-        last_kind, finding, last_patch = last[fp]
-        if first_kind == "introduced":
-            out.append(SeriesResult("new", finding, first_patch))
-        elif last_kind == "fixed":
-            out.append(SeriesResult("absent", finding, last_patch))
-        else:
-            out.append(SeriesResult("unchanged", finding))
-    return sorted(out, key=lambda r: STATE_ORDER[r.state])
 
 
 def _homepage() -> str:

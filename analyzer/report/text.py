@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from analyzer.checks import ROLE_MISMATCH
 from analyzer.findings import Finding
-from analyzer.runner import CheckReport, ScanReport
+from analyzer.results import CheckReport, ScanReport
 
 
 def finding_lines(f: Finding, *, label: str = "", trace: bool = True) -> list[str]:

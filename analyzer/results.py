@@ -1,0 +1,120 @@
+"""What a scan or a check found, as the reports read it: a leaf of the flow
+(it imports only finding records), so that the runner, git mode and every
+output format can share it without importing each other.
+
+Reports never change these records: a format is given a view
+(``report.at_least(severity)``) that leaves out what was not asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from analyzer.delta import Delta
+from analyzer.findings import SEVERITY_RANK, Finding
+
+# The trace steps that reports name as a finding's sites: where a value of the
+# field is made (a producer's definition), forced (an override, a mask) or
+# kept (a store). SARIF relatedLocations and GitHub annotations list them.
+SITE_KINDS = ("store", "def", "override", "mask")
+
+
+def unsuppressed(findings: list[Finding]) -> list[Finding]:
+    """The findings that decide the exit status: all but the suppressed ones
+    and the notes (what the analysis could not decide)."""
+    return [f for f in findings if f.suppressed is None and f.severity != "note"]
+
+
+def _at_least(findings: list[Finding], severity: str) -> list[Finding]:
+    rank = SEVERITY_RANK[severity]
+    return [f for f in findings if SEVERITY_RANK[f.severity] >= rank]
+
+
+@dataclass
+class PatchResult:
+    subject: str
+    status: str  # analyzed | skipped | error
+    reason: str = ""
+    files: list[str] = field(default_factory=list)
+    delta: Delta = field(default_factory=Delta)
+    repaired: bool = False
+    repair_reason: str = ""
+    notes: list[str] = field(default_factory=list)
+    work: str = ""  # what analyzing it took (for --verbose)
+
+
+@dataclass
+class CheckReport:
+    patches: list[PatchResult]
+    tree: str = ""
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "introduced": sum(len(p.delta.introduced) for p in self.patches),
+            "fixed": sum(len(p.delta.fixed) for p in self.patches),
+            "persisting": sum(len(p.delta.persisting) for p in self.patches if p.status == "analyzed"),
+        }
+
+    def exit_status(self) -> int:
+        if self.patches and all(p.status == "error" for p in self.patches):
+            return 2
+        return 1 if any(unsuppressed(p.delta.introduced) for p in self.patches) else 0
+
+    def at_least(self, severity: str) -> CheckReport:
+        """A view with only the findings of ``severity`` or above."""
+        def keep(d: Delta) -> Delta:
+            return Delta(_at_least(d.introduced, severity), _at_least(d.fixed, severity),
+                         _at_least(d.persisting, severity))
+
+        return replace(self, patches=[replace(p, delta=keep(p.delta)) for p in self.patches])
+
+
+@dataclass
+class ScanReport:
+    files: list[str]
+    findings: list[Finding]
+    analysis: object = None  # the Analysis (``scan -v`` reads it)
+
+    def exit_status(self) -> int:
+        return 1 if unsuppressed(self.findings) else 0
+
+    def at_least(self, severity: str) -> ScanReport:
+        """A view with only the findings of ``severity`` or above."""
+        return replace(self, findings=_at_least(self.findings, severity))
+
+
+@dataclass
+class SeriesResult:
+    """A finding's state after a whole series, against the tree before it."""
+
+    state: str  # new | unchanged | absent
+    finding: Finding  # its latest version
+    patch: str = ""  # the patch that introduced (new) or fixed (absent) it
+
+
+STATE_ORDER = {"new": 0, "unchanged": 1, "absent": 2}
+
+
+def baseline_states(report: CheckReport) -> list[SeriesResult]:
+    """Each analyzed patch names every finding present before or after it, so
+    the first patch naming a finding tells whether the tree had it before the
+    series, and the last one whether the series leaves it."""
+    first: dict[str, tuple[str, str]] = {}
+    last: dict[str, tuple[str, Finding, str]] = {}
+    for p in report.patches:
+        if p.status != "analyzed":
+            continue
+        for kind in ("introduced", "fixed", "persisting"):
+            for f in getattr(p.delta, kind):
+                first.setdefault(f.fingerprint, (kind, p.subject))
+                last[f.fingerprint] = (kind, f, p.subject)
+    out = []
+    for fp, (first_kind, first_patch) in first.items():
+        last_kind, finding, last_patch = last[fp]
+        if first_kind == "introduced":
+            out.append(SeriesResult("new", finding, first_patch))
+        elif last_kind == "fixed":
+            out.append(SeriesResult("absent", finding, last_patch))
+        else:
+            out.append(SeriesResult("unchanged", finding))
+    return sorted(out, key=lambda r: STATE_ORDER[r.state])
