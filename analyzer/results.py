@@ -31,6 +31,16 @@ def _at_least(findings: list[Finding], severity: str) -> list[Finding]:
 
 
 @dataclass
+class PatchWork:
+    """What analyzing one patch took (``check -v`` shows it)."""
+
+    parsed: list[str]  # the files parsed again
+    reused: int  # comparison sites whose resolution was reused
+    compares: int  # comparison sites after the patch
+    flow_errors: int  # ERROR nodes in role-flow functions after the patch
+
+
+@dataclass
 class PatchResult:
     subject: str
     status: str  # analyzed | skipped | error
@@ -40,7 +50,7 @@ class PatchResult:
     repaired: bool = False
     repair_reason: str = ""
     notes: list[str] = field(default_factory=list)
-    work: str = ""  # what analyzing it took (for --verbose)
+    work: PatchWork | None = None  # set when the patch was analyzed
 
 
 @dataclass

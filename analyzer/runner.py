@@ -13,8 +13,8 @@ from pathlib import Path
 from analyzer.delta import compare
 from analyzer.errors import UserError
 from analyzer.patch import Patch, PatchError
-from analyzer.results import CheckReport, PatchResult, ScanReport
-from analyzer.sources import Image, is_role_path, patched_image, read_text
+from analyzer.results import CheckReport, PatchResult, PatchWork, ScanReport
+from analyzer.sources import Image, is_role_path, mmu_image, patched_image, read_text
 
 
 def role_file_patches(patch: Patch) -> list:
@@ -30,15 +30,17 @@ def run_scan(image: Image) -> ScanReport:
     return ScanReport(files=list(image.files), findings=result.findings, analysis=result)
 
 
-def run_check(patches: list[Patch], tree: Path, base: Image | None) -> CheckReport:
+def run_check(patches: list[Patch], tree: Path, base: Image | None = None) -> CheckReport:
     """Judge each patch against the tree as left by the patches before it.
 
-    ``base`` is the tree's MMU image, or None when the tree has no MMU
-    sources (then every patch must touch none)."""
+    The tree's MMU sources are read once, when the first patch that touches
+    role code needs them (``base``: that image, when the caller holds it
+    already); a series that touches none reads nothing."""
     from analyzer.patch import apply_patch
 
     results: list[PatchResult] = []
     image = base
+    opened = base is not None
     before = None  # analysis of ``image``, computed on demand
     overlay: dict[str, str | None] = {}  # what earlier patches changed
 
@@ -65,6 +67,8 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None) -> CheckRepo
             # answered at once: no file read, nothing applied, no C parsed
             res.status, res.reason = "skipped", "no role code touched"
             continue
+        if not opened:
+            image, opened = mmu_image(tree), True
         if image is None:
             raise UserError(f"{tree}: no KVM MMU sources, but the patch changes "
                             f"{', '.join(f.path for f in role_files)}; "
@@ -87,9 +91,8 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None) -> CheckRepo
         new_image = patched_image(image, changes, read)
         after = analyze(new_image, base=before, base_image=image)
         res.delta = compare(before.findings, after.findings)
-        flow_errors = sum(after.role_flow_errors().values())
-        res.work = (f"parsed {', '.join(after.parsed) or 'nothing'}; "
-                    f"{after.reused} of {len(after.facts.compares)} comparison sites reused; "
-                    f"{flow_errors} ERROR nodes in role-flow functions")
+        res.work = PatchWork(parsed=list(after.parsed), reused=after.reused,
+                             compares=len(after.facts.compares),
+                             flow_errors=sum(after.role_flow_errors().values()))
         image, before = new_image, after
     return CheckReport(patches=results, tree=str(tree))

@@ -101,17 +101,26 @@ def read_text(path: Path, shown: str | None = None) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def tree_image(tree: Path) -> Image:
-    """The MMU sources and headers of a kernel tree, read from disk."""
-    if not tree.is_dir():
-        raise UserError(f"{tree}: not a directory; pass --tree with the top of a kernel tree")
+def mmu_image(tree: Path) -> Image | None:
+    """The MMU sources and headers of a kernel tree, read from disk; None
+    when the tree has no MMU sources."""
     sources, headers = layout(_candidates(tree))
     if not sources:
+        return None
+    return Image({p: read_text(tree / p, p) for p in sources},
+                 {p: read_text(tree / p, p) for p in headers})
+
+
+def tree_image(tree: Path) -> Image:
+    """The MMU sources and headers of a kernel tree, which must have some."""
+    if not tree.is_dir():
+        raise UserError(f"{tree}: not a directory; pass --tree with the top of a kernel tree")
+    image = mmu_image(tree)
+    if image is None:
         raise UserError(
             f"{tree}: no KVM MMU sources (looked for {MMU_DIR}/*.c and {LEGACY_MMU}); "
             "pass --tree with the top of a Linux kernel tree")
-    return Image({p: read_text(tree / p, p) for p in sources},
-                 {p: read_text(tree / p, p) for p in headers})
+    return image
 
 
 def files_image(files: list[str], tree: Path | None) -> Image:

@@ -47,7 +47,7 @@ def _tree_for(patch: Path, tmp_path: Path) -> Path:
 def test_fixture_patch_verdict(patch: Path, tmp_path: Path) -> None:
     want = expectations(patch)
     tree = _tree_for(patch, tmp_path)
-    report = run_check(read_patches(patch.read_bytes()), tree, tree_image(tree))
+    report = run_check(read_patches(patch.read_bytes()), tree)
     (res,) = report.patches
     assert res.status == "analyzed"
     got = {

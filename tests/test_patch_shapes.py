@@ -16,7 +16,6 @@ from patchtools import damage_like_web_archive, require_seed
 from analyzer.cli import main
 from analyzer.patch import read_patches
 from analyzer.runner import run_check
-from analyzer.sources import tree_image
 
 LEGACY = FIXTURES / "legacy" / "tree"
 MODERN = FIXTURES / "modern" / "tree"
@@ -48,9 +47,8 @@ CLEAN = sorted(p for p in FIXTURES.glob("*/patches/*.patch") if not expectations
 @pytest.mark.parametrize("patch", CLEAN, ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
 def test_damaged_copy_gets_the_clean_verdict(patch: Path):
     tree = patch.parent.parent / "tree"
-    clean = run_check(read_patches(patch.read_bytes()), tree, tree_image(tree)).patches[0]
-    damaged = run_check(read_patches(damage_like_web_archive(patch.read_text())), tree,
-                        tree_image(tree)).patches[0]
+    clean = run_check(read_patches(patch.read_bytes()), tree).patches[0]
+    damaged = run_check(read_patches(damage_like_web_archive(patch.read_text())), tree).patches[0]
     assert damaged.status == "analyzed" and damaged.repaired
     for kind in ("introduced", "fixed", "persisting"):
         assert sorted(f.fingerprint for f in getattr(damaged.delta, kind)) == sorted(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from analyzer.commands.common import add_output_options, emit_report, read_input, tree_arg
-from analyzer.errors import UserError
+
+if TYPE_CHECKING:
+    from analyzer.results import CheckReport
 
 NAME = "check"
 HELP = "report the role mismatches patches introduce, fix and keep"
@@ -20,26 +22,31 @@ def add_arguments(sp: argparse.ArgumentParser) -> None:
                     help="patch, mail or mbox file; - for standard input")
 
 
+def verbose_report(report: CheckReport, elapsed: float) -> None:
+    """Per patch, what analyzing it took; then the time of the whole check."""
+    for i, p in enumerate(report.patches, 1):
+        line = f"mmu-role-lint: patch {i}: {p.status}"
+        if p.work is not None:
+            w = p.work
+            line += (f": parsed {', '.join(w.parsed) or 'nothing'}; "
+                     f"{w.reused} of {w.compares} comparison sites reused; "
+                     f"{w.flow_errors} ERROR nodes in role-flow functions")
+        print(line, file=sys.stderr)
+    print(f"mmu-role-lint: {elapsed:.2f}s", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from analyzer.patch import read_patches
-    from analyzer.runner import role_file_patches, run_check
-    from analyzer.sources import tree_image
+    from analyzer.runner import run_check
 
     patches = []
     for name in args.patches:
         patches.extend(read_patches(read_input(name), source=name if name != "-" else "<stdin>"))
     tree = tree_arg(args.tree)
-    base = None  # the tree is read only when some patch touches role code
-    if any(role_file_patches(p) for p in patches):
-        with contextlib.suppress(UserError):  # run_check says which patch needed it
-            base = tree_image(tree)
     start = time.perf_counter()
-    report = run_check(patches, tree, base)
+    report = run_check(patches, tree)
     if args.verbose:
-        for i, p in enumerate(report.patches, 1):
-            print(f"mmu-role-lint: patch {i}: {p.status}" + (f": {p.work}" if p.work else ""),
-                  file=sys.stderr)
-        print(f"mmu-role-lint: {time.perf_counter() - start:.2f}s", file=sys.stderr)
+        verbose_report(report, time.perf_counter() - start)
     emit_report(args, report, "check")
     status = report.exit_status()
     if status == 2:
