@@ -6,10 +6,21 @@ checkout does not change what a commit is judged to introduce. Each commit
 is compared with its first parent; merges are skipped. Analyses are keyed by
 the blob ids of the MMU files, so a linear series of N commits analyzes N+1
 trees, and a commit that touches no role file is answered without parsing C.
+
+Paths come from git's ``-z`` output as bytes and are decoded as file names
+are (``os.fsdecode``: surrogateescape), so a name that is not UTF-8 is the
+same string here as in ``scan``. Only regular files are read: symbolic links
+and gitlinks (submodules) are not C source.
+
+A commit git shows without parents is judged against the empty tree only
+when it is a true root commit: the boundary of a shallow clone (or a
+grafted commit) is judged against its real parent when that is here, and
+is an error saying how to fetch it when it is not.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections import OrderedDict
 from collections.abc import Callable
@@ -30,7 +41,7 @@ ROLE_PATHSPECS = [MMU_DIR, LEGACY_MMU, f"arch/x86/kvm/{TMPL}", "arch/x86/kvm/mmu
 # How far back ``--commit-of`` looks for the commit a patch was made from.
 SEARCH_DEPTH = 2000
 
-SYMLINK = "120000"  # a git file mode
+REGULAR = ("100644", "100755", "100664")  # git file modes of regular files (100664: old trees)
 
 Entries = tuple[tuple[str, str], ...]  # (path, blob id), in layout order
 
@@ -53,11 +64,13 @@ class Repo:
     def __init__(self, where: Path) -> None:
         self.where = where
         top = self._try("rev-parse", "--show-toplevel")
+        self.bare = False
         if top is None:
             if self._try("rev-parse", "--git-dir") is None:
                 raise UserError(f"{where}: not in a git repository; run it inside a kernel "
                                 "checkout or pass --tree with one")
-            self.top = where  # a bare repository: commits only, no index
+            self.top = where  # a bare repository (commits only, no index), or inside .git
+            self.bare = self._try("rev-parse", "--is-bare-repository") == "true"
         else:
             self.top = Path(top)
 
@@ -71,8 +84,9 @@ class Repo:
             raise UserError("git: command not found; install git") from None
 
     def _try(self, *args: str) -> str | None:
+        """git's one-line answer, decoded as a file name, or None when git fails."""
         out = self._run(args, self.where)
-        return out.stdout.decode().strip() if out.returncode == 0 else None
+        return os.fsdecode(out.stdout).rstrip("\n") if out.returncode == 0 else None
 
     def git(self, *args: str, data: bytes | None = None) -> bytes:
         """Run git at the top of the tree; a failure becomes a one-line UserError."""
@@ -80,12 +94,20 @@ class Repo:
         if out.returncode != 0:
             msg = out.stderr.decode(errors="replace").strip().splitlines()
             first = next((m for m in msg if m.startswith(("fatal:", "error:"))), msg[0] if msg else "")
-            raise UserError(f"git {args[0]}: {first or f'exit status {out.returncode}'}")
+            name = next((a for a in args if not a.startswith("-")), "")
+            raise UserError(f"git {name}: {first or f'exit status {out.returncode}'}")
         return out.stdout
 
     def verify(self, rev: str) -> str | None:
         """The commit id ``rev`` names, or None."""
         return self._try("rev-parse", "--verify", "-q", f"{rev}^{{commit}}")
+
+    def shallow(self) -> bool:
+        return self._try("rev-parse", "--is-shallow-repository") == "true"
+
+    def has(self, obj: str) -> bool:
+        """Is the object ``obj`` names in the repository?"""
+        return self._try("cat-file", "-e", obj) is not None
 
     def empty_tree(self) -> str:
         return self.git("hash-object", "-t", "tree", "--stdin", data=b"").decode().strip()
@@ -151,12 +173,59 @@ def list_commits(repo: Repo, revs: list[str]) -> list[Commit]:
     return _parse_commits(out)
 
 
+def _object_parents(repo: Repo, sha: str) -> list[str]:
+    """The parents the commit object itself names: a shallow clone's
+    boundary and a grafted commit keep them, though git shows none."""
+    out = repo.git("--no-replace-objects", "cat-file", "commit", sha)
+    header = out.split(b"\n\n", 1)[0]
+    return [line.split()[1].decode() for line in header.splitlines()
+            if line.startswith(b"parent ")]
+
+
+def restore_parents(repo: Repo, commit: Commit) -> None:
+    """Give a commit git shows without parents the parents it really has;
+    a true root commit keeps none (and is judged against the empty tree).
+    A parent that is not in the repository is a UserError: judged against
+    the empty tree, every finding of the tree would come out introduced."""
+    if commit.parents:
+        return
+    parents = _object_parents(repo, commit.sha)
+    if len(parents) == 1 and not repo.has(f"{parents[0]}^{{tree}}"):
+        if repo.shallow():
+            raise UserError(f"commit {commit.short} is the boundary of a shallow clone; its "
+                            "parent is not available: fetch more history (git fetch "
+                            "--deepen=1; in actions/checkout, fetch-depth: 2 for the last "
+                            "commit, or 0 for all)")
+        raise UserError(f"commit {commit.short}: git shows it without parents (a graft or a "
+                        f"replace ref) and its parent {parents[0][:12]} is not in the "
+                        "repository; fetch that commit, or judge later commits only")
+    commit.parents = parents
+
+
+def no_commits(repo: Repo, revs: list[str], default: bool) -> str:
+    """What to say when ``revs`` selects no commit: the range used, and
+    the likely reason (HEAD at its upstream, a reversed range)."""
+    if default:  # @{upstream}..HEAD: the others always hold a commit
+        upstream = repo._try("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}")
+        return (f"no commits in {upstream}..HEAD (the default range, @{{upstream}}..HEAD): HEAD "
+                "has no commit its upstream lacks, so nothing was checked; name the commits "
+                "to judge, e.g. mmu-role-lint git HEAD for the last one")
+    said = f"no commits in {' '.join(revs)}, so nothing was checked"
+    if len(revs) == 1 and revs[0].count("..") == 1 and "..." not in revs[0]:
+        old, new = (r or "HEAD" for r in revs[0].split(".."))
+        back = repo._try("rev-list", "--count", f"{new}..{old}", "--")
+        if back and back != "0":
+            return (f"{said}; is the range reversed? {new}..{old} has {back} "
+                    f"commit{'s' if back != '1' else ''}")
+    return f"{said}; A..B means the commits of B that A lacks"
+
+
 # --- what changed ---------------------------------------------------------
 
 
 def _name_status(out: bytes) -> list[list[str]]:
     """``--name-status -z`` output: [status, path] or [status, old, new]."""
-    tokens = out.decode(errors="surrogateescape").split("\0")
+    tokens = os.fsdecode(out).split("\0")
     rows, i = [], 0
     while i < len(tokens) and tokens[i]:
         status = tokens[i]
@@ -174,7 +243,7 @@ def _changes(rows: list[list[str]]) -> tuple[list[str], list[str]]:
 
 
 def commit_changes(repo: Repo, commit: Commit) -> tuple[list[str], list[str]]:
-    base = commit.parents[0] if commit.parents else repo.empty_tree()
+    base = commit.parents[0] if commit.parents else repo.empty_tree()  # see real_parents
     out = repo.git("diff-tree", "-r", "-M", "-z", "--name-status", "--no-commit-id",
                    base, commit.sha)
     return _changes(_name_status(out))
@@ -203,7 +272,7 @@ def _select(blobs: dict[str, str]) -> Entries:
 def _records(out: bytes) -> list[tuple[list[str], str]]:
     """``-z`` listings: (the fields before the tab, the path)."""
     records = []
-    for item in out.decode(errors="surrogateescape").split("\0"):
+    for item in os.fsdecode(out).split("\0"):
         if item:
             meta, path = item.split("\t", 1)
             records.append((meta.split(), path))
@@ -215,19 +284,20 @@ def tree_entries(repo: Repo, rev: str | None) -> Entries:
     if rev is None:
         return ()
     out = repo.git("ls-tree", "-r", "-z", rev, "--", *ROLE_PATHSPECS)
-    return _select({path: sha for (mode, kind, sha), path in _records(out)
-                    if kind == "blob" and mode != SYMLINK and _candidate(path)})
+    return _select({path: sha for (mode, _kind, sha), path in _records(out)
+                    if mode in REGULAR and _candidate(path)})
 
 
 def index_entries(repo: Repo) -> Entries:
-    """The MMU files as staged in the index."""
+    """The MMU files as staged in the index (regular files: as in a commit,
+    a gitlink or a symbolic link at a role path is no source)."""
     out = repo.git("ls-files", "-s", "-z", "--", *ROLE_PATHSPECS)
     blobs = {}
     for (mode, sha, stage), path in _records(out):
         if stage != "0":
             raise UserError(f"{path}: unmerged in the index; resolve the conflict and "
                             "git add it first")
-        if mode != SYMLINK and _candidate(path):
+        if mode in REGULAR and _candidate(path):
             blobs[path] = sha
     return _select(blobs)
 
@@ -310,6 +380,7 @@ def judge_commits(repo: Repo, commits: list[Commit], analyses: Analyses | None =
     analyses = analyses or Analyses(repo)
     results = []
     for c in commits:
+        restore_parents(repo, c)
         res = PatchResult(subject=c.title, status="analyzed")
         results.append(res)
         if len(c.parents) > 1:
@@ -324,6 +395,10 @@ def judge_commits(repo: Repo, commits: list[Commit], analyses: Analyses | None =
 
 def judge_staged(repo: Repo, analyses: Analyses | None = None) -> CheckReport:
     """The index against HEAD, as the next commit would be."""
+    if repo.bare:
+        raise UserError(f"{repo.top}: a bare repository has no index (nothing is staged "
+                        "there); run git --staged in a checkout, or judge commits with "
+                        "mmu-role-lint git RANGE")
     analyses = analyses or Analyses(repo)
     head = repo.verify("HEAD")
     res = PatchResult(subject="staged changes", status="analyzed")

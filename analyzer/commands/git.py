@@ -43,7 +43,11 @@ def run(args: argparse.Namespace) -> int:
             source = "<stdin>" if args.commit_of == "-" else args.commit_of
             commits = gitmode.commits_of_patches(repo, read_input(args.commit_of), source)
         else:
-            commits = gitmode.list_commits(repo, args.revs or gitmode.default_range(repo))
+            revs = args.revs or gitmode.default_range(repo)
+            commits = gitmode.list_commits(repo, revs)
+            if not commits and args.format != "b4":  # b4 takes any stderr line as a failure
+                print(f"mmu-role-lint: {gitmode.no_commits(repo, revs, not args.revs)}",
+                      file=sys.stderr)
         report = gitmode.judge_commits(repo, commits, analyses)
     if args.verbose:
         analyzed = sum(1 for p in report.patches if p.status == "analyzed")
