@@ -31,7 +31,16 @@ from typing import TYPE_CHECKING
 from analyzer.delta import compare
 from analyzer.errors import UserError
 from analyzer.results import CheckReport, PatchResult
-from analyzer.sources import HEADER, LEGACY_MMU, MMU_DIR, TMPL, Image, is_role_path, layout
+from analyzer.sources import (
+    HEADER,
+    LEGACY_MMU,
+    MMU_DIR,
+    TMPL,
+    Image,
+    is_role_path,
+    layout,
+    source_text,
+)
 
 if TYPE_CHECKING:
     from analyzer.analysis import Analysis
@@ -316,9 +325,7 @@ def read_blobs(repo: Repo, entries: Entries) -> dict[str, str]:
         size = int(header[2])
         data = out[end + 1:end + 1 + size]
         pos = end + 1 + size + 1
-        if b"\0" in data[:8192]:
-            raise UserError(f"{path}: binary file, not C source")
-        texts[path] = data.decode("utf-8", errors="replace")
+        texts[path] = source_text(data, path)
     return texts
 
 

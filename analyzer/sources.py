@@ -95,7 +95,12 @@ def read_bytes(path: Path, shown: str, wanted: str = "a file") -> bytes:
 
 def read_text(path: Path, shown: str | None = None) -> str:
     shown = shown or str(path)
-    data = read_bytes(path, shown)
+    return source_text(read_bytes(path, shown), shown)
+
+
+def source_text(data: bytes, shown: str) -> str:
+    """A source file's text, decoded one way wherever it comes from (a
+    file, a git blob), so that a patch made from it applies to it."""
     if b"\0" in data[:8192]:
         raise UserError(f"{shown}: binary file, not C source")
     return data.decode("utf-8", errors="replace")
