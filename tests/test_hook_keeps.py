@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from test_git import COMMENTS, MASK, git, git_env, new_repo
+from test_git_shapes import one_line
 from test_hook import FOREIGN, commit, head, install, write_hook
 
 from analyzer.commands import hook as hook_mod
@@ -35,11 +36,6 @@ def listing(hooks: Path) -> list[str]:
     return sorted(p.name for p in hooks.iterdir() if not p.name.endswith(".sample"))
 
 
-def one_line(err: str) -> str:
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    return err
-
-
 # --- a hook you edited --------------------------------------------------------------
 
 
@@ -55,7 +51,7 @@ def test_edited_hook_is_refused_then_replaced_with_a_backup(capsys, repo):
     assert hook.read_text() == edited and listing(hooks_of(repo)) == ["pre-commit"]
     # --force keeps the edited hook, under the name it said.
     status, out, _ = install(capsys, repo, "--force")
-    assert status == 0 and "kept as pre-commit.bak" in out
+    assert status == 0 and "replaced" in out and "kept as pre-commit.bak" in out
     assert (hooks_of(repo) / "pre-commit.bak").read_text() == edited
     assert hook_mod.unedited(hook.read_bytes())
     # Edited again: the first backup stays, the second takes the next name.

@@ -294,7 +294,8 @@ def install(hooks: Path, kind: str, chain: bool, force: bool = False) -> str:
     if existing == data:
         return f"{path}: already installed, unchanged"
     _put(path, data, aside)
-    done = "updated" if existing is not None and aside is None else "installed"
+    done = "installed" if existing is None or aside == local else \
+        "updated" if aside is None else "replaced"
     runs = "git --staged before each commit" if kind == "pre-commit" else \
         "git over the pushed commits before each push"
     msg = f"{path}: {done}; runs mmu-role-lint {runs}"
