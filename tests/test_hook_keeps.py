@@ -252,3 +252,13 @@ def test_hook_in_a_directory_and_for_a_python_whose_names_are_not_utf8(capsysbin
     assert hook_mod.unedited(hook.read_bytes())
     assert main(["install-hook", "--tree", str(repo)]) == 0
     assert b"already installed" in capsysbinary.readouterr().out
+
+
+@pytest.mark.parametrize("target", ["/dev/null", "missing"])
+def test_hook_that_is_not_a_regular_file_is_left_alone(capsys, repo, target):
+    hook = hooks_of(repo) / "pre-commit"
+    hook.symlink_to(target)
+    status, out, err = install(capsys, repo, "--chain")
+    assert status == 2 and not out and "not a regular file" in one_line(err)
+    assert hook.is_symlink() and os.readlink(hook) == target
+    assert listing(hooks_of(repo)) == ["pre-commit"]

@@ -217,8 +217,12 @@ def _backup(path: Path) -> Path:
 
 
 def _read(path: Path) -> bytes | None:
-    if not (path.is_file() or path.is_symlink()):
+    """The hook that is there, or None; never read from a device or FIFO."""
+    if not _there(path):
         return None
+    if not path.is_file():
+        raise UserError(f"{path}: is there but not a regular file (a directory, a device, a "
+                        "FIFO or a dangling link); move it away, then run install-hook again")
     try:
         return path.read_bytes()
     except OSError as err:
