@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from analyzer.checks import RULES
+from analyzer.containers import FlowContext, file_flows, flow_context, solve
 from analyzer.cparse import ParsedFile, error_counts, parse_c
 from analyzer.facts import Facts, collect, collect_incremental
 from analyzer.findings import Finding, merge_findings
@@ -28,6 +29,10 @@ class Analysis:
     # merging and suppression, and the facts they were resolved from
     by_compare: dict[tuple[str, int], tuple[list[Finding], frozenset]] = field(default_factory=dict)
     reused: int = 0  # comparison sites answered from the base analysis
+    # where pages live (analyzer.containers): each file's pointer flow, and
+    # what those flows were computed against
+    page_flows: dict = field(default_factory=dict)
+    page_context: object = None
 
     @cached_property
     def graph(self):
@@ -91,8 +96,14 @@ def analyze(image: Image, base: Analysis | None = None, base_image: Image | None
     headers = [_parse(path, text) for path, text in image.headers.items() if "union" in text]
     model = build_model(headers + parsed)
     facts = collect(parsed, model)
+    context = _page_context(image, facts, model)
+    flows = file_flows(parsed, context, set(model.slots))
     return _finish(image, model, facts, {pf.path: error_counts(pf) for pf in parsed},
-                   [*image.headers, *image.files])
+                   [*image.headers, *image.files], pages=(flows, context))
+
+
+def _page_context(image: Image, facts: Facts, model: RoleModel) -> FlowContext:
+    return flow_context(image.files, set(facts.functions), set(model.slots))
 
 
 def _parse(path: str, text: str, old: str | None = None) -> ParsedFile:
@@ -116,8 +127,10 @@ def _parse(path: str, text: str, old: str | None = None) -> ParsedFile:
 
 
 def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
-            parsed: list[str], reuse: _Reuse | None = None) -> Analysis:
-    resolver = Resolver(facts)
+            parsed: list[str], reuse: _Reuse | None = None,
+            pages: tuple[dict, FlowContext] | None = None) -> Analysis:
+    flows, context = pages if pages is not None else ({}, None)
+    resolver = Resolver(facts, pages=solve(flows) if flows else None)
     by_compare: dict[tuple[str, int], tuple[list[Finding], frozenset]] = {}
     seen: dict[str, int] = {}
     reused = 0
@@ -142,6 +155,8 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
         parsed=parsed,
         by_compare=by_compare,
         reused=reused,
+        page_flows=flows,
+        page_context=context,
     )
 
 
@@ -150,7 +165,8 @@ class _Reuse:
     the findings of a comparison site none of whose facts changed, moved to
     the lines the patch moved them to."""
 
-    def __init__(self, base: Analysis, facts: Facts, paths: set[str], moves: dict) -> None:
+    def __init__(self, base: Analysis, facts: Facts, paths: set[str], moves: dict,
+                 pages_changed: bool = False) -> None:
         old = {n: i for n, i in base.facts.functions.items() if i.file in paths}
         new = {n: i for n, i in facts.functions.items() if i.file in paths}
         changed = {n for n in old.keys() | new.keys()
@@ -161,6 +177,8 @@ class _Reuse:
         slots |= {s.slot for s in facts.stores if s.func in changed}
         self.dirty = ({("fn", n) for n in changed} | {("callers", n) for n in callees}
                       | {("slot", n) for n in slots})
+        if pages_changed:  # a load may meet other stores now
+            self.dirty |= {("slot", s.slot) for s in facts.stores}
         self.base = base
         self.moves = moves  # file -> {old line: new line} for lines that stayed
 
@@ -259,5 +277,11 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
         return None
     parse_errors = dict(base.parse_errors)
     parse_errors.update((pf.path, error_counts(pf)) for pf in parsed)
-    reuse = _Reuse(base, facts, set(changed), moves)
-    return _finish(image, base.model, facts, parse_errors, changed, reuse)
+    context = _page_context(image, facts, base.model)
+    if context != base.page_context or not base.page_flows:
+        return None  # what pages are, or which functions exist, changed
+    flows = dict(base.page_flows)
+    flows.update(file_flows(parsed, context, set(base.model.slots)))
+    reuse = _Reuse(base, facts, set(changed), moves,
+                   pages_changed=any(flows[p] != base.page_flows.get(p) for p in changed))
+    return _finish(image, base.model, facts, parse_errors, changed, reuse, pages=(flows, context))

@@ -186,6 +186,7 @@ class _Ctx:
 @dataclass
 class Resolver:
     facts: Facts
+    pages: object = None  # containers.PageFlow: which stores a load can meet
     callers: dict[str, list[CallSite]] = field(default_factory=dict)
     stores: dict[str, list] = field(default_factory=dict)
     sites: dict[int, CallSite] = field(default_factory=dict)
@@ -475,7 +476,7 @@ class Resolver:
             return [Concrete({})]
         visiting = ctx.visiting | {origin.name}
         out = []
-        for store in self.stores.get(origin.name, []):
+        for store in self.stores_seen(origin):
             value = store.value
             chains = self.chains(store.func) if self.uses_params(value, store.func) else [()]
             for chain in chains:
@@ -485,6 +486,18 @@ class Resolver:
                                         tail=trail(node_of(store.step), slot_node(origin.name),
                                                    base=c.tail)))
         return _dedupe(out) or [Concrete({})]
+
+    def stores_seen(self, origin: Origin) -> list:
+        """The stores of a load's slot whose pages can be in a container the
+        load reads (every store where either side's containers are unknown)."""
+        stores = self.stores.get(origin.name, [])
+        if self.pages is None:
+            return stores
+        reads = self.pages.of(origin.func, origin.via)
+        if not reads:
+            return stores
+        return [s for s in stores
+                if not (fills := self.pages.of(s.func, store_via(s))) or fills & reads]
 
     def _phi(self, origin: Origin, func: str, ctx: _Ctx) -> list[Concrete]:
         phi = self.facts.phis.get(origin.site)
@@ -621,6 +634,15 @@ class Resolver:
                 out += self.guard_of(p, func, ctx, env)
             return out
         return ()
+
+
+def store_via(store) -> str:
+    """The pointer a store writes through: ``sp`` in ``sp->role = role``."""
+    from analyzer.facts import normalize_expr
+
+    text = normalize_expr(store.step.text.split("=", 1)[0])
+    cut = max(text.rfind("->" + store.slot), text.rfind("." + store.slot))
+    return text[:cut] if cut > 0 else text
 
 
 def _t(node) -> tuple:

@@ -1,0 +1,90 @@
+"""Where pages live: the containers role loads read and role stores fill
+(analyzer/containers.py), on the fixtures and on Debian's real 6.12."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analyzer.analysis import analyze
+from analyzer.containers import page_flow
+from analyzer.cparse import parse_c
+from analyzer.resolve import store_via
+from analyzer.sources import tree_image
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def _containers(tree: Path):
+    image = tree_image(tree)
+    result = analyze(image)
+    parsed = [parse_c(p, t) for p, t in image.files.items()]
+    flow = page_flow(parsed, set(result.model.slots))
+
+    def names(labels):
+        return {label[1] for label in labels}
+
+    stores = {}
+    for s in result.facts.stores:
+        if s.slot == "role":
+            stores.setdefault(s.func, set()).update(names(flow.of(s.func, store_via(s))))
+    loads = {}
+    for c in result.facts.compares:
+        for v in (c.left, c.right):
+            for o in v.origins():
+                if o.kind == "load" and o.name == "role":
+                    loads.setdefault(o.func, set()).update(names(flow.of(o.func, o.via)))
+    return stores, loads
+
+
+def test_legacy_layout_pages_live_in_the_hash_and_are_read_back_from_it():
+    stores, loads = _containers(FIXTURES / "legacy" / "tree")
+    assert stores["kvm_mmu_get_page"] == {"mmu_page_hash"}
+    assert loads["kvm_mmu_get_page"] == {"mmu_page_hash"}
+    # root slots (root_hpa, prev_roots) hold pages made by kvm_mmu_get_page
+    assert "mmu_page_hash" in loads["cached_root_available"]
+
+
+def test_modern_fixture_keeps_tdp_mmu_roots_apart_from_the_hash():
+    stores, loads = _containers(FIXTURES / "modern" / "tree")
+    assert "tdp_mmu_roots" not in stores["kvm_mmu_alloc_shadow_page"]
+    assert "mmu_page_hash" not in stores["tdp_mmu_init_sp"]
+    assert loads["kvm_tdp_mmu_alloc_root"] == {"tdp_mmu_roots"}
+
+
+@pytest.mark.real_kernel
+def test_debian_6_12_containers(linux_6_12: Path):
+    stores, loads = _containers(linux_6_12)
+    shadow, tdp = stores["kvm_mmu_alloc_shadow_page"], stores["tdp_mmu_init_sp"]
+    assert "mmu_page_hash" in shadow and "tdp_mmu_roots" not in shadow
+    assert tdp == {"tdp_mmu_roots"}
+    assert loads["kvm_mmu_find_shadow_page"] == {"mmu_page_hash"}
+    assert loads["kvm_sync_page_check"] == {"mmu_page_hash"}
+    assert loads["kvm_tdp_mmu_alloc_root"] == {"tdp_mmu_roots"}
+    # a root slot holds shadow roots and TDP MMU roots alike
+    assert {"mmu_page_hash", "tdp_mmu_roots"} <= loads["is_root_usable"]
+
+
+@pytest.mark.real_kernel
+def test_efer_nx_forced_on_shadow_pages_is_not_reported_in_the_tdp_mmu(linux_6_12: Path):
+    """Shadow pages never enter tdp_mmu_roots: the TDP MMU's root lookup
+    cannot miss because of them (issue 10)."""
+    import difflib
+
+    from analyzer.patch import read_patches
+    from analyzer.runner import run_check
+
+    path = "arch/x86/kvm/mmu/mmu.c"
+    text = (linux_6_12 / path).read_text()
+    old = "\tsp->gfn = gfn;\n\tsp->role = role;\n"
+    assert text.count(old) == 1
+    mutated = text.replace(old, "\tsp->gfn = gfn;\n\trole.efer_nx = 0;\n\tsp->role = role;\n")
+    diff = "".join(difflib.unified_diff(text.splitlines(keepends=True),
+                                        mutated.splitlines(keepends=True),
+                                        fromfile=f"a/{path}", tofile=f"b/{path}"))
+    (res,) = run_check(read_patches(diff), linux_6_12).patches
+    found = {(f.function, f.field) for f in res.delta.introduced if f.severity != "note"}
+    assert ("kvm_mmu_find_shadow_page", "efer_nx") in found
+    assert ("is_root_usable", "efer_nx") in found
+    assert not any(f.file.endswith("tdp_mmu.c") for f in res.delta.introduced)
