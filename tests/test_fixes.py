@@ -228,6 +228,11 @@ def test_shallow_clone_says_the_finding_is_older(tmp_path, capsys):
     assert doc["fixes"][0]["reason"].startswith(
         f'older than the history available: the clone is shallow at {boundary[:12]} '
         f'("x86/kvm/mmu: note 2"), which already has it; deepen it')
+    # the boundary itself cannot be judged: its parent is missing
+    status, out, err = run(capsys, "fixes", "--tree", str(clone), "HEAD~2")
+    assert status == 2 and out == ""
+    assert err == ("mmu-role-lint: HEAD~2: its parent is not in this shallow clone, so what "
+                   "it fixes cannot be told; deepen it (git fetch --deepen=1) and ask again\n")
     # the same question in the full history has an answer
     status, doc = fixes_json(capsys, h.top)
     assert introducers(doc) == [h.sha["producer"]]

@@ -29,7 +29,7 @@ def add_arguments(sp: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from analyzer import gitmode
-    from analyzer.history import annotate_git, fixed_findings
+    from analyzer.history import History, annotate_git, fixed_findings
 
     start = time.perf_counter()
     repo = gitmode.open_repo(args.tree)
@@ -37,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
     if sha is None:
         raise UserError(f"{args.rev}: not a commit of {repo.top}; pass one revision, such as "
                         "HEAD or a commit id")
+    if sha in History(repo).shallow():
+        raise UserError(f"{args.rev}: its parent is not in this shallow clone, so what it fixes "
+                        "cannot be told; deepen it (git fetch --deepen=1) and ask again")
     commit = gitmode.list_commits(repo, [sha])[0]
     analyses = gitmode.Analyses(repo)
     report = gitmode.judge_commits(repo, [commit], analyses)
