@@ -68,6 +68,7 @@ class History:
         self.analyses = analyses or Analyses(repo)
         self.prints: dict[Entries, frozenset[str]] = {}
         self.subjects: dict[str, str] = {}
+        self.lists: dict[tuple, list[str]] = {}  # (start, renames) -> touching commits
         self.probes = 0  # trees analyzed (or read from the cache) for the search
         self._shallow: frozenset[str] | None = None
 
@@ -117,9 +118,12 @@ class History:
     def touching(self, start: str, renames: dict[str, str]) -> list[str]:
         """The first-parent commits from ``start`` back that changed the role
         files (or the files they were renamed from), newest first."""
+        key = (start, tuple(sorted(renames.items())))
+        if key in self.lists:
+            return self.lists[key]
         out = self.repo.git("rev-list", "--first-parent", "--format=%H%x00%s", start, "--",
                             *ROLE_PATHSPECS, *sorted(renames))
-        commits = []
+        commits = self.lists[key] = []
         for line in out.decode(errors="replace").splitlines():
             if "\0" not in line:  # rev-list's "commit SHA" lines
                 continue
@@ -196,11 +200,10 @@ class History:
             if parent is None:
                 return Origin(reason=why)
             if hi == len(commits):  # the role files arrive here: moved from elsewhere?
-                moved = self.moved_into(parent, found, renames)
-                if moved == renames and not layout(p for p, _ in self.entries(parent, renames))[0]:
+                renames = self.moved_into(parent, found, renames)
+                if not layout(p for p, _ in self.entries(parent, renames))[0]:
                     return Origin(reason=f"present since the MMU sources first appear, in "
-                                             f"{self.named(found)}: no earlier version to compare")
-                renames = moved
+                                         f"{self.named(found)}: no earlier version to compare")
             if not self.has(parent, fingerprint, renames):  # the bound holds
                 return Origin(found, self.subject(found))
             start = parent  # not monotone, or moved: search on from the parent
