@@ -30,6 +30,31 @@ def _at_least(findings: list[Finding], severity: str) -> list[Finding]:
     return [f for f in findings if SEVERITY_RANK[f.severity] >= rank]
 
 
+ABBREV = 12  # the kernel's Fixes: tags abbreviate commit ids to 12 hex digits
+
+
+def fixes_tag(sha: str, subject: str) -> str:
+    """``Fixes: 0123456789ab ("subject")``, ready to paste."""
+    return f'Fixes: {sha[:ABBREV]} ("{subject}")'
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a finding came from (``fixes``, ``--fixes``): the commit that
+    introduced it, or why there is none to name."""
+
+    commit: str | None = None  # full id
+    subject: str = ""
+    reason: str = ""  # when commit is None
+
+    @property
+    def tag(self) -> str:
+        return fixes_tag(self.commit or "", self.subject)
+
+    def as_dict(self) -> dict | None:
+        return None if self.commit is None else {"commit": self.commit, "subject": self.subject}
+
+
 @dataclass
 class PatchWork:
     """What analyzing one patch took (``check -v`` shows it)."""
@@ -51,6 +76,9 @@ class PatchResult:
     repair_reason: str = ""
     notes: list[str] = field(default_factory=list)
     work: PatchWork | None = None  # set when the patch was analyzed
+    # with --fixes: fingerprint of a fixed finding -> the commit that introduced it
+    origins: dict[str, Origin] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # with --fixes: on the Fixes: trailers
 
 
 @dataclass

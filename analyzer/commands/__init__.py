@@ -6,8 +6,8 @@
 
 ``COMMANDS`` lists them in the order ``--help`` shows them."""
 
-from analyzer.commands import check, explain, git, graph, hook, scan
+from analyzer.commands import check, explain, fixes, git, graph, hook, scan
 
 COMMANDS = [scan, check]
-COMMANDS += [git, hook]
+COMMANDS += [git, fixes, hook]
 COMMANDS += [graph, explain]

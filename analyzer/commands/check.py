@@ -20,6 +20,9 @@ def add_arguments(sp: argparse.ArgumentParser) -> None:
     add_output_options(sp)
     sp.add_argument("patches", nargs="+", metavar="PATCH",
                     help="patch, mail or mbox file; - for standard input")
+    sp.add_argument("--fixes", action="store_true",
+                    help="name the commit of HEAD's history that introduced each fixed finding, "
+                         "and check the patches' Fixes: tags against it (in a git work tree)")
 
 
 def verbose_report(report: CheckReport, elapsed: float) -> None:
@@ -45,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
     tree = tree_arg(args.tree)
     start = time.perf_counter()
     report = run_check(patches, tree)
+    if args.fixes:
+        from analyzer.history import annotate_check
+
+        annotate_check(tree, report, patches)
     if args.verbose:
         verbose_report(report, time.perf_counter() - start)
     emit_report(args, report, "check")

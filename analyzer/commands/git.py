@@ -26,6 +26,9 @@ def add_arguments(sp: argparse.ArgumentParser) -> None:
     what.add_argument("--commit-of", metavar="PATCH",
                       help="judge the commit of HEAD's history that PATCH (a mail, - for "
                            "standard input) was made from, as b4 prep --check pipes it")
+    sp.add_argument("--fixes", action="store_true",
+                    help="name the commit that introduced each fixed finding, and check the "
+                         "commits' Fixes: tags against it")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"mmu-role-lint: {gitmode.no_commits(repo, revs, not args.revs)}",
                       file=sys.stderr)
         report = gitmode.judge_commits(repo, commits, analyses)
+    if args.fixes:
+        from analyzer.history import annotate_git
+
+        annotate_git(repo, report, analyses, None if args.staged else commits)
     if args.verbose:
         analyzed = sum(1 for p in report.patches if p.status == "analyzed")
         print(f"mmu-role-lint: {len(report.patches)} change{'s' if len(report.patches) != 1 else ''}, "

@@ -5,8 +5,9 @@ patch, any other line is a warning, no output at all is a pass.
 
 So: one ``ERROR: file:line: rule: message`` line per introduced finding
 (suppressed ones excepted, as for the exit status), a ``WARNING:`` line for
-a patch that could not be analyzed, and nothing else: fixed and persisting
-findings are not the patch's fault."""
+a patch that could not be analyzed or (``--fixes``) whose ``Fixes:`` tag
+names the wrong commit, and nothing else: fixed and persisting findings are
+not the patch's fault."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def check(report: CheckReport) -> str:
             out.append(f"WARNING: {p.subject or '(no subject)'}: not analyzed: "
                        f"{' '.join(p.reason.split())}")
         out.extend(error_line(f) for f in unsuppressed(p.delta.introduced))
+        out.extend(f"WARNING: {p.subject or '(no subject)'}: {w}" for w in p.warnings)
     return "".join(line + "\n" for line in out)
 
 

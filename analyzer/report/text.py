@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from analyzer.checks import ROLE_MISMATCH
 from analyzer.findings import Finding
-from analyzer.results import CheckReport, ScanReport
+from analyzer.results import CheckReport, Origin, ScanReport
 
 
 def finding_lines(f: Finding, *, label: str = "", trace: bool = True) -> list[str]:
@@ -23,6 +23,12 @@ def finding_lines(f: Finding, *, label: str = "", trace: bool = True) -> list[st
                 lines.append(f"  {side} side:")
             lines.append(f"    {step.file}:{step.line}: {step.function}: {step.kind}: {step.text}")
     return lines
+
+
+def origin_text(origin: Origin) -> str:
+    """The commit that introduced a fixed finding, as a ``Fixes:`` tag, or
+    why there is none."""
+    return origin.tag if origin.commit is not None else f"no Fixes: tag: {origin.reason}"
 
 
 def suppressed_note(findings: list[Finding]) -> str:
@@ -63,8 +69,13 @@ def check(report: CheckReport) -> str:
             out.extend(finding_lines(f))
         for f in p.delta.fixed:
             out.extend(finding_lines(f, label="fixed", trace=False))
+            if f.fingerprint in p.origins:
+                origin = p.origins[f.fingerprint]
+                lead = "introduced by: " if origin.commit is not None else ""
+                out.append(f"  {lead}{origin_text(origin)}")
         for f in p.delta.persisting:
             out.extend(finding_lines(f, label="persisting", trace=False))
+        out.extend(f"  warning: {w}" for w in p.warnings)
         if p.status == "analyzed":
             d = p.delta
             out.append(f"  {len(d.introduced)} introduced, {len(d.fixed)} fixed, "
