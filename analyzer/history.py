@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING
 
 from analyzer.errors import UserError
 from analyzer.gitmode import (
+    REGULAR,
     ROLE_PATHSPECS,
-    SYMLINK,
     Analyses,
     Commit,
     Entries,
@@ -81,9 +81,9 @@ class History:
             return tree_entries(self.repo, sha)
         out = self.repo.git("ls-tree", "-r", "-z", sha, "--", *ROLE_PATHSPECS, *sorted(renames))
         blobs = {path: blob for (mode, kind, blob), path in _records(out)
-                 if kind == "blob" and mode != SYMLINK and path not in renames.values()}
+                 if kind == "blob" and mode in REGULAR and path not in renames.values()}
         blobs.update((renames[path], blob) for (mode, kind, blob), path in _records(out)
-                     if kind == "blob" and mode != SYMLINK and path in renames)
+                     if kind == "blob" and mode in REGULAR and path in renames)
         sources, headers = layout(blobs)
         return tuple((p, blobs[p]) for p in sources + headers)
 
