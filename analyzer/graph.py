@@ -107,6 +107,9 @@ def build(facts: Facts) -> nx.DiGraph:
             g.add_node(param_node(st.function, name), kind="param-node", label=f"{st.function}({name})")
             g.add_edge(param_node(st.function, name), key, flow="param")
     _link_loads(g, facts)
+    # a parameter no role field reads (gfn, a cache, a list head) is not
+    # role flow: leave it out of the picture
+    g.remove_nodes_from([n for n in list(g) if n[0] == "param" and g.out_degree(n) == 0])
     return g
 
 

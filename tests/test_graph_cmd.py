@@ -16,7 +16,8 @@ from analyzer.cli import main
 
 LEGACY = FIXTURES / "legacy" / "tree"
 Q = r'"((?:[^"\\]|\\.)*)"'
-NODE = re.compile(rf"^ +(n\d+) \[label={Q}, shape=(box|ellipse)(, penwidth=2)?\];$")
+NODE = re.compile(rf"^ +(n\d+) \[label={Q}, shape=(box|ellipse)"
+                  r'(, penwidth=2|, style=filled, fillcolor="lightyellow")?\];$')
 EDGE = re.compile(rf"^  (n\d+) -> (n\d+) \[label={Q}\];$")
 CLUSTER = re.compile(r"^  subgraph (cluster_\d+) \{$")
 LABEL = re.compile(rf"^ +label={Q};$")
@@ -28,6 +29,7 @@ class Dot:
     title: str = ""
     labels: dict[str, str] = field(default_factory=dict)  # id -> label
     shapes: dict[str, str] = field(default_factory=dict)
+    filled: set[str] = field(default_factory=set)  # override and mask nodes
     cluster: dict[str, str] = field(default_factory=dict)  # id -> function, when clustered
     edges: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -44,6 +46,8 @@ def parse_dot(text: str) -> Dot:
     for line in lines[1:-1]:
         if m := NODE.match(line):
             dot.labels[m[1]], dot.shapes[m[1]] = m[2], m[3]
+            if m[4] and "filled" in m[4]:
+                dot.filled.add(m[1])
             if current is not None:
                 assert line.startswith("    ")
                 dot.cluster[m[1]] = current
@@ -93,7 +97,8 @@ def test_whole_graph_clusters_nodes_by_function(capsys):
         if dot.shapes[node] == "box":
             assert re.match(rf"{re.escape(function)}:\d+ ", dot.labels[node]), dot.labels[node]
     flows = {label for _, _, label in dot.edges}
-    assert {"value", "argument", "param", "return", "result", "store", "load"} <= flows
+    assert {"value", "argument", "param", "return", "result", "store", "load",
+            "lookup side: value", "stored side: value"} <= flows
     assert "slot role" in dot.labels.values() and not any(
         dot.labels[n] == "slot role" for n in dot.cluster)
 
@@ -119,7 +124,9 @@ def test_finding_path_is_two_chains_in_trace_order(capsys, tmp_path):
                  if t["side"] == side and t["kind"] != "guard"]
         assert steps == trace
     stored_flows = [label for u, _, label in dot.edges if u in chains[1]]
-    assert stored_flows == ["value", "store", "load", "value"]
+    assert stored_flows == ["value", "store", "load", "stored side: value"]
+    # the override that forces the field is drawn apart
+    assert {dot.labels[n] for n in dot.filled} == {"kvm_mmu_get_page:91 role.cr4_pae = 0"}
 
 
 def test_finding_by_prefix_and_unknown_fingerprint(capsys):
@@ -131,7 +138,7 @@ def test_finding_by_prefix_and_unknown_fingerprint(capsys):
     assert "ffffffffffffffff" in err and f["fingerprint"] in err and "cr4_pae" in err
 
 
-def test_function_is_its_nodes_and_one_hop_around(capsys):
+def test_function_is_its_nodes_one_hop_around_and_the_comparisons_it_reaches(capsys):
     _, whole, _ = graph(capsys)
     status, part, _ = graph(capsys, "--function", "kvm_mmu_get_page")
     assert status == 0 and "kvm_mmu_get_page" in part.title
@@ -143,14 +150,23 @@ def test_function_is_its_nodes_and_one_hop_around(capsys):
     assert inside(part) == core and core
     one_hop = {whole.labels[b] for u, v, _ in whole.edges for a, b in ((u, v), (v, u))
                if whole.labels[a] in core} - core
-    assert set(part.labels.values()) - core == one_hop
-    assert all(part.labels[u] in core or part.labels[v] in core for u, v, _ in part.edges)
-    assert not any(label.startswith("cached_root_available:") for label in part.labels.values())
+    assert one_hop <= set(part.labels.values())
+    # the store reaches cached_root_available's comparison through the slot
+    assert "slot role" in part.labels.values()
+    compares = [part.labels[n] for n in part.labels if part.shapes[n] == "box"
+                and part.labels[n].startswith("cached_root_available:222 ")]
+    assert compares, "the comparison its store meets is drawn"
+    # only role flow: no parameter that no role field reads (gfn, gaddr)
+    assert not any(label in ("kvm_mmu_get_page(gfn)", "kvm_mmu_get_page(gaddr)")
+                   for label in whole.labels.values())
+    assert "kvm_mmu_get_page(direct)" in whole.labels.values()
 
 
-def test_unknown_function_names_the_known_ones(capsys):
-    status, _, err = graph(capsys, "--function", "no_such_function")
-    assert status == 2 and "no_such_function" in err and "kvm_mmu_get_page" in err
+def test_unknown_function_names_the_nearest_ones(capsys):
+    status, _, err = graph(capsys, "--function", "kvm_mmu_get_pgae")
+    assert status == 2 and err.count("\n") == 1
+    assert "kvm_mmu_get_pgae" in err and "nearest: kvm_mmu_get_page" in err
+    assert "cached_root_available," not in err  # not every name in the graph
 
 
 def test_files_limit_the_graph(capsys):
@@ -179,3 +195,31 @@ def test_svg_runs_dot(capsys, tmp_path, monkeypatch):
                    "--svg", str(svg), "-o", str(tmp_path / "g.dot")])
     assert status == 0 and capsys.readouterr().err == ""
     assert svg.read_text() == Path(tmp_path / "g.dot").read_text()
+
+
+def test_svg_written_despite_a_layout_warning_is_not_bad_input(capsys, tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "dot"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\ncat > "$3"\necho "Warning: too many nodes to lay out" >&2\nexit 1\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    svg = tmp_path / "g.svg"
+    status = main(["graph", "--tree", str(LEGACY), "--svg", str(svg), "-o", str(tmp_path / "g.dot")])
+    err = capsys.readouterr().err
+    assert status == 0 and svg.stat().st_size > 0
+    assert err.count("\n") == 1 and "written, but dot warned: Warning: too many nodes" in err
+
+
+def test_svg_of_a_big_graph_says_it_is_working(capsys, tmp_path, monkeypatch):
+    from analyzer.commands import graph as graph_cmd
+
+    fake = tmp_path / "bin" / "dot"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\ncat > "$3"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    monkeypatch.setattr(graph_cmd, "BIG", 3)
+    status = main(["graph", "--tree", str(LEGACY), "--svg", str(tmp_path / "g.svg"),
+                   "-o", str(tmp_path / "g.dot")])
+    err = capsys.readouterr().err
+    assert status == 0 and "laying out" in err and "--function NAME or --finding FP" in err

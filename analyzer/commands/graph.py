@@ -6,6 +6,7 @@ argument, param, return, result, store, load)."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import itertools
 import shutil
 import subprocess
@@ -59,16 +60,28 @@ def whole(g) -> tuple[list, list[Edge]]:
 
 
 def around_function(g, name: str) -> tuple[list, list[Edge]]:
-    """The function's nodes, then every edge into or out of them with the
-    nodes at their other ends."""
+    """The function's nodes, every edge into or out of them with the nodes
+    at their other ends, and onwards the ways its values go to the
+    comparisons they meet (through stores and loads, returns and calls)."""
+    import networkx as nx
+
     core = [n for n, d in g.nodes(data=True) if function_of(n, d) == name]
     if not core:
         known = sorted({f for n, d in g.nodes(data=True) if (f := function_of(n, d))})
-        raise UserError(f"no function '{name}' in the role-flow graph; functions in it: "
-                        f"{', '.join(known) or '(none)'}")
+        near = difflib.get_close_matches(name, known, n=5, cutoff=0.5) or known[:5]
+        raise UserError(f"no function '{name}' in the role-flow graph; nearest: "
+                        f"{', '.join(near) or '(none)'} ({len(known)} functions in it)")
     inside = set(core)
+    down: set = set()
+    for n in core:
+        down |= nx.descendants(g, n)
+    compares = {n for n in down | inside if g.nodes[n].get("kind") == "compare"}
+    onward: set = set()
+    for c in compares:
+        onward |= (nx.ancestors(g, c) & down) | {c}
+    keep = inside | onward
     edges = [(u, v, d.get("flow", "")) for u, v, d in g.edges(data=True)
-             if u in inside or v in inside]
+             if u in inside or v in inside or (u in keep and v in keep)]
     return list(dict.fromkeys(core + [n for u, v, _ in edges for n in (u, v)])), edges
 
 
@@ -107,10 +120,28 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+# where one path forces a field: drawn filled, so the cause stands out
+_FORCED = {"override": "lightyellow", "mask": "lightyellow"}
+
+
 def _shape(node: tuple, data: dict) -> str:
     if node[0] != "step":
         return "shape=ellipse"
-    return "shape=box, penwidth=2" if data.get("kind") == "compare" else "shape=box"
+    kind = data.get("kind")
+    if kind == "compare":
+        return "shape=box, penwidth=2"
+    if kind in _FORCED:
+        return f'shape=box, style=filled, fillcolor="{_FORCED[kind]}"'
+    return "shape=box"
+
+
+def _edge_label(g, u, v, flow: str) -> str:
+    """An edge into a comparison says which side it feeds: the stored side
+    reads a slot (a load), the lookup side computes the role afresh."""
+    if g.nodes.get(v, {}).get("kind") != "compare" or flow == "trace":
+        return flow
+    side = "stored" if g.nodes.get(u, {}).get("kind") == "load" else "lookup"
+    return f"{side} side: {flow}"
 
 
 def to_dot(g, nodes: list, edges: list[Edge], title: str = "") -> str:
@@ -136,21 +167,34 @@ def to_dot(g, nodes: list, edges: list[Edge], title: str = "") -> str:
         out.append(f"    label={_quote(function)};")
         out.extend(node_line(n, "    ") for n in members)
         out.append("  }")
-    out.extend(f"  {ids[u]} -> {ids[v]} [label={_quote(flow)}];" for u, v, flow in edges)
+    out.extend(f"  {ids[u]} -> {ids[v]} [label={_quote(_edge_label(g, u, v, flow))}];"
+               for u, v, flow in edges)
     out.append("}")
     return "\n".join(out) + "\n"
 
 
-def render_svg(dot: str, path: str) -> None:
+# more nodes than this take graphviz minutes to lay out: say so while it works
+BIG = 400
+
+
+def render_svg(dot: str, path: str, nodes: int, part: bool) -> None:
     exe = shutil.which("dot")
     if exe is None:
         print(f"mmu-role-lint: graphviz is not installed (no 'dot' program), so {path} was not "
               "written; install graphviz or render the DOT output elsewhere", file=sys.stderr)
         return
+    if nodes > BIG:
+        hint = "" if part else "; --function NAME or --finding FP draws a part in seconds"
+        print(f"mmu-role-lint: laying out {nodes} nodes with graphviz's dot into {path}, "
+              f"which can take minutes{hint}", file=sys.stderr, flush=True)
     done = subprocess.run([exe, "-Tsvg", "-o", path], input=dot, text=True,
                           capture_output=True, check=False)
     if done.returncode != 0:
         why = (done.stderr.strip().splitlines() or ["no message"])[0]
+        written = Path(path).is_file() and Path(path).stat().st_size > 0
+        if written:  # a layout warning, not bad input: the picture is there
+            print(f"mmu-role-lint: {path} written, but dot warned: {why}", file=sys.stderr)
+            return
         raise UserError(f"{path}: graphviz's dot -Tsvg failed ({why})")
 
 
@@ -172,5 +216,5 @@ def run(args: argparse.Namespace) -> int:
     dot = to_dot(g, nodes, edges, title)
     emit(dot, args.output)
     if args.svg:
-        render_svg(dot, args.svg)
+        render_svg(dot, args.svg, len(nodes), part=bool(args.function or args.finding))
     return 0
