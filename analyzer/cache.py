@@ -20,6 +20,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from analyzer.encoding import decode, encode
 from analyzer.ruledata import rules_dir
 
 FORMAT = 1  # bump when what is stored changes shape
@@ -51,14 +52,14 @@ def image_key(files: dict[str, str], headers: dict[str, str]) -> str:
     h = hashlib.sha256(code_digest().encode())
     for group in (files, headers):
         for path, text in group.items():
-            h.update(b"\0" + path.encode() + b"\0")
-            h.update(hashlib.sha256(text.encode()).digest())
+            h.update(b"\0" + encode(path) + b"\0")
+            h.update(hashlib.sha256(encode(text)).digest())
         h.update(b"\1")
     return h.hexdigest()
 
 
 def text_key(text: str) -> str:
-    return hashlib.sha256(code_digest().encode() + text.encode()).hexdigest()
+    return hashlib.sha256(code_digest().encode() + encode(text)).hexdigest()
 
 
 def _path(key: str, kind: str) -> Path | None:
@@ -112,10 +113,10 @@ def load_text(key: str, kind: str = "neutral") -> str | None:
     if path is None:
         return None
     try:
-        return path.read_text()
-    except (OSError, UnicodeDecodeError):
+        return decode(path.read_bytes())
+    except OSError:
         return None
 
 
 def store_text(key: str, text: str, kind: str = "neutral") -> None:
-    _write(key, kind, text.encode())
+    _write(key, kind, encode(text))

@@ -18,6 +18,7 @@ from functools import lru_cache
 import tree_sitter_c
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
+from analyzer.encoding import encode
 from analyzer.neutralize import neutralize
 
 __all__ = [
@@ -59,7 +60,7 @@ class ParsedFile:
     _raw: bytes = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._raw = self.text.encode("utf-8")
+        self._raw = encode(self.text)
         if len(self._raw) != len(self.source):
             raise ValueError(f"{self.path}: neutralized source length differs from the original")
 
@@ -85,7 +86,7 @@ def parse_c(path: str, text: str, *, raw: bool = False, neutral: str | None = No
     ``neutral`` passes the neutralized text when it is already known."""
     if neutral is None:
         neutral = text if raw else neutralize(text)
-    source = neutral.encode("utf-8")
+    source = encode(neutral)
     tree = _parser().parse(source)
     return ParsedFile(path=path, text=text, source=source, tree=tree, root=tree.root_node)
 
@@ -151,7 +152,7 @@ def _param(pf: ParsedFile, node: Node) -> tuple[str, str] | None:
         return (_squash(text), "")
     cut_start = name.start_byte - node.start_byte
     cut_end = name.end_byte - node.start_byte
-    raw = text.encode("utf-8")
+    raw = encode(text)
     rest = raw[:cut_start] + raw[cut_end:]
     return (_squash(rest.decode("utf-8", errors="replace")), pf.text_of(name))
 

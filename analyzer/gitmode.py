@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analyzer.delta import compare
+from analyzer.encoding import encode
 from analyzer.errors import UserError
 from analyzer.results import CheckReport, PatchResult
 from analyzer.sources import (
@@ -436,7 +437,7 @@ def commits_of_patches(repo: Repo, data: bytes, source: str) -> list[Commit]:
                                      FORMAT, "HEAD", "--"))
     found = []
     for patch in patches:
-        want = _patch_ids(repo, render_patch(patch).encode())
+        want = _patch_ids(repo, encode(render_patch(patch)))
         if not want:
             raise UserError(f"{source}: {patch.subject or 'the patch'}: no diff to look for")
         norm = " ".join(patch.subject.split())

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analyzer.encoding import decode
 from analyzer.errors import UserError
 
 MMU_DIR = "arch/x86/kvm/mmu"
@@ -103,7 +104,7 @@ def source_text(data: bytes, shown: str) -> str:
     file, a git blob), so that a patch made from it applies to it."""
     if b"\0" in data[:8192]:
         raise UserError(f"{shown}: binary file, not C source")
-    return data.decode("utf-8", errors="replace")
+    return decode(data)
 
 
 def mmu_image(tree: Path) -> Image | None:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from analyzer.encoding import encode
 from analyzer.errors import UserError
 
 
@@ -39,11 +40,16 @@ def tree_arg(arg: str | None) -> Path:
 
 
 def emit(text: str, output: str | None) -> None:
+    """Write the report; bytes that were not UTF-8 in the input (a file
+    name) are written back as they were."""
+    data = encode(text)
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
         return
     try:
-        Path(output).write_text(text)
+        Path(output).write_bytes(data)
     except OSError as err:
         raise UserError(f"{output}: cannot write the report ({err.strerror})") from None
 

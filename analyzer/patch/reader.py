@@ -29,6 +29,7 @@ from unidiff.constants import (
     RE_TARGET_FILENAME,
 )
 
+from analyzer.encoding import decode, encode
 from analyzer.patch.model import FilePatch, Hunk, Patch, PatchError
 
 # An mbox separator: git writes "From <sha> Mon Sep 17 00:00:00 2001",
@@ -98,18 +99,9 @@ def _reject_binary_only(patches: list[Patch], source: str) -> None:
 
 
 def _decode(data: bytes | str) -> str:
-    """Bytes that are not UTF-8 keep their bytes (surrogateescape), so mails
-    in other charsets can still be decoded per mail."""
-    if isinstance(data, str):
-        return data
-    return data.decode("utf-8", "surrogateescape")
-
-
-def _to_bytes(text: str) -> bytes:
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass")
+    """Bytes that are not UTF-8 keep their bytes (``analyzer.encoding``), so
+    that diff lines read like the tree they were made from."""
+    return data if isinstance(data, str) else decode(data)
 
 
 def _lines(text: str) -> list[str]:
@@ -155,7 +147,7 @@ def _looks_like_mail(lines: list[str]) -> bool:
 
 
 def _read_mail(chunk: str) -> _Text:
-    msg = message_from_bytes(_to_bytes(chunk))
+    msg = message_from_bytes(encode(chunk))
     text = _Text(
         subject=_header_text(msg.get("Subject")),
         author=_header_text(msg.get("From")),
@@ -200,12 +192,20 @@ def _may_hold_patch(part: Message) -> bool:
     )
 
 
+
+
 def _decode_payload(payload: bytes, charset: str | None) -> str:
+    """A part in UTF-8 (what git format-patch declares), ASCII or no charset
+    is read byte for byte like the tree (``git am`` applies the bytes as
+    sent), so a Latin-1 line in it still matches its file. A part in another
+    charset was converted by the mailer, so it is decoded from that charset."""
     try:
-        codecs.lookup(charset or "utf-8")
+        name = codecs.lookup(charset or "utf-8").name
     except LookupError:
-        charset = "utf-8"
-    return payload.decode(charset or "utf-8", "replace")
+        name = "utf-8"
+    if name in ("utf-8", "ascii"):
+        return decode(payload)
+    return payload.decode(name, "replace")
 
 
 def _apply_in_body_headers(text: _Text) -> None:
@@ -671,6 +671,6 @@ def _unquote(name: str) -> str:
                 out.append(_C_ESCAPES[nxt])
                 k += 2
                 continue
-        out += _to_bytes(ch)
+        out += encode(ch)
         k += 1
-    return out.decode("utf-8", "surrogateescape")
+    return decode(bytes(out))

@@ -67,7 +67,7 @@ def _artifact(file: str) -> dict:
     path = PurePosixPath(file)
     if path.is_absolute():
         return {"uri": path.as_uri()}
-    return {"uri": quote(file), "uriBaseId": SRCROOT}
+    return {"uri": quote(file, errors="surrogateescape"), "uriBaseId": SRCROOT}
 
 
 def _location(file: str, line: int, column: int, function: str, message: str = "") -> dict:
