@@ -11,6 +11,7 @@ import sys
 
 from analyzer import __version__
 from analyzer.commands import COMMANDS
+from analyzer.commands.common import say
 from analyzer.errors import UserError
 
 EPILOG = "exit status: 0 clean, 1 role mismatches (check: introduced), 2 bad usage or input"
@@ -36,12 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
     if args.command is None:
-        p.print_help(sys.stderr)
+        if sys.stderr is not None:
+            p.print_help(sys.stderr)
         return 2
     try:
         return args.run(args)
     except UserError as err:
-        print(f"mmu-role-lint: {err}", file=sys.stderr)
+        say(f"mmu-role-lint: {err}")
         return err.exit_status
     except KeyboardInterrupt:
         return 130

@@ -14,7 +14,14 @@ from analyzer.delta import compare
 from analyzer.errors import UserError
 from analyzer.patch import Patch, PatchError
 from analyzer.results import CheckReport, PatchResult, PatchWork, ScanReport
-from analyzer.sources import Image, is_role_path, mmu_image, patched_image, read_text
+from analyzer.sources import (
+    Image,
+    is_role_path,
+    mmu_image,
+    no_sources,
+    patched_image,
+    read_tree_file,
+)
 
 
 def role_file_patches(patch: Patch) -> list:
@@ -49,10 +56,7 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None = None) -> Ch
             return overlay[path]
         if image is not None and image.get(path) is not None:
             return image.get(path)
-        p = tree / path
-        if not p.is_file():
-            return None
-        return read_text(p, path)
+        return read_tree_file(tree, path)
 
     failed = False
     for patch in patches:
@@ -69,8 +73,9 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None = None) -> Ch
             continue
         if not opened:
             image, opened = mmu_image(tree), True
-        if image is None:
-            raise UserError(f"{tree}: no KVM MMU sources, but the patch changes "
+            res.notes += image.notes  # what reading the tree left out
+        if image is None or not image.files:
+            raise UserError(f"{no_sources(tree, image or Image())}, but the patch changes "
                             f"{', '.join(f.path for f in role_files)}; "
                             "pass --tree with the top of a kernel tree")
         # only the role files are applied: the others are not analyzed, so a

@@ -7,6 +7,7 @@ post-image). Nothing here writes to the tree.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from analyzer.encoding import decode
 from analyzer.errors import UserError
+from analyzer.filereader import kind_of, read_bytes, symlink_in, tree_file
 
 MMU_DIR = "arch/x86/kvm/mmu"
 LEGACY_MMU = "arch/x86/kvm/mmu.c"
@@ -66,37 +68,48 @@ class Image:
 
     files: dict[str, str] = field(default_factory=dict)  # sources, in order
     headers: dict[str, str] = field(default_factory=dict)
+    # Files of the tree left out (symlinks, not regular files), one line each.
+    notes: list[str] = field(default_factory=list)
 
     def get(self, path: str) -> str | None:
         return self.files.get(path, self.headers.get(path))
 
 
-def _candidates(tree: Path) -> list[str]:
-    out = []
-    mmu = tree / MMU_DIR
-    if mmu.is_dir():
-        out += [f"{MMU_DIR}/{p.name}" for p in sorted(mmu.iterdir()) if p.is_file()]
-    for rel in (LEGACY_MMU, f"arch/x86/kvm/{TMPL}", HEADER, "arch/x86/kvm/mmu.h"):
-        if (tree / rel).is_file():
+_FIXED = (LEGACY_MMU, f"arch/x86/kvm/{TMPL}", HEADER, "arch/x86/kvm/mmu.h")
+
+
+def _candidates(tree: Path) -> tuple[list[str], list[str]]:
+    """The tree's files that may be MMU sources or headers, and one note per
+    thing skipped: a symbolic link on the way (never followed), or a file
+    that is not a regular one."""
+    out: list[str] = []
+    notes: dict[str, str] = {}
+
+    def consider(rel: str) -> None:
+        link = symlink_in(tree, rel)
+        if link is not None:
+            notes[link] = (f"{link}: skipped: a symbolic link (to {os.readlink(tree / link)}); "
+                           "mmu-role-lint reads no tree file through a symlink")
+        elif (tree / rel).is_file():
             out.append(rel)
-    return out
+        elif os.path.lexists(tree / rel):
+            notes[rel] = f"{rel}: skipped: {kind_of(os.lstat(tree / rel).st_mode)}, not a regular file"
+
+    if symlink_in(tree, MMU_DIR) is not None:
+        consider(MMU_DIR)
+    elif (tree / MMU_DIR).is_dir():
+        for entry in sorted(os.listdir(tree / MMU_DIR)):
+            if entry.endswith((".c", ".h")):
+                consider(f"{MMU_DIR}/{entry}")
+    for rel in _FIXED:
+        consider(rel)
+    return out, list(notes.values())
 
 
-def read_bytes(path: Path, shown: str, wanted: str = "a file") -> bytes:
-    """A file's bytes, or one line saying why they cannot be read."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{shown}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{shown}: is a directory; pass {wanted}") from None
-    except OSError as err:
-        raise UserError(f"{shown}: cannot read ({err.strerror})") from None
-
-
-def read_text(path: Path, shown: str | None = None) -> str:
+def read_text(path: Path, shown: str | None = None, *, follow: bool = True) -> str:
+    """A file named by the user (``follow``), or a tree file (no symlink)."""
     shown = shown or str(path)
-    return source_text(read_bytes(path, shown), shown)
+    return source_text(read_bytes(path, shown, follow=follow), shown)
 
 
 def source_text(data: bytes, shown: str) -> str:
@@ -107,14 +120,32 @@ def source_text(data: bytes, shown: str) -> str:
     return decode(data)
 
 
-def mmu_image(tree: Path) -> Image | None:
-    """The MMU sources and headers of a kernel tree, read from disk; None
-    when the tree has no MMU sources."""
-    sources, headers = layout(_candidates(tree))
+def read_tree_file(tree: Path, rel: str) -> str | None:
+    """A file of the tree, None when it is not there or only through a
+    symlink (see ``analyzer.filereader``)."""
+    data = tree_file(tree, rel)
+    return None if data is None else source_text(data, rel)
+
+
+def mmu_image(tree: Path) -> Image:
+    """The MMU sources and headers of a kernel tree, read from disk; no
+    ``files`` when the tree has no MMU sources. Files reached through a
+    symbolic link are skipped, each with a note."""
+    candidates, notes = _candidates(tree)
+    sources, headers = layout(candidates)
     if not sources:
-        return None
-    return Image({p: read_text(tree / p, p) for p in sources},
-                 {p: read_text(tree / p, p) for p in headers})
+        return Image(notes=notes)
+
+    def read(p: str) -> str:
+        return read_text(tree / p, p, follow=False)
+
+    return Image({p: read(p) for p in sources}, {p: read(p) for p in headers}, notes)
+
+
+def no_sources(tree: Path, image: Image) -> str:
+    """What to say of a tree without MMU sources (and what was skipped)."""
+    skipped = "".join(f"; {note}" for note in image.notes)
+    return f"{tree}: no KVM MMU sources (looked for {MMU_DIR}/*.c and {LEGACY_MMU}){skipped}"
 
 
 def tree_image(tree: Path) -> Image:
@@ -122,15 +153,15 @@ def tree_image(tree: Path) -> Image:
     if not tree.is_dir():
         raise UserError(f"{tree}: not a directory; pass --tree with the top of a kernel tree")
     image = mmu_image(tree)
-    if image is None:
-        raise UserError(
-            f"{tree}: no KVM MMU sources (looked for {MMU_DIR}/*.c and {LEGACY_MMU}); "
-            "pass --tree with the top of a Linux kernel tree")
+    if not image.files:
+        raise UserError(f"{no_sources(tree, image)}; pass --tree with the top of a Linux kernel tree")
     return image
 
 
 def files_image(files: list[str], tree: Path | None) -> Image:
-    """Explicit files (scan FILE...), with the tree's headers when known."""
+    """Explicit files (scan FILE...), with the tree's headers when known.
+    A file named on the command line is read even through a symlink: the
+    user chose it."""
     image = Image()
     for f in files:
         path = Path(f)
@@ -138,8 +169,9 @@ def files_image(files: list[str], tree: Path | None) -> Image:
             path = tree / f
         image.files[f] = read_text(path, f)
     if tree is not None:
-        _, headers = layout(_candidates(tree))
-        image.headers = {p: read_text(tree / p, p) for p in headers}
+        candidates, image.notes = _candidates(tree)
+        _, headers = layout(candidates)
+        image.headers = {p: read_text(tree / p, p, follow=False) for p in headers}
     return image
 
 

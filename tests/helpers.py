@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 from analyzer.analysis import Analysis, analyze
@@ -103,3 +107,18 @@ def markers(tree: Path) -> dict[str, set[tuple[str, int]]]:
                 alone = MARKER.sub("", line).strip() == ""
                 out.setdefault(kind, set()).add((rel, i + 1 if alone else i))
     return out
+
+
+def run_cli(*args: str, redirect: str = "", memory: int = 2 << 30) -> subprocess.CompletedProcess:
+    """``python -m analyzer ARGS`` in a child process under sh, with
+    ``redirect`` applied (``>&-`` closes its stdout), at most ``memory``
+    bytes of address space (a runaway read fails instead of taking the
+    machine) and a timeout (a hang fails instead of stopping the suite)."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    env = {**os.environ, "MMU_ROLE_LINT_NO_CACHE": "1", "PYTHONPATH": str(ROOT)}
+    script = f'exec "$0" -m analyzer "$@" {redirect}'
+    return subprocess.run(["sh", "-c", script, sys.executable, *args], env=env, cwd=ROOT,
+                          capture_output=True, timeout=300, check=False, preexec_fn=limit)

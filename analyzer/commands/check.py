@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import TYPE_CHECKING
 
-from analyzer.commands.common import add_output_options, emit_report, read_input, tree_arg
+from analyzer.commands.common import add_output_options, emit_report, read_input, say, tree_arg
 
 if TYPE_CHECKING:
     from analyzer.results import CheckReport
@@ -34,8 +33,8 @@ def verbose_report(report: CheckReport, elapsed: float) -> None:
             line += (f": parsed {', '.join(w.parsed) or 'nothing'}; "
                      f"{w.reused} of {w.compares} comparison sites reused; "
                      f"{w.flow_errors} ERROR nodes in role-flow functions")
-        print(line, file=sys.stderr)
-    print(f"mmu-role-lint: {elapsed:.2f}s", file=sys.stderr)
+        say(line)
+    say(f"mmu-role-lint: {elapsed:.2f}s")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,6 +56,5 @@ def run(args: argparse.Namespace) -> int:
     emit_report(args, report, "check")
     status = report.exit_status()
     if status == 2:
-        print(f"mmu-role-lint: no patch could be analyzed: {report.patches[0].reason}",
-              file=sys.stderr)
+        say(f"mmu-role-lint: no patch could be analyzed: {report.patches[0].reason}")
     return status

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-from analyzer.commands.common import add_output_options, emit_report, tree_arg
+from analyzer.commands.common import add_output_options, emit_report, say, tree_arg, tree_notes
 from analyzer.errors import UserError
 
 NAME = "scan"
@@ -24,17 +23,16 @@ def verbose_report(analysis, elapsed: float) -> None:
     facts = analysis.facts
     flow = sum(1 for f in facts.functions.values() if f.role_flow)
     total_err = sum(sum(v.values()) for v in analysis.parse_errors.values())
-    print(f"mmu-role-lint: {len(analysis.files)} files, {len(facts.functions)} functions, "
-          f"{flow} in role flow; role types from {analysis.model.source}: "
-          f"{', '.join(sorted(analysis.model.types))}", file=sys.stderr)
-    print(f"mmu-role-lint: parse: {total_err} ERROR/MISSING nodes in all, "
-          f"{sum(errs.values())} in role-flow functions"
-          + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(errs.items()))})" if errs else ""),
-          file=sys.stderr)
-    print(f"mmu-role-lint: {len(facts.compares)} compare sites, "
-          f"{sum(1 for s in facts.stores if s.value is not None)} role stores, "
-          f"{sum(1 for f in facts.functions.values() if f.returns_role)} producers; "
-          f"{elapsed:.2f}s", file=sys.stderr)
+    say(f"mmu-role-lint: {len(analysis.files)} files, {len(facts.functions)} functions, "
+        f"{flow} in role flow; role types from {analysis.model.source}: "
+        f"{', '.join(sorted(analysis.model.types))}")
+    say(f"mmu-role-lint: parse: {total_err} ERROR/MISSING nodes in all, "
+        f"{sum(errs.values())} in role-flow functions"
+        + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(errs.items()))})" if errs else ""))
+    say(f"mmu-role-lint: {len(facts.compares)} compare sites, "
+        f"{sum(1 for s in facts.stores if s.value is not None)} role stores, "
+        f"{sum(1 for f in facts.functions.values() if f.returns_role)} producers; "
+        f"{elapsed:.2f}s")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         image = files_image(args.files, tree)
     else:
         image = tree_image(tree_arg(args.tree))
+    tree_notes(args, image.notes)
     report = run_scan(image)
     if args.verbose:
         verbose_report(report.analysis, time.perf_counter() - start)
