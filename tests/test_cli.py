@@ -205,3 +205,25 @@ def test_unknown_notes_only_on_request_and_never_in_the_exit_status(capsys, tmp_
     # the notes change nothing else, and never the exit status
     assert [f for f in asked if f["severity"] != "note"] == plain
     assert status == plain_status
+
+
+@pytest.mark.parametrize(("data", "needle"), [
+    # D4: read as a rename of mmu.c to "ar", this "fixed" cr4_pae with exit 0
+    (b"diff --git a/arch/x86/kvm/mmu.c b/ar\n",
+     "<stdin>: the patch is cut short at line 1: the file header "
+     "'diff --git a/arch/x86/kvm/mmu.c b/ar' ends before its changes"),
+    # a header claiming 3 lines where 6 follow: the removal of cr4_pae was dropped
+    (SEED_FIX.read_bytes().replace(b"@@ -288,7 +287,6 @@", b"@@ -288,3 +287,3 @@"),
+     "hunk @@ -288,3 +287,3 @@ claims 3 old and 3 new lines (line 37), but the change line "
+     "after them (line 41) belongs to it too"),
+    # ten digits: the hunk was taken for noise and dropped
+    (SEED_FIX.read_bytes().replace(b"@@ -288,7 +287,6 @@", b"@@ -288,7000000000 +287,6 @@"),
+     "has impossible line numbers"),
+])
+def test_corrupt_patches_are_one_line_and_status_2(capsys, monkeypatch, data, needle):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    status, out, err = run(capsys, "check", "-", "--tree", str(LEGACY))
+    assert (status, out) == (2, "")
+    assert err.count("\n") == 1 and err.startswith("mmu-role-lint: ") and needle in err, err

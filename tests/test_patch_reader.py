@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from patchtools import GitRepo, fixture, require_seed, tree
+from patchtools import GitRepo, damage_like_web_archive, fixture, require_seed, tree
 from unidiff import PatchSet
 
 from analyzer.errors import UserError
@@ -425,15 +425,125 @@ def test_input_without_a_diff_is_a_one_line_user_error(text: str) -> None:
     assert isinstance(err.value, UserError) and err.value.exit_status == 2
 
 
-def test_hunks_with_bad_counts_are_read_leniently_and_noted() -> None:
+# --- corrupt input: cut short, wrong counts, broken headers --------------------------
+
+
+def _refused(data: bytes | str, **kwargs: str) -> str:
+    with pytest.raises(PatchError) as err:
+        read_patches(data, **kwargs)
+    assert isinstance(err.value, UserError) and "\n" not in str(err.value)
+    return str(err.value)
+
+
+def test_a_hunk_cut_short_says_so_with_line_and_counts() -> None:
     text = "--- a/x.c\n+++ b/x.c\n@@ -1,3 +1,3 @@\n a\n-b\n+c\n"
-    patch = _only(text)
-    assert patch.damaged
-    assert patch.files[0].hunks[0].lines == [(" ", "a"), ("-", "b"), ("+", "c")]
-    assert (
-        "x.c: hunk @@ -1,3 +1,3 @@ has 2 old and 2 new lines where its header says 3 and 3"
-        in patch.notes
+    assert _refused(text) == (
+        "<input>: the patch is cut short at line 6: x.c: hunk @@ -1,3 +1,3 @@ claims 3 old "
+        "and 3 new lines, 2 and 2 present; fetch the whole patch again"
     )
+
+
+def test_a_truncated_diff_git_line_is_cut_short_not_a_rename() -> None:
+    """D4: "b/ar" is what is left of "b/arch/x86/kvm/mmu.c"; git apply: "lacks
+    filename information"."""
+    assert _refused("diff --git a/arch/x86/kvm/mmu.c b/ar\n", source="<stdin>") == (
+        "<stdin>: the patch is cut short at line 1: the file header "
+        "'diff --git a/arch/x86/kvm/mmu.c b/ar' ends before its changes; fetch the whole patch again"
+    )
+
+
+def test_two_names_without_rename_lines_are_a_corrupt_header() -> None:
+    text = "diff --git a/x.c b/y.c\nold mode 100644\nnew mode 100755\ndiff --git a/z b/z\nnew file mode 100644\n"
+    assert _refused(text) == (
+        "<input>: the file header 'diff --git a/x.c b/y.c' (line 1) names two different files "
+        "but says neither rename nor copy; is the patch corrupt?"
+    )
+
+
+@pytest.mark.parametrize("text", [
+    "diff --git a/x.c b/x.c\n",
+    "diff --git a/x.c b/x.c\nindex 1234567..89abcde 100644\n",
+    "diff --git a/x.c b/x.c\nindex 1234567..89abcde 100644\n--- a/x.c\n",
+    "diff --git a/x.c b/x.c\nindex 1234567..89abcde 100644\n--- a/x.c\n+++ b/x.c\n",
+    "--- a/x.c\n+++ b/x.c\n",
+])
+def test_a_file_header_without_changes_at_the_end_is_cut_short(text: str) -> None:
+    last = text.count("\n")
+    assert _refused(text) == (
+        f"<input>: the patch is cut short at line {last}: the file header of x.c ends before "
+        "any change; fetch the whole patch again"
+    )
+
+
+@pytest.mark.parametrize("text", [
+    "diff --git a/x.c b/x.c\nold mode 100644\nnew mode 100755\n",
+    "diff --git a/x.c b/y.c\nsimilarity index 100%\nrename from x.c\nrename to y.c\n",
+    "diff --git a/x.c b/x.c\nnew file mode 100644\nindex 0000000..e69de29\n",
+])
+def test_changes_made_by_the_header_alone_are_not_cut_short(text: str) -> None:
+    assert len(_only(text).files) == 1
+
+
+def test_a_header_claiming_more_lines_than_the_hunk_has_is_refused() -> None:
+    text = ("--- a/x.c\n+++ b/x.c\n@@ -1,5 +1,5 @@\n a\n-b\n+c\n d\n"
+            "@@ -10,2 +10,2 @@\n-e\n+f\n g\n")
+    assert _refused(text) == (
+        "<input>: x.c: hunk @@ -1,5 +1,5 @@ claims 5 old and 5 new lines (line 3), but 3 and 3 "
+        "come before the next header: its line counts are wrong (was the patch edited by hand?)"
+    )
+
+
+def test_a_header_claiming_fewer_lines_than_the_hunk_has_is_refused() -> None:
+    """The removed line after the counts would be dropped, and with it the
+    change (git apply drops it silently)."""
+    text = "--- a/x.c\n+++ b/x.c\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n-d\n"
+    assert _refused(text) == (
+        "<input>: x.c: hunk @@ -1,2 +1,2 @@ claims 2 old and 2 new lines (line 3), but the change "
+        "line after them (line 7) belongs to it too: its line counts are wrong (was the patch "
+        "edited by hand?)"
+    )
+
+
+def test_a_signature_after_a_complete_hunk_is_no_extra_change_line(repo: GitRepo) -> None:
+    mail = repo.git("format-patch", "-1", "--stdout", "HEAD~2")
+    assert mail.rstrip().splitlines()[-2] == "-- "
+    assert _only(mail).files[0].hunks
+
+
+def test_impossible_line_numbers_are_refused() -> None:
+    text = "--- a/x.c\n+++ b/x.c\n@@ -1,9999999999 +1,2 @@\n a\n-b\n+c\n"
+    assert _refused(text) == (
+        "<input>: x.c: the hunk header '@@ -1,9999999999 +1,2 @@' (line 3) has impossible line "
+        "numbers; is the patch corrupt?"
+    )
+
+
+def test_a_mail_cut_short_in_a_series_names_the_mail_and_the_input_line(repo: GitRepo) -> None:
+    mbox = repo.git("format-patch", "--stdout", "HEAD~3")
+    lines = mbox.split("\n")
+    starts = [k for k, line in enumerate(lines) if re.match(r"From [0-9a-f]{40} ", line)]
+    second = lines[starts[1] : starts[2]]
+    last_hunk = max(k for k, line in enumerate(second) if line.startswith("@@"))
+    kept = lines[: starts[1] + last_hunk + 2]  # the second mail stops after one line of its last hunk
+    message = _refused("\n".join(kept) + "\n", source="series.mbox")
+    assert message.startswith(f"series.mbox, mail 2: the patch is cut short at line {len(kept)}: ")
+
+
+def test_a_damaged_copy_cut_short_is_cut_short_not_web_archive_damage(repo: GitRepo) -> None:
+    """Issue 12: a truncated patch was diagnosed as web-archive damage."""
+    damaged = damage_like_web_archive(repo.git("diff", "HEAD~3", "HEAD~2"))
+    cut = damaged[: damaged.rindex("\n", 0, len(damaged) - 1) + 1]  # its last line lost
+    assert "cut short" in _refused(cut)
+    assert _only(damaged).damaged  # the whole copy is still repaired
+
+
+def test_a_mail_in_base64_is_cut_short_at_its_end(repo: GitRepo) -> None:
+    mail = repo.git("format-patch", "-1", "--stdout", "HEAD~2")
+    head, body = mail.split("\n\n", 1)
+    body = body[: body.rindex("\n@@")] + "\n" + body[body.rindex("\n@@") + 1 :].split("\n")[0] + "\n a\n"
+    mime = "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n"
+    encoded = (head + "\n" + mime + "\n").encode() + base64.encodebytes(body.encode())
+    assert "the patch is cut short at its end: " in _refused(encoded)
 
 
 def test_damaged_hunk_stops_where_its_counts_are_met() -> None:

@@ -5,10 +5,12 @@ and text copied from web mail archives.
 The input is cut into mails first (mbox ``From <sha> <date>`` lines); each
 mail is decoded with the standard ``email`` package (RFC 2047 subjects,
 quoted-printable and base64 bodies, attachments) and its body is read as a
-diff. Hunk bodies are read by their header's line counts, like ``git apply``
-does, so commit messages, diffstats, RFC notes and signatures around the diff
-never leak into hunks. A hunk whose lines do not fit its counts is read again
-leniently and the patch is marked ``damaged`` so the applier can repair it.
+diff (``sections``). Hunk bodies are read by their header's line counts, like
+``git apply`` does (``hunks``), so commit messages, diffstats, RFC notes and
+signatures around the diff never leak into hunks. A hunk whose context lines
+lost their marker (a web-archive copy) is read again leniently and the patch
+is marked ``damaged`` so the applier can repair it; a patch cut short, or
+with counts that do not fit its lines, is refused.
 """
 
 from __future__ import annotations
@@ -21,16 +23,12 @@ from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import Message
 
-from unidiff.constants import (
-    DEV_NULL,
-    RE_BINARY_DIFF,
-    RE_HUNK_HEADER,
-    RE_SOURCE_FILENAME,
-    RE_TARGET_FILENAME,
-)
+from unidiff.constants import RE_BINARY_DIFF
 
 from analyzer.encoding import decode, encode
-from analyzer.patch.model import FilePatch, Hunk, Patch, PatchError
+from analyzer.patch.hunks import minus_plus
+from analyzer.patch.model import Patch, PatchError
+from analyzer.patch.sections import DiffReader
 
 # An mbox separator: git writes "From <sha> Mon Sep 17 00:00:00 2001",
 # b4 writes "From git@z Thu Jan  1 00:00:00 1970".
@@ -38,12 +36,6 @@ _MBOX_FROM = re.compile(r"^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ", re.MULTI
 _HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):(?:[ \t]|$)")
 _GIT_SHOW = re.compile(r"^commit [0-9a-f]{7,64}\b")
 _SUBJECT_PREFIX = re.compile(r"^\s*(?:\[[^\]]*\]|re:)\s*", re.IGNORECASE)
-# git's a/ b/ prefixes, their mnemonic variants (c/ i/ o/ w/) and --no-index 1/ 2/.
-_GIT_PREFIX = re.compile(r"^[abciow12]/")
-# More digits than any real line number: such a header is noise, not a hunk.
-_MAX_DIGITS = 9
-_SIGNATURES = ("-- ", "--")
-_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
 
 
 @dataclass
@@ -55,6 +47,9 @@ class _Text:
     date: str = ""
     body: list[str] = field(default_factory=list)
     message: str = ""
+    # The input line number of body[0], None when the body was decoded from
+    # a transfer encoding (its lines are not the input's).
+    first_line: int | None = 1
 
 
 def read_patches(data: bytes | str, *, source: str = "<input>") -> list[Patch]:
@@ -65,9 +60,9 @@ def read_patches(data: bytes | str, *, source: str = "<input>") -> list[Patch]:
     chunks = _split_mails(_decode(data))
     patches: list[Patch] = []
     skipped: list[str] = []
-    for number, chunk in enumerate(chunks, 1):
+    for number, (chunk, line) in enumerate(chunks, 1):
         where = source if len(chunks) == 1 else f"{source}, mail {number}"
-        text = _read_chunk(chunk)
+        text = _read_chunk(chunk, line)
         patch = _build_patch(text, where)
         if patch is None:
             skipped.append(text.subject or f"mail {number}")
@@ -114,20 +109,25 @@ def _lines(text: str) -> list[str]:
     return [part.rstrip("\r") for part in parts]
 
 
-def _split_mails(text: str) -> list[str]:
+def _split_mails(text: str) -> list[tuple[str, int]]:
+    """The mails of an mbox (or the whole text), each with the input line
+    number it starts at."""
     starts = [m.start() for m in _MBOX_FROM.finditer(text)]
     if not starts:
-        return [text]
-    chunks = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+        return [(text, 1)]
+    bounds = zip(starts, [*starts[1:], len(text)], strict=True)
+    chunks = [(text[a:b], text.count("\n", 0, a) + 1) for a, b in bounds]
     head = text[: starts[0]]
-    return [head, *chunks] if head.strip() else chunks
+    return [(head, 1), *chunks] if head.strip() else chunks
 
 
-def _read_chunk(chunk: str) -> _Text:
+def _read_chunk(chunk: str, line: int) -> _Text:
     lines = _lines(chunk)
     if _looks_like_mail(lines):
-        return _read_mail(chunk)
-    return _read_text(lines)
+        return _read_mail(chunk, line)
+    text = _read_text(lines)
+    text.first_line = line
+    return text
 
 
 def _looks_like_mail(lines: list[str]) -> bool:
@@ -146,18 +146,30 @@ def _looks_like_mail(lines: list[str]) -> bool:
     return bool(names & {"from", "subject"})
 
 
-def _read_mail(chunk: str) -> _Text:
+def _read_mail(chunk: str, line: int) -> _Text:
     msg = message_from_bytes(encode(chunk))
     text = _Text(
         subject=_header_text(msg.get("Subject")),
         author=_header_text(msg.get("From")),
         date=_header_text(msg.get("Date")),
         body=_lines(_body_text(msg)),
+        first_line=_body_line(chunk, msg, line),
     )
     _apply_in_body_headers(text)
     text.subject = _clean_subject(text.subject)
     text.message = _message(text.body)
     return text
+
+
+def _body_line(chunk: str, msg: Message, line: int) -> int | None:
+    """The input line a mail's body starts at, when its lines are the
+    input's (one part, not transfer-encoded)."""
+    encoding = str(msg.get("Content-Transfer-Encoding", "")).strip().lower()
+    if msg.is_multipart() or encoding not in ("", "7bit", "8bit", "binary"):
+        return None
+    lines = _lines(chunk)
+    blank = next((k for k, text in enumerate(lines) if not text), len(lines))
+    return line + blank + 1
 
 
 def _header_text(value: object) -> str:
@@ -222,6 +234,8 @@ def _apply_in_body_headers(text: _Text) -> None:
         count += 1
     if count and (count == len(body) or not body[count].strip()):
         text.body = body[count:]
+        if text.first_line is not None:
+            text.first_line += count
 
 
 def _clean_subject(subject: str) -> str:
@@ -291,25 +305,16 @@ def _diff_start(lines: list[str]) -> int:
 def _file_header(lines: list[str], i: int) -> bool:
     line = lines[i]
     return (
-        line.startswith("diff --git ") or _minus_plus(lines, i) or bool(RE_BINARY_DIFF.match(line))
+        line.startswith("diff --git ") or minus_plus(lines, i) or bool(RE_BINARY_DIFF.match(line))
     )
 
 
-def _minus_plus(lines: list[str], i: int) -> bool:
-    """A ``--- old`` line followed by a ``+++ new`` line."""
-    return lines[i].startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ ")
-
-
-def _minus_plus_names(lines: list[str], i: int) -> tuple[str, str]:
-    return _name(lines[i], RE_SOURCE_FILENAME), _name(lines[i + 1], RE_TARGET_FILENAME)
-
-
 def _build_patch(text: _Text, where: str) -> Patch | None:
-    diff = _DiffReader(text.body, where)
+    diff = DiffReader(text.body, where, text.first_line)
     diff.read()
     if not diff.files:
         return None
-    notes = diff.notes + [f"binary diff of {f.path} ignored" for f in diff.files if f.binary]
+    notes = [f"binary diff of {f.path} ignored" for f in diff.files if f.binary]
     if diff.damaged:
         notes.append("hunks read leniently: the text looks copied from a web archive")
     return Patch(
@@ -322,355 +327,3 @@ def _build_patch(text: _Text, where: str) -> Patch | None:
         message=text.message,
         source=where,
     )
-
-
-class _DiffReader:
-    """Walks the lines of one mail body and collects its file patches."""
-
-    def __init__(self, lines: list[str], where: str) -> None:
-        self.lines = lines
-        self.where = where
-        self.files: list[FilePatch] = []
-        self.notes: list[str] = []
-        self.damaged = False
-
-    def read(self) -> None:
-        """File headers open a file section; hunk headers inside a section
-        belong to it; everything else (message, diffstat, signature, binary
-        data) is skipped."""
-        lines, i = self.lines, 0
-        current: FilePatch | None = None
-        while i < len(lines):
-            line = lines[i]
-            hunk_match = RE_HUNK_HEADER.match(line)
-            if line.startswith("diff --git "):
-                current, i = self._git_section(i)
-            elif _minus_plus(lines, i):
-                current = self._new_file(*_minus_plus_names(lines, i))
-                i += 2
-            elif (binary := RE_BINARY_DIFF.match(line)) is not None:
-                current = self._new_file(
-                    binary.group("source_filename"), binary.group("target_filename")
-                )
-                current.binary = True
-                i += 1
-            elif current is not None and not current.binary and hunk_match and _sane(hunk_match):
-                i = self._hunk(current, i, hunk_match)
-            else:
-                i += 1
-
-    def _new_file(self, old: str | None, new: str | None) -> FilePatch:
-        """A file section opened by a traditional ``---``/``+++`` pair or a
-        bare ``Binary files`` line (no ``diff --git``)."""
-        fp = FilePatch(*self._checked(*_traditional(*_strip_prefixes(old, new))))
-        self.files.append(fp)
-        return fp
-
-    def _checked(self, old: str | None, new: str | None) -> tuple[str | None, str | None]:
-        for path in (old, new):
-            if path is not None:
-                _check_path(path, self.where)
-        if old is None and new is None:
-            raise PatchError(
-                f"{self.where}: a file header names /dev/null on both sides; fix the --- and +++ lines"
-            )
-        return old, new
-
-    def _git_section(self, i: int) -> tuple[FilePatch, int]:
-        """``diff --git`` and its extended header lines, up to the first
-        hunk (or the binary marker, or whatever ends the header)."""
-        lines = self.lines
-        old, new = _git_names(lines[i][len("diff --git ") :])
-        fields: dict[str, str] = {}
-        binary = False
-        j = i + 1
-        while j < len(lines):
-            line = lines[j]
-            key = next((k for k in _GIT_HEADER_KEYS if line.startswith(k)), None)
-            if key is not None:
-                fields[key] = line[len(key) :]
-            elif line.startswith("Binary files ") or line == "GIT binary patch":
-                binary = True
-                j += 1
-                break
-            elif _minus_plus(lines, j):
-                old, new = _minus_plus_names(lines, j)
-                j += 2
-                break
-            else:
-                break
-            j += 1
-        fp = FilePatch(*self._section_paths(old, new, fields), binary=binary)
-        fp.copied = "copy from " in fields
-        self.files.append(fp)
-        return fp, j
-
-    def _section_paths(
-        self, old: str | None, new: str | None, fields: dict[str, str]
-    ) -> tuple[str | None, str | None]:
-        old, new = _strip_prefixes(old, new)
-        renamed_from = fields.get("rename from ", fields.get("copy from "))
-        renamed_to = fields.get("rename to ", fields.get("copy to "))
-        if renamed_from is not None:
-            old = _unquote(renamed_from)
-        if renamed_to is not None:
-            new = _unquote(renamed_to)
-        if "new file mode " in fields:
-            old = None
-        if "deleted file mode " in fields:
-            new = None
-        return self._checked(old, new)
-
-    def _hunk(self, fp: FilePatch, i: int, match: re.Match[str]) -> int:
-        src_start, src_len, dst_start, dst_len, section = match.groups()
-        hunk = Hunk(
-            int(src_start),
-            1 if src_len is None else int(src_len),
-            int(dst_start),
-            1 if dst_len is None else int(dst_len),
-            section or "",
-        )
-        end = _read_strict(self.lines, i + 1, hunk)
-        if end is None:
-            end = _read_lenient(self.lines, i + 1, hunk)
-            self.damaged = hunk.damaged = True
-            self._note_counts(fp, hunk)
-        fp.hunks.append(hunk)
-        return end
-
-    def _note_counts(self, fp: FilePatch, hunk: Hunk) -> None:
-        old = sum(op != "+" for op, _ in hunk.lines)
-        new = sum(op != "-" for op, _ in hunk.lines)
-        if (old, new) != (hunk.src_len, hunk.dst_len):
-            self.notes.append(
-                f"{fp.path}: hunk {hunk.header} has {old} old and {new} new lines "
-                f"where its header says {hunk.src_len} and {hunk.dst_len}"
-            )
-
-
-_GIT_HEADER_KEYS = (
-    "old mode ",
-    "new mode ",
-    "deleted file mode ",
-    "new file mode ",
-    "similarity index ",
-    "dissimilarity index ",
-    "rename from ",
-    "rename to ",
-    "copy from ",
-    "copy to ",
-    "index ",
-)
-
-
-def _sane(match: re.Match[str]) -> bool:
-    return all(len(g) <= _MAX_DIGITS for g in match.groups()[:4] if g is not None)
-
-
-def _read_strict(lines: list[str], i: int, hunk: Hunk) -> int | None:
-    """Read a hunk body by its header counts, as git apply does; None when a
-    line is not a diff line or the text ends first."""
-    need_old, need_new = hunk.src_len, hunk.dst_len
-    body: list[tuple[str, str]] = []
-    marked: set[int] = set()
-    while need_old > 0 or need_new > 0 or (i < len(lines) and lines[i].startswith("\\")):
-        if i >= len(lines):
-            return None
-        line = lines[i]
-        op = line[:1] or " "  # an empty line is an empty context line
-        i += 1
-        if op == "\\":
-            marked.add(len(body) - 1)
-            continue
-        if op not in " -+":
-            return None
-        need_old -= op != "+"
-        need_new -= op != "-"
-        if need_old < 0 or need_new < 0:
-            return None
-        body.append((op, line[1:]))
-    _set_body(hunk, body, marked)
-    return i
-
-
-def _read_lenient(lines: list[str], i: int, hunk: Hunk) -> int:
-    """Read a damaged hunk: ``+``/``-`` lines are changes, anything else is
-    context; the hunk ends at the next hunk or file header, the ``-- ``
-    signature or the end of text. Where the header counts are reached, the
-    rest (trailing prose or blank lines) is dropped."""
-    start = i
-    while i < len(lines) and not _ends_damaged_hunk(lines, i):
-        i += 1
-    # A web archive puts a space after the +/- marker. A line like
-    # "++sp->root_count;" or "-EINVAL);" is then context whose indentation
-    # was lost; prefer that reading when it meets the header counts.
-    # Only when no line kept a context marker: then indentation was stripped.
-    web_copy = not any(line.startswith(" ") for line in lines[start:i])
-    for strict in ((True, False) if web_copy else (False,)):
-        body, marked = _damaged_body(lines[start:i], strict)
-        if not strict or _counts_met(body, hunk.src_len, hunk.dst_len):
-            break
-    keep = _fit_counts(body, hunk.src_len, hunk.dst_len)
-    _set_body(hunk, body[:keep], {m for m in marked if m < keep})
-    return i
-
-
-def _damaged_body(lines: list[str], strict: bool) -> tuple[list[tuple[str, str]], set[int]]:
-    body: list[tuple[str, str]] = []
-    marked: set[int] = set()
-    for line in lines:
-        if line.startswith("\\"):
-            marked.add(len(body) - 1)
-        elif line[:1] in ("+", "-") and (not strict or line[1:2] in ("", " ", "\t")):
-            body.append((line[0], line[1:]))
-        else:
-            body.append((" ", line[1:] if line.startswith(" ") else line))
-    return body, marked
-
-
-def _counts_met(body: list[tuple[str, str]], src_len: int, dst_len: int) -> bool:
-    old = new = 0
-    for op, _ in body:
-        old += op != "+"
-        new += op != "-"
-        if (old, new) == (src_len, dst_len):
-            return True
-    return False
-
-
-def _ends_damaged_hunk(lines: list[str], i: int) -> bool:
-    line = lines[i]
-    return (
-        line in _SIGNATURES
-        or line.startswith("diff --git ")
-        or bool(RE_HUNK_HEADER.match(line))
-        or _minus_plus(lines, i)
-    )
-
-
-def _fit_counts(body: list[tuple[str, str]], src_len: int, dst_len: int) -> int:
-    """How many lines of a leniently read body to keep: up to where the
-    header counts are first met, else all but trailing blank lines that
-    overshoot them."""
-    old = new = 0
-    if src_len == dst_len == 0:
-        return 0
-    for k, (op, _) in enumerate(body):
-        old += op != "+"
-        new += op != "-"
-        if (old, new) == (src_len, dst_len):
-            return k + 1
-    keep = len(body)
-    while keep and body[keep - 1] == (" ", "") and (old > src_len or new > dst_len):
-        keep -= 1
-        old, new = old - 1, new - 1
-    return keep
-
-
-def _set_body(hunk: Hunk, body: list[tuple[str, str]], marked: set[int]) -> None:
-    """A no-newline marker counts for a side only when it follows that
-    side's last line (the only place a marker can mean anything)."""
-    hunk.lines = body
-    last_old = max((k for k, (op, _) in enumerate(body) if op != "+"), default=None)
-    last_new = max((k for k, (op, _) in enumerate(body) if op != "-"), default=None)
-    hunk.old_no_newline = last_old is not None and last_old in marked
-    hunk.new_no_newline = last_new is not None and last_new in marked
-
-
-def _name(line: str, pattern: re.Pattern[str]) -> str:
-    match = pattern.match(line)
-    return _unquote(match.group("filename")) if match else ""
-
-
-def _strip_prefixes(old: str | None, new: str | None) -> tuple[str | None, str | None]:
-    """Strip the first path component like ``git apply -p1`` when the names
-    carry git prefixes (a/ b/, or b/ a/ for ``git diff -R``) or two
-    different top directories (quilt's ``linux.orig/``); keep them when both
-    sides start the same (``git diff --no-prefix``)."""
-    old = None if old in (None, DEV_NULL) else old
-    new = None if new in (None, DEV_NULL) else new
-    present = [p for p in (old, new) if p is not None]
-    if not present:
-        return None, None
-    git_style = all(_GIT_PREFIX.match(p) for p in present)
-    if not git_style and len(present) == 2 and "/" in present[0] and "/" in present[1]:
-        git_style = present[0].split("/", 1)[0] != present[1].split("/", 1)[0]
-    if not git_style:
-        return old, new
-    return _drop_first(old), _drop_first(new)
-
-
-def _traditional(old: str | None, new: str | None) -> tuple[str | None, str | None]:
-    """A diff without ``diff --git`` cannot rename: like GNU patch and git
-    apply, use one name for both sides, the shorter one (``x.c`` over
-    ``x.c.orig``), unless a side is /dev/null."""
-    if old is None or new is None:
-        return old, new
-    name = min(old, new, key=lambda p: (p.count("/"), len(p)))
-    return name, name
-
-
-def _drop_first(path: str | None) -> str | None:
-    return None if path is None else path.split("/", 1)[-1]
-
-
-def _check_path(path: str, where: str) -> None:
-    """Paths are handed to a file reader: never let a patch name a file
-    outside the tree."""
-    parts = path.split("/")
-    if path.startswith("/") or "\0" in path or any(part in ("", ".", "..") for part in parts):
-        raise PatchError(
-            f"{where}: unusable path {path!r} in a file header; "
-            "a patch may only name files inside the tree, relative to its top"
-        )
-
-
-def _git_names(rest: str) -> tuple[str, str]:
-    """Split the two names of a ``diff --git`` line. Quoted names are
-    C-unquoted; unquoted names may hold spaces, so prefer the split where
-    both sides name the same file (what git does)."""
-    if rest.startswith('"'):
-        first, tail = _take_quoted(rest)
-        return first, _unquote(tail.strip())
-    if ' "' in rest:
-        first, second = rest.split(' "', 1)
-        return first, _unquote('"' + second)
-    spaces = [k for k, ch in enumerate(rest) if ch == " "]
-    for k in spaces:
-        a, b = rest[:k], rest[k + 1 :]
-        if _drop_first(a) == _drop_first(b):
-            return a, b
-    if spaces:
-        return rest[: spaces[-1]], rest[spaces[-1] + 1 :]
-    return rest, rest
-
-
-def _take_quoted(text: str) -> tuple[str, str]:
-    """The C-quoted string opening ``text`` and the rest after it."""
-    k = 1
-    while k < len(text) and text[k] != '"':
-        k += 2 if text[k] == "\\" else 1
-    return _unquote(text[: k + 1]), text[k + 1 :]
-
-
-def _unquote(name: str) -> str:
-    """Undo git's C-style quoting of names with special characters."""
-    if len(name) < 2 or not (name.startswith('"') and name.endswith('"')):
-        return name
-    out = bytearray()
-    body, k = name[1:-1], 0
-    while k < len(body):
-        ch = body[k]
-        if ch == "\\" and k + 1 < len(body):
-            nxt = body[k + 1]
-            if nxt in "0123" and re.fullmatch(r"[0-7]{3}", body[k + 1 : k + 4]):
-                out.append(int(body[k + 1 : k + 4], 8))
-                k += 4
-                continue
-            if nxt in _C_ESCAPES:
-                out.append(_C_ESCAPES[nxt])
-                k += 2
-                continue
-        out += encode(ch)
-        k += 1
-    return decode(bytes(out))
