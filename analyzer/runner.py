@@ -82,12 +82,13 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None = None) -> Ch
         # hunk of theirs that does not apply to this tree does not matter
         role_patch = replace(patch, files=role_files)
         try:
-            changes = apply_patch(role_patch, read)
+            applied = apply_patch(role_patch, read)
         except PatchError as err:
             res.status, res.reason = "error", str(err)
             failed = True
             continue
-        res.repaired, res.repair_reason = role_patch.repaired, role_patch.repair_reason
+        changes = applied.files
+        res.repaired, res.repair_reason = bool(applied.repaired), applied.repair_reason
         overlay.update(changes)
         from analyzer.analysis import analyze, analyze_cached
 

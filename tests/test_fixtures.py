@@ -35,7 +35,7 @@ def _tree_for(patch: Path, tmp_path: Path) -> Path:
             f = copy / path
             return f.read_text() if f.is_file() else None
 
-        for path, text in apply_patch(p, read).items():
+        for path, text in apply_patch(p, read).files.items():
             if text is None:
                 (copy / path).unlink()
             else:

@@ -17,7 +17,7 @@ def _post(patch):
     tree = patch.parent.parent / "tree"
     before_image = tree_image(tree)
     (p,) = read_patches(patch.read_bytes())
-    changes = apply_patch(p, before_image.get)
+    changes = apply_patch(p, before_image.get).files
     return before_image, patched_image(before_image, changes, lambda path: None)
 
 

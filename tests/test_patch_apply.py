@@ -51,8 +51,9 @@ def _git_apply(tmp_path: Path, files: dict[str, str], diff: str) -> dict[str, st
 
 def test_clean_patch_applies_at_its_header_lines(mail: str) -> None:
     patch = _one(mail)
-    assert apply_patch(patch, tree({PATH: PRE})) == {PATH: POST}
-    assert not patch.repaired and patch.repair_reason == ""
+    applied = apply_patch(patch, tree({PATH: PRE}))
+    assert applied.files == {PATH: POST}
+    assert (applied.repaired, applied.repair_reason) == (0, "") and applied.patch is patch
 
 
 @pytest.mark.parametrize(
@@ -62,7 +63,7 @@ def test_hunks_are_found_at_any_offset(mail: str, top: str, dropped: int) -> Non
     def shifted(text: str) -> str:
         return top + text.split("\n", dropped)[dropped]
 
-    assert apply_patch(_one(mail), tree({PATH: shifted(PRE)})) == {PATH: shifted(POST)}
+    assert apply_patch(_one(mail), tree({PATH: shifted(PRE)})).files == {PATH: shifted(POST)}
 
 
 def test_the_match_nearest_to_the_header_wins() -> None:
@@ -70,13 +71,13 @@ def test_the_match_nearest_to_the_header_wins() -> None:
     pre = "\n".join(["x"] * 2 + block + ["y"] * 15 + block + ["z"] * 2) + "\n"
     near_second = "--- a/f\n+++ b/f\n@@ -19,3 +19,3 @@\n a\n-b\n+B\n c\n"
     near_first = near_second.replace("@@ -19,3 +19,3 @@", "@@ -6,3 +6,3 @@")
-    second = apply_patch(_one(near_second), tree({"f": pre}))["f"]
-    first = apply_patch(_one(near_first), tree({"f": pre}))["f"]
+    second = apply_patch(_one(near_second), tree({"f": pre})).files["f"]
+    first = apply_patch(_one(near_first), tree({"f": pre})).files["f"]
     assert second is not None and first is not None
     assert second.split("\n").index("B") == 21
     assert first.split("\n").index("B") == 3
     halfway = near_second.replace("@@ -19,3 +19,3 @@", "@@ -12,3 +12,3 @@")  # 9 lines from both
-    tie = apply_patch(_one(halfway), tree({"f": pre}))["f"]
+    tie = apply_patch(_one(halfway), tree({"f": pre})).files["f"]
     assert tie is not None and tie.split("\n").index("B") == 21  # the later one, as GNU patch
 
 
@@ -89,17 +90,17 @@ def test_hunks_out_of_order_are_refused_rather_than_overlapped() -> None:
     ):
         apply_patch(_one(text), tree({"f": "a\nb\na\nb\n"}))
     in_order = "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n a\n-b\n+C\n@@ -3,2 +3,2 @@\n a\n-b\n+B\n"
-    assert apply_patch(_one(in_order), tree({"f": "a\nb\na\nb\n"})) == {"f": "a\nC\na\nB\n"}
+    assert apply_patch(_one(in_order), tree({"f": "a\nb\na\nb\n"})).files == {"f": "a\nC\na\nB\n"}
 
 
 def test_a_file_patched_twice_in_one_diff_continues_from_the_first_result() -> None:
     text = unified_diff("f", "a\nb\n", "a\nc\n") + unified_diff("f", "a\nc\n", "a\nc\nd\n")
-    assert apply_patch(_one(text), tree({"f": "a\nb\n"})) == {"f": "a\nc\nd\n"}
+    assert apply_patch(_one(text), tree({"f": "a\nb\n"})).files == {"f": "a\nc\nd\n"}
 
 
 def test_crlf_files_keep_their_line_ends(mail: str) -> None:
     crlf = PRE.replace("\n", "\r\n")
-    assert apply_patch(_one(mail), tree({PATH: crlf})) == {PATH: POST.replace("\n", "\r\n")}
+    assert apply_patch(_one(mail), tree({PATH: crlf})).files == {PATH: POST.replace("\n", "\r\n")}
 
 
 # --- errors ---------------------------------------------------------------------
@@ -129,7 +130,7 @@ def test_changing_a_missing_file_or_creating_an_existing_one_is_refused(mail: st
     ):
         apply_patch(_one(mail), tree({}))
     creation = unified_diff("new.c", "", "int x;\n").replace("--- a/new.c", "--- /dev/null")
-    assert apply_patch(_one(creation), tree({})) == {"new.c": "int x;\n"}
+    assert apply_patch(_one(creation), tree({})).files == {"new.c": "int x;\n"}
     with pytest.raises(
         PatchError, match=r"^new\.c: the patch creates this file but it already exists"
     ):
@@ -138,7 +139,7 @@ def test_changing_a_missing_file_or_creating_an_existing_one_is_refused(mail: st
 
 def test_binary_files_are_left_out_of_the_result() -> None:
     patch = Patch("blob", files=[FilePatch("data.bin", "data.bin", binary=True)])
-    assert apply_patch(patch, tree({"data.bin": "?"})) == {}
+    assert apply_patch(patch, tree({"data.bin": "?"})).files == {}
 
 
 # --- web-archive damage ---------------------------------------------------------
@@ -148,34 +149,44 @@ def test_damaged_copy_applies_exactly_like_the_clean_patch(mail: str) -> None:
     damaged = damage_like_web_archive(mail)
     assert "\n+ if (wide) {\n" in damaged and "\nkey.flat = 1;\n" in damaged
     patch = _one(damaged)
-    assert patch.damaged and not patch.repaired
+    assert patch.damaged
+    applied = apply_patch(patch, tree({PATH: PRE}))
+    assert applied.files == apply_patch(_one(mail), tree({PATH: PRE})).files == {PATH: POST}
+    assert applied.repaired == 3
     assert (
-        apply_patch(patch, tree({PATH: PRE}))
-        == apply_patch(_one(mail), tree({PATH: PRE}))
-        == {PATH: POST}
-    )
-    assert patch.repaired
-    assert (
-        patch.repair_reason
+        applied.repair_reason
         == "context indentation lost (web archive copy); 3 hunks matched ignoring whitespace"
     )
+
+
+def test_repair_leaves_the_patch_as_read_and_shares_what_it_did_not_change(mail: str) -> None:
+    """apply_patch returns the repaired copy instead of rewriting the input."""
+    text = damage_like_web_archive(mail)
+    patch = _one(text)
+    applied = apply_patch(patch, tree({PATH: PRE}))
+    assert patch == _one(text), "the patch read is not touched"
+    assert applied.patch is not patch and applied.patch.subject == patch.subject
+    def lines(p: Patch) -> list[list[tuple[str, str]]]:
+        return [h.lines for h in p.files[0].hunks]
+
+    assert lines(applied.patch) != lines(patch)
+    assert lines(applied.patch) == lines(_one(mail))
 
 
 def test_repaired_patch_renders_as_the_clean_diff_and_git_accepts_it(
     mail: str, tmp_path: Path
 ) -> None:
     patch = _one(damage_like_web_archive(mail))
-    apply_patch(patch, tree({PATH: PRE}))
-    rendered = render_patch(patch)
+    rendered = render_patch(apply_patch(patch, tree({PATH: PRE})).patch)
     assert rendered == render_patch(_one(mail))
     assert _git_apply(tmp_path, {PATH: PRE}, rendered) == {PATH: POST}
 
 
 def test_damaged_copy_is_repaired_at_an_offset(mail: str) -> None:
     top = "/* moved */\n\n" * 7
-    patch = _one(damage_like_web_archive(mail))
-    assert apply_patch(patch, tree({PATH: top + PRE})) == {PATH: top + POST}
-    assert [h.src_start for h in patch.files[0].hunks] == [41, 50, 71]
+    applied = apply_patch(_one(damage_like_web_archive(mail)), tree({PATH: top + PRE}))
+    assert applied.files == {PATH: top + POST}
+    assert [h.src_start for h in applied.patch.files[0].hunks] == [41, 50, 71]
 
 
 def test_damaged_copy_that_matches_nowhere_is_an_error(mail: str) -> None:
@@ -223,7 +234,7 @@ REINDENT_CASES = {
 def test_added_lines_are_reindented_from_their_neighbours(pre: str, post: str) -> None:
     patch = _one(damage_like_web_archive(unified_diff("f.c", pre, post, context=1)))
     assert patch.damaged
-    assert apply_patch(patch, tree({"f.c": pre})) == {"f.c": post}
+    assert apply_patch(patch, tree({"f.c": pre})).files == {"f.c": post}
 
 
 # --- rendering ------------------------------------------------------------------
@@ -240,12 +251,12 @@ def test_render_of_a_git_series_round_trips_and_git_accepts_it(tmp_path: Path) -
     )
     [patch] = read_patches(repo.git("format-patch", "-1", "-M", "--stdout"))
     before = {name: repo.show("HEAD~1", name) for name in ("a.c", "gone.c", "odd name.c")}
-    result = apply_patch(patch, tree({k: v for k, v in before.items() if v is not None}))
+    result = apply_patch(patch, tree({k: v for k, v in before.items() if v is not None})).files
     after = {name: repo.show("HEAD", name) for name in result}
     assert result == after
     rendered = render_patch(patch)
     assert (
-        apply_patch(_one(rendered), tree({k: v for k, v in before.items() if v is not None}))
+        apply_patch(_one(rendered), tree({k: v for k, v in before.items() if v is not None})).files
         == after
     )
     git_result = _git_apply(tmp_path, {k: v for k, v in before.items() if v is not None}, rendered)
@@ -257,7 +268,7 @@ def test_render_marks_missing_final_newlines() -> None:
     assert render_patch(patch) == (
         "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1,1 +1,1 @@\n-a\n\\ No newline at end of file\n+b\n"
     )
-    assert apply_patch(patch, tree({"f": "a"})) == {"f": "b\n"}
+    assert apply_patch(patch, tree({"f": "a"})).files == {"f": "b\n"}
 
 
 def test_diff_N_new_file_named_by_its_path_is_created() -> None:
@@ -265,7 +276,7 @@ def test_diff_N_new_file_named_by_its_path_is_created() -> None:
     line 0 creates it, as GNU patch does."""
     text = ("diff -ruN a/new.h b/new.h\n--- a/new.h\t1970-01-01 00:00:00.000000000 +0000\n"
             "+++ b/new.h\t2024-01-01 00:00:00.000000000 +0000\n@@ -0,0 +1,2 @@\n+int a;\n+int b;\n")
-    assert apply_patch(_one(text), tree({})) == {"new.h": "int a;\nint b;\n"}
+    assert apply_patch(_one(text), tree({})).files == {"new.h": "int a;\nint b;\n"}
     # but a hunk from a real line still needs the file
     with pytest.raises(PatchError, match="does not exist"):
         apply_patch(_one(text.replace("@@ -0,0 +1,2 @@", "@@ -1,0 +1,2 @@")), tree({}))

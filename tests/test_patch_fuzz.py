@@ -140,15 +140,15 @@ def _check_accepted(patch: Patch, files: dict[str, str]) -> None:
     """If the patch applies, its rendering is a clean diff that applies to
     the same result."""
     try:
-        result = apply_patch(patch, tree(files))
+        applied = apply_patch(patch, tree(files))
     except UserError:
         return
     if all(f.binary for f in patch.files):
         return  # rendered alone it is binary-only input, which is refused
-    again = read_patches(render_patch(patch), source="rendered")
+    again = read_patches(render_patch(applied.patch), source="rendered")
     assert len(again) == 1
     assert not again[0].damaged
-    assert apply_patch(again[0], tree(files)) == result
+    assert apply_patch(again[0], tree(files)).files == applied.files
 
 
 @FUZZ
@@ -162,7 +162,7 @@ def test_generated_diffs_apply_to_their_post_image(
         return
     [patch] = read_patches(_diff(pre, post, context))
     assert not patch.damaged
-    assert apply_patch(patch, tree({"f.c": _file(pre)})) == {"f.c": _file(post)}
+    assert apply_patch(patch, tree({"f.c": _file(pre)})).files == {"f.c": _file(post)}
 
 
 @FUZZ

@@ -169,7 +169,7 @@ def test_traditional_diff_uses_one_name_and_strips_timestamps() -> None:
     )
     patch = _only(text)
     assert (patch.files[0].old_path, patch.files[0].new_path) == ("lib/x.c", "lib/x.c")
-    assert apply_patch(patch, tree({"lib/x.c": "a\nb\n"})) == {"lib/x.c": "a\nc\n"}
+    assert apply_patch(patch, tree({"lib/x.c": "a\nb\n"})).files == {"lib/x.c": "a\nc\n"}
 
 
 def test_quilt_style_prefixes_are_stripped() -> None:
@@ -186,7 +186,7 @@ def _apply_series(patches: list[Patch], repo: GitRepo, base: str) -> list[dict[s
     files = {name: repo.show(base, name) for name in (SLOT, STATS, NOTES)}
     states = []
     for patch in patches:
-        files.update(apply_patch(patch, tree({k: v for k, v in files.items() if v is not None})))
+        files.update(apply_patch(patch, tree({k: v for k, v in files.items() if v is not None})).files)
         states.append(dict(files))
     return states
 
@@ -249,7 +249,7 @@ def test_reversed_diff_strips_prefixes_and_undoes_the_change(repo: GitRepo) -> N
     assert patch.paths == [NOTES, SLOT, STATS]
     assert patch.files[2].new_path is None  # the added file, reversed, is deleted
     after = {name: repo.show("HEAD~1", name) for name in (NOTES, SLOT, STATS)}
-    result = apply_patch(patch, tree({k: v for k, v in after.items() if v is not None}))
+    result = apply_patch(patch, tree({k: v for k, v in after.items() if v is not None})).files
     assert result == {
         NOTES: repo.show("HEAD~3", NOTES),
         SLOT: repo.show("HEAD~3", SLOT),
@@ -267,7 +267,7 @@ def test_rename_with_edit(tmp_path: Path) -> None:
     [fp] = patch.files
     assert (fp.old_path, fp.new_path, fp.copied) == ("old/name.c", "new/name.c", False)
     assert len(fp.hunks) == 3
-    result = apply_patch(patch, repo.reader("HEAD~1"))
+    result = apply_patch(patch, repo.reader("HEAD~1")).files
     assert result == {"old/name.c": None, "new/name.c": repo.show("HEAD", "new/name.c")}
 
 
@@ -282,7 +282,7 @@ def test_pure_rename_without_hunks(tmp_path: Path) -> None:
         "a b/z.c",
         [],
     )
-    assert apply_patch(patch, repo.reader("HEAD~1")) == {"a b/x y.c": None, "a b/z.c": "int x;\n"}
+    assert apply_patch(patch, repo.reader("HEAD~1")).files == {"a b/x y.c": None, "a b/z.c": "int x;\n"}
 
 
 def test_new_and_deleted_files_use_none_for_the_missing_side(tmp_path: Path) -> None:
@@ -297,7 +297,7 @@ def test_new_and_deleted_files_use_none_for_the_missing_side(tmp_path: Path) -> 
         "empty.c": ("empty.c", None, 0),
         "gone.c": ("gone.c", None, 1),
     }
-    result = apply_patch(patch, repo.reader("HEAD~1"))
+    result = apply_patch(patch, repo.reader("HEAD~1")).files
     assert result == {"blank.c": "", "born.c": "int born;\n", "empty.c": None, "gone.c": None}
 
 
@@ -335,7 +335,7 @@ def test_binary_diffs_are_flagged_noted_and_do_not_swallow_the_next_file(
     assert (binary.path, binary.binary, binary.hunks) == ("data.bin", True, [])
     assert "binary diff of data.bin ignored" in patch.notes
     assert text.hunks[0].lines == [("-", "int z;"), ("+", "int z = 1;")]
-    assert apply_patch(patch, repo.reader("HEAD~1")) == {"z.c": "int z = 1;\n"}
+    assert apply_patch(patch, repo.reader("HEAD~1")).files == {"z.c": "int z = 1;\n"}
 
 
 def test_binary_only_input_is_an_error(tmp_path: Path) -> None:
@@ -404,7 +404,7 @@ def test_no_newline_at_end_of_file_matches_git(tmp_path: Path) -> None:
         False,
         True,
     )
-    assert apply_patch(patch, repo.reader("HEAD~1")) == {
+    assert apply_patch(patch, repo.reader("HEAD~1")).files == {
         "a.c": "int a;\nint b;\n",
         "b.c": "int c;\nint d;",
     }

@@ -11,6 +11,7 @@ import importlib
 from analyzer.patch.model import FilePatch, Hunk, Patch, PatchError
 
 __all__ = [
+    "Applied",
     "FilePatch",
     "Hunk",
     "Patch",
@@ -20,7 +21,12 @@ __all__ = [
     "render_patch",
 ]
 
-_LAZY = {"read_patches": "reader", "apply_patch": "apply", "render_patch": "apply"}
+_LAZY = {
+    "read_patches": "reader",
+    "Applied": "apply",
+    "apply_patch": "apply",
+    "render_patch": "apply",
+}
 
 
 def __getattr__(name: str):

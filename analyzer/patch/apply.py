@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from analyzer.patch.model import FilePatch, Hunk, Patch, PatchError
 from analyzer.patch.repair import loose_key, rebuild
@@ -29,28 +29,45 @@ class _Placed:
     repaired: bool
 
 
-def apply_patch(patch: Patch, read: Reader) -> dict[str, str | None]:
-    """Apply ``patch`` to the tree ``read`` gives (text, or None when a path
-    does not exist). Returns the new text of every non-binary file the patch
-    touches, None for files it deletes or renames away.
+@dataclass(frozen=True)
+class Applied:
+    """What applying a patch did. ``files`` holds the new text of every
+    non-binary file the patch touches, None for files it deletes or renames
+    away. ``patch`` is the patch as it applied: for a damaged one, a copy
+    whose hunks have the exact lines of this tree and the place they
+    applied at (``render_patch`` prints it as a clean diff); unchanged
+    records are shared with the patch read. ``repaired`` counts the hunks
+    that were matched ignoring whitespace."""
 
-    A damaged patch is repaired in place: its hunks get the exact lines of
-    this tree, and ``repaired``/``repair_reason`` say so."""
+    files: dict[str, str | None]
+    patch: Patch
+    repaired: int = 0
+
+    @property
+    def repair_reason(self) -> str:
+        if not self.repaired:
+            return ""
+        return (f"context indentation lost (web archive copy); {self.repaired} "
+                f"hunk{'s' if self.repaired != 1 else ''} matched ignoring whitespace")
+
+
+def apply_patch(patch: Patch, read: Reader) -> Applied:
+    """Apply ``patch`` to the tree ``read`` gives (text, or None when a path
+    does not exist). The patch itself is left as it was read."""
     results: dict[str, str | None] = {}
+    files: list[FilePatch] = []
     repaired = 0
     for fp in patch.files:
         if fp.binary:
+            files.append(fp)
             continue
-        text, count = _apply_file(fp, _pre_image(fp, read, results), patch.damaged)
-        repaired += count
+        text, placed = _apply_file(fp, _pre_image(fp, read, results), patch.damaged)
+        repaired += sum(p.repaired for p in placed)
+        rewrite = patch.damaged or any(p.repaired for p in placed)
+        files.append(replace(fp, hunks=_repaired_hunks(placed)) if rewrite else fp)
         _store(results, fp, text)
-    if repaired:
-        patch.repaired = True
-        patch.repair_reason = (
-            f"context indentation lost (web archive copy); {repaired} "
-            f"hunk{'s' if repaired != 1 else ''} matched ignoring whitespace"
-        )
-    return results
+    rewritten = any(new is not old for new, old in zip(files, patch.files, strict=True))
+    return Applied(results, replace(patch, files=files) if rewritten else patch, repaired)
 
 
 def _pre_image(fp: FilePatch, read: Reader, results: dict[str, str | None]) -> str:
@@ -87,13 +104,11 @@ def _store(results: dict[str, str | None], fp: FilePatch, text: str) -> None:
     results[fp.new_path] = text
 
 
-def _apply_file(fp: FilePatch, pre: str, damaged: bool) -> tuple[str, int]:
-    """New text of one file, and how many of its hunks needed repair."""
+def _apply_file(fp: FilePatch, pre: str, damaged: bool) -> tuple[str, list[_Placed]]:
+    """New text of one file, and where (and how) each hunk was placed."""
     texts, eols = _split(pre)
     placed = _place_hunks(fp, texts, damaged)
-    if damaged or any(p.repaired for p in placed):
-        _commit_repairs(placed)
-    return _stitch(texts, eols, placed), sum(p.repaired for p in placed)
+    return _stitch(texts, eols, placed), placed
 
 
 def _place_hunks(fp: FilePatch, texts: list[str], damaged: bool) -> list[_Placed]:
@@ -165,20 +180,23 @@ def _best_partial(keys: list[str], old: list[str], guess: int) -> tuple[int, int
     return best, best_score
 
 
-def _commit_repairs(placed: list[_Placed]) -> None:
-    """Rewrite a damaged patch's hunks for this tree: repaired hunks get
+def _repaired_hunks(placed: list[_Placed]) -> list[Hunk]:
+    """A damaged patch's hunks rewritten for this tree: repaired hunks get
     their exact lines, and every hunk the place it really applies (a moved
     header would shift where the next hunk is looked for), so
     ``render_patch`` prints a diff that applies exactly the same way."""
+    out = []
     delta = 0
     for item in placed:
-        hunk = item.hunk
-        hunk.lines = item.lines
-        n_old = hunk.src_len = sum(op != "+" for op, _ in hunk.lines)
-        n_new = hunk.dst_len = sum(op != "-" for op, _ in hunk.lines)
-        hunk.src_start = item.pos + 1 if n_old else item.pos
-        hunk.dst_start = item.pos + delta + (1 if n_new else 0)
+        n_old = sum(op != "+" for op, _ in item.lines)
+        n_new = sum(op != "-" for op, _ in item.lines)
+        out.append(replace(
+            item.hunk, lines=item.lines, src_len=n_old, dst_len=n_new,
+            src_start=item.pos + 1 if n_old else item.pos,
+            dst_start=item.pos + delta + (1 if n_new else 0),
+        ))
         delta += n_new - n_old
+    return out
 
 
 def _stitch(texts: list[str], eols: list[str], placed: list[_Placed]) -> str:
@@ -238,8 +256,8 @@ def _split(text: str) -> tuple[list[str], list[str]]:
 
 def render_patch(patch: Patch) -> str:
     """A clean unified diff of ``patch`` with ``diff --git`` headers, which
-    ``git apply`` and ``read_patches`` accept; for a repaired patch, the
-    rebuilt exact text."""
+    ``git apply`` and ``read_patches`` accept; for the patch of an
+    ``Applied``, the diff as it applied (a repaired one's exact text)."""
     out: list[str] = []
     for fp in patch.files:
         out += _render_file(fp)

@@ -55,17 +55,15 @@ class FilePatch:
 
 @dataclass
 class Patch:
-    """One patch of a series: its subject and its file changes.
+    """One patch of a series, as read: its subject and its file changes.
 
     ``damaged`` is set by the reader when the text looks copied from a web
     archive (context indentation lost); the applier then repairs it and says
-    so through ``repaired``/``repair_reason``."""
+    so in what it returns (``apply.Applied``), leaving this record as read."""
 
     subject: str
     files: list[FilePatch] = field(default_factory=list)
     damaged: bool = False
-    repaired: bool = False
-    repair_reason: str = ""
     notes: list[str] = field(default_factory=list)
     author: str = ""
     date: str = ""

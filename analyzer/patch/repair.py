@@ -23,7 +23,7 @@ a line that still starts with a tab kept its indentation and is left alone.
 Labels, ``case`` lines, heads split over several lines and continuation
 lines of long expressions are not modelled: they take their anchor's depth.
 The repair recovers the usual kernel-style change exactly and is always
-reported (``Patch.repaired``), never silent.
+reported (``Applied.repaired``), never silent.
 """
 
 from __future__ import annotations
