@@ -466,6 +466,7 @@ def test_two_names_without_rename_lines_are_a_corrupt_header() -> None:
     "diff --git a/x.c b/x.c\nindex 1234567..89abcde 100644\n--- a/x.c\n",
     "diff --git a/x.c b/x.c\nindex 1234567..89abcde 100644\n--- a/x.c\n+++ b/x.c\n",
     "--- a/x.c\n+++ b/x.c\n",
+    "diff --git a/x.c b/x.c\nsimilarity index 100%\ncopy from x.c\n",  # found by hypothesis
 ])
 def test_a_file_header_without_changes_at_the_end_is_cut_short(text: str) -> None:
     last = text.count("\n")

@@ -86,7 +86,7 @@ class DiffReader:
     def _no_change(self, fp: FilePatch) -> bool:
         """A section that changes nothing: what is left of a file header
         when the text stops right after it."""
-        return not (fp.hunks or fp.binary or fp.copied or fp.old_path != fp.new_path
+        return not (fp.hunks or fp.binary or fp.old_path != fp.new_path
                     or id(fp) in self._header_changes)
 
     def _new_file(self, old: str | None, new: str | None) -> FilePatch:
