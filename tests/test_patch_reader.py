@@ -600,3 +600,24 @@ def test_damaged_context_line_starting_with_plus_plus_is_context() -> None:
 def test_diff_command_line_is_not_a_subject() -> None:
     text = "diff -ruN a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+b\n"
     assert _only(text).subject == ""
+
+
+def test_every_cut_of_a_series_is_refused_or_reads_a_prefix_of_it(repo: GitRepo) -> None:
+    """Cut after any line, a series either reads as the same hunks up to a
+    hunk or file boundary, or is refused as cut short: never as other
+    changes (a rename, a shorter hunk, web-archive damage)."""
+    mbox = repo.git("format-patch", "--stdout", "HEAD~3")
+    full = [h for p in read_patches(mbox) for f in p.files for h in [(f.path, None), *[
+        (f.path, (h.src_start, h.src_len, h.lines)) for h in f.hunks]]]
+    lines = mbox.split("\n")
+    for n in range(1, len(lines)):
+        text = "\n".join(lines[:n]) + "\n"
+        try:
+            patches = read_patches(text)
+        except PatchError as err:
+            assert "cut short" in str(err) or "no diff found" in str(err), (n, str(err))
+            continue
+        got = [h for p in patches for f in p.files for h in [(f.path, None), *[
+            (f.path, (h.src_start, h.src_len, h.lines)) for h in f.hunks]]]
+        assert got == full[: len(got)], n
+        assert not any(p.damaged for p in patches), n

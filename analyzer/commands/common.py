@@ -49,7 +49,10 @@ def say(line: str) -> None:
     if stream is None:
         return
     with contextlib.suppress(OSError, ValueError):
-        stream.write(line + "\n")
+        try:
+            stream.write(line + "\n")
+        except UnicodeEncodeError:  # a strict stderr and a byte that was not UTF-8
+            stream.write(encode(line).decode("utf-8", "backslashreplace") + "\n")
         stream.flush()
 
 
