@@ -3,6 +3,9 @@ stderr (when there is a stderr) and status 2, never a traceback."""
 
 from __future__ import annotations
 
+import io
+import sys
+
 import pytest
 from helpers import FIXTURES, run_cli
 
@@ -63,3 +66,12 @@ def test_output_file_gets_exactly_what_stdout_would(tmp_path, capsys, fmt):
     printed = capsys.readouterr().out
     main(["scan", "--tree", str(LEGACY), "--format", fmt, "-o", str(tmp_path / "r")])
     assert (tmp_path / "r").read_text() == printed and capsys.readouterr().out == ""
+
+
+def test_an_error_line_with_a_non_utf8_byte_reaches_a_strict_stderr(monkeypatch):
+    from analyzer.commands.common import say
+
+    raw = io.BytesIO()
+    monkeypatch.setattr(sys, "stderr", io.TextIOWrapper(raw, encoding="utf-8", errors="strict"))
+    say("mmu-role-lint: arch/x86/kvm/mmu/x\udce9.c: no such file")
+    assert raw.getvalue() == b"mmu-role-lint: arch/x86/kvm/mmu/x\\xe9.c: no such file\n"
