@@ -107,11 +107,17 @@ def outside(tmp_path):
     return secret
 
 
-def test_a_symlinked_legacy_mmu_c_is_not_followed(tmp_path, capsys, outside):
+def _linked_tree(tmp_path, fixture, rel: str, target):
+    """A copy of a fixture tree in which ``rel`` is a symlink to ``target``."""
     tree = tmp_path / "tree"
-    shutil.copytree(LEGACY, tree)
-    (tree / MMU).unlink()
-    (tree / MMU).symlink_to(outside)
+    shutil.copytree(fixture, tree)
+    (tree / rel).unlink()
+    (tree / rel).symlink_to(target)
+    return tree
+
+
+def test_a_symlinked_legacy_mmu_c_is_not_followed(tmp_path, capsys, outside):
+    tree = _linked_tree(tmp_path, LEGACY, MMU, outside)
     status, out, err = run(capsys, "scan", "--tree", str(tree))
     assert status == 2 and out == ""
     _one_line(err, f"no KVM MMU sources (looked for arch/x86/kvm/mmu/*.c and {MMU}); "
@@ -119,20 +125,14 @@ def test_a_symlinked_legacy_mmu_c_is_not_followed(tmp_path, capsys, outside):
 
 
 def test_check_says_the_tree_file_is_a_symlink(tmp_path, capsys, outside):
-    tree = tmp_path / "tree"
-    shutil.copytree(LEGACY, tree)
-    (tree / MMU).unlink()
-    (tree / MMU).symlink_to(outside)
+    tree = _linked_tree(tmp_path, LEGACY, MMU, outside)
     status, _, err = run(capsys, "check", str(SEED_FIX), "--tree", str(tree))
     assert status == 2
     _one_line(err, f"{MMU}: skipped: a symbolic link")
 
 
 def test_a_symlinked_modern_source_is_skipped_with_a_note(tmp_path, capsys, outside):
-    tree = tmp_path / "tree"
-    shutil.copytree(MODERN, tree)
-    (tree / TDP).unlink()
-    (tree / TDP).symlink_to(outside)
+    tree = _linked_tree(tmp_path, MODERN, TDP, outside)
     status, out, err = run(capsys, "scan", "--tree", str(tree), "--format", "json")
     assert status == 0
     assert TDP not in json.loads(out)["files"] and len(json.loads(out)["files"]) == 2
@@ -153,10 +153,7 @@ def test_a_symlinked_directory_on_the_way_is_not_followed(tmp_path, capsys):
 
 
 def test_b4_format_keeps_the_note_off_stderr(tmp_path, capsys, outside):
-    tree = tmp_path / "tree"
-    shutil.copytree(MODERN, tree)
-    (tree / TDP).unlink()
-    (tree / TDP).symlink_to(outside)
+    tree = _linked_tree(tmp_path, MODERN, TDP, outside)
     status, _, err = run(capsys, "scan", "--tree", str(tree), "--format", "b4")
     assert (status, err) == (0, "")
 
@@ -170,10 +167,7 @@ def test_a_file_named_on_the_command_line_is_read_through_its_symlink(tmp_path, 
 
 
 def test_check_reports_a_skipped_symlink_among_the_patch_notes(tmp_path, capsys, outside):
-    tree = tmp_path / "tree"
-    shutil.copytree(MODERN, tree)
-    (tree / TDP).unlink()
-    (tree / TDP).symlink_to(outside)
+    tree = _linked_tree(tmp_path, MODERN, TDP, outside)
     patch = FIXTURES / "modern" / "patches" / "0004-mask-on-store.patch"
     status, out, err = run(capsys, "check", str(patch), "--tree", str(tree), "--format", "json")
     (result,) = json.loads(out)["patches"]

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from helpers import HEADER
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from patchtools import damage_like_web_archive, tree, unified_diff
 
@@ -101,9 +101,10 @@ def _diff(pre: list[str], post: list[str], context: int) -> str:
 
 
 @st.composite
-def _edited(draw: st.DrawFn) -> tuple[list[str], list[str]]:
-    """A pre-image and a post-image made from it by a few edits."""
-    pre = draw(st.lists(_LINE, min_size=1, max_size=25))
+def _edited(draw: st.DrawFn, line: st.SearchStrategy = _LINE) -> tuple[list, list]:
+    """A pre-image and a post-image made from it by a few edits, of lines
+    drawn from ``line`` (text, or bytes in no particular encoding)."""
+    pre = draw(st.lists(line, min_size=1, max_size=25))
     post = list(pre)
     for _ in range(draw(st.integers(1, 4))):
         at = draw(st.integers(0, len(post)))
@@ -111,7 +112,7 @@ def _edited(draw: st.DrawFn) -> tuple[list[str], list[str]]:
         if kind != "insert" and at < len(post):
             del post[at]
         if kind != "delete":
-            post[at:at] = draw(st.lists(_LINE, min_size=1, max_size=3))
+            post[at:at] = draw(st.lists(line, min_size=1, max_size=3))
     return pre, post
 
 
@@ -231,18 +232,8 @@ _BYTES = st.sampled_from(
 _BYTE_LINE = st.lists(_BYTES, max_size=8).map(b"".join)
 
 
-@st.composite
-def _edited_bytes(draw: st.DrawFn) -> tuple[list[bytes], list[bytes]]:
-    """Like ``_edited``, on lines of bytes in no particular encoding."""
-    pre = draw(st.lists(_BYTE_LINE, min_size=1, max_size=20))
-    post = list(pre)
-    for _ in range(draw(st.integers(1, 3))):
-        at = draw(st.integers(0, len(post)))
-        if at < len(post) and draw(st.booleans()):
-            del post[at]
-        post[at:at] = draw(st.lists(_BYTE_LINE, min_size=1, max_size=3))
-    assume(pre != post)
-    return pre, post
+def _edited_bytes() -> st.SearchStrategy:
+    return _edited(_BYTE_LINE).filter(lambda edit: edit[0] != edit[1])
 
 
 def _bytes_file(lines: list[bytes]) -> bytes:
