@@ -234,19 +234,23 @@ class Score:
 
     @property
     def recall(self) -> float | None:
-        return self.found / self.positives if self.positives else None
+        return _share(self.found, self.positives)
 
     @property
     def precision(self) -> float | None:
-        return self.correct / self.reports if self.reports else None
+        return _share(self.correct, self.reports)
 
     @property
     def field_recall(self) -> float | None:
-        return self.found_fields / self.positives if self.positives else None
+        return _share(self.found_fields, self.positives)
 
     @property
     def field_precision(self) -> float | None:
-        return self.in_label / self.reports if self.reports else None
+        return _share(self.in_label, self.reports)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
 
 
 def _fmt(fields: dict[str, set[str]] | frozenset[str], function: str | None = None) -> str:

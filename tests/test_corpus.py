@@ -27,35 +27,23 @@ _spec.loader.exec_module(corpus)
 CASES = corpus.load_corpus()
 SERIES = ("6.1", "6.12")
 
-# (case, series) -> why the analysis before issue 10 gets it wrong.
+# case -> why the analysis before issue 10 gets it wrong, on 6.1 and 6.12 alike.
 _TDP_TOO = "also reported in the TDP MMU, whose roots never enter mmu_page_hash"
 XFAIL = {
-    ("l6-alloc-efer-nx", "6.1"): f"reported at the compare sites, not the store; {_TDP_TOO}",
-    ("l6-alloc-efer-nx", "6.12"): f"reported at the compare sites, not the store; {_TDP_TOO}",
-    ("l6-alloc-partial-guest-mode", "6.1"): "partial store sp->role.x = ... not followed",
-    ("l6-alloc-partial-guest-mode", "6.12"): "partial store sp->role.x = ... not followed",
-    ("l6-child-role-guest-mode", "6.1"): "child role against the sync check not judged",
-    ("l6-child-role-guest-mode", "6.12"): "child role against the sync check not judged",
-    ("l6-child-sp-smm-after-compare", "6.1"): "override between child-slot compare and store missed",
-    ("l6-child-sp-smm-after-compare", "6.12"): "override between child-slot compare and store missed",
-    ("l6-clean-extract-root-role", "6.1"): "a helper returning the same role is read as a change of direct",
-    ("l6-clean-extract-root-role", "6.12"): "a helper returning the same role is read as a change of direct",
-    ("l6-ept-cpu-role-base-store", "6.1"): ".base store leaving ext stale not followed",
-    ("l6-ept-cpu-role-base-store", "6.12"): ".base store leaving ext stale not followed",
-    ("l6-get-shadow-page-direct-efer-nx", "6.1"): f"guarded override reported at compare sites; {_TDP_TOO}",
-    ("l6-get-shadow-page-direct-efer-nx", "6.12"): f"guarded override reported at compare sites; {_TDP_TOO}",
-    ("l6-helper-filters-store", "6.1"): "helper between the role and the store not followed",
-    ("l6-helper-filters-store", "6.12"): "helper between the role and the store not followed",
-    ("l6-root-direct-smm", "6.1"): f"guarded override reported at compare sites; {_TDP_TOO}",
-    ("l6-root-direct-smm", "6.12"): f"guarded override reported at compare sites; {_TDP_TOO}",
-    ("l6-shadow-context-mask-smap", "6.1"): "word &= ~mask on the stored context role not followed",
-    ("l6-shadow-context-mask-smap", "6.12"): "word &= ~mask on the stored context role not followed",
-    ("l6-shadow-root-level-arg", "6.1"): "call-site constant (level) dropped as a page discriminator",
-    ("l6-shadow-root-level-arg", "6.12"): "call-site constant (level) dropped as a page discriminator",
-    ("l6-tdp-root-partial-ad", "6.1"): "partial store root->role.x = ... not followed",
-    ("l6-tdp-root-partial-ad", "6.12"): "partial store root->role.x = ... not followed",
-    ("l61-sync-ign-access", "6.1"): "masked compare: a field leaving the ignore mask not judged",
-    ("l6-sync-ign-access", "6.12"): "masked compare: a field leaving the ignore mask not judged",
+    "l6-alloc-efer-nx": f"reported at the compare sites, not the store; {_TDP_TOO}",
+    "l6-alloc-partial-guest-mode": "partial store sp->role.x = ... not followed",
+    "l6-child-role-guest-mode": "child role against the sync check not judged",
+    "l6-child-sp-smm-after-compare": "override between child-slot compare and store missed",
+    "l6-clean-extract-root-role": "a helper returning the same role is read as a change of direct",
+    "l6-ept-cpu-role-base-store": ".base store leaving ext stale not followed",
+    "l6-get-shadow-page-direct-efer-nx": f"guarded override reported at compare sites; {_TDP_TOO}",
+    "l6-helper-filters-store": "helper between the role and the store not followed",
+    "l6-root-direct-smm": f"guarded override reported at compare sites; {_TDP_TOO}",
+    "l6-shadow-context-mask-smap": "word &= ~mask on the stored context role not followed",
+    "l6-shadow-root-level-arg": "call-site constant (level) dropped as a page discriminator",
+    "l6-tdp-root-partial-ad": "partial store root->role.x = ... not followed",
+    "l61-sync-ign-access": "masked compare: a field leaving the ignore mask not judged",
+    "l6-sync-ign-access": "masked compare: a field leaving the ignore mask not judged",
 }
 
 
@@ -65,7 +53,7 @@ def _debian_cases() -> list:
         for case in CASES:
             if not case.applies_to(f"debian-{series}.0"):
                 continue
-            reason = XFAIL.get((case.id, series))
+            reason = XFAIL.get(case.id)
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             params.append(pytest.param(series, case, id=f"{series}-{case.id}", marks=marks))
     return params
