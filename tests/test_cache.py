@@ -1,21 +1,30 @@
 """The analysis cache: a warm run answers what a cold one does, broken
 entries are ignored, nothing is written into the tree, and the neutralized
-text of an edited file is rebuilt from the old one exactly."""
+text of an edited file is rebuilt from the old one exactly; analyses as
+JSON (analyzer.store) come back exactly, and nothing else decodes."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import functools
 import json
 import random
 import shutil
 
 import pytest
 from helpers import FIXTURES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from analyzer import cache
+from analyzer import cache, store
+from analyzer.analysis import analyze
 from analyzer.cli import main
 from analyzer.neutralize import neutralize, neutralize_edit
+from analyzer.sources import tree_image
 
 LEGACY = FIXTURES / "legacy" / "tree"
+MODERN = FIXTURES / "modern" / "tree"
 MASK = FIXTURES / "legacy" / "patches" / "0009-mask-drops-nxe.patch"
 
 
@@ -107,3 +116,131 @@ def test_neutralize_edit_equals_neutralizing_the_whole_file(seed):
             edited.insert(k, "{\n")  # unbalanced: must fall back, still exact
         new = "".join(edited)
         assert neutralize_edit(old, old_neutral, new) == neutralize(new)
+
+
+# ---- the JSON format -------------------------------------------------------
+
+def _set_analysis_field(top, name: str, value) -> None:
+    """Give the analysis (the one object of the last group) another value
+    of one field."""
+    group = top[2][-1]
+    assert top[1][group[0]][0] == "Analysis" and group[1] == 1
+    group[2 + [f.name for f in dataclasses.fields(store.Analysis)].index(name)] = [value]
+
+
+def _same(a, b, path="") -> None:
+    """Deep equality that also compares steps (terms' equality ignores
+    them) and types (a tuple is not a list)."""
+    assert type(a) is type(b), f"{path}: {type(a).__name__} != {type(b).__name__}"
+    if dataclasses.is_dataclass(a):
+        for f in dataclasses.fields(a):
+            _same(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
+    elif isinstance(a, dict):
+        assert list(a) == list(b), path
+        for k in a:
+            _same(a[k], b[k], f"{path}[{k!r}]")
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same(x, y, f"{path}[{i}]")
+    else:
+        assert a == b, path
+
+
+@pytest.mark.parametrize("tree", [LEGACY, MODERN], ids=["legacy", "modern"])
+def test_json_gives_back_the_analysis(tree):
+    analysis = analyze(tree_image(tree))
+    back = store.decode(store.encode(analysis))
+    _same(analysis, back)
+    assert back.model is back.facts.model  # shared objects stay shared
+
+
+@functools.lru_cache(maxsize=1)
+def _valid_bytes() -> bytes:
+    return store.encode(analyze(tree_image(LEGACY)))
+
+
+def _valid_payload() -> list:
+    return json.loads(_valid_bytes())
+
+
+def _count(top) -> int:
+    """How many objects a payload holds."""
+    return sum(group[1] for group in top[2])
+
+
+def _swap_class(top, name, new):
+    top[1] = [[new if n == name else n, f] for n, f in top[1]]
+
+
+@pytest.mark.parametrize("damage", [
+    lambda top: _swap_class(top, "Step", "Popen"),                    # a class not in the registry
+    lambda top: _swap_class(top, "Step", "Analysis"),                 # a class of the wrong shape
+    lambda top: top[1][0][1].append("extra"),                         # a field it does not have
+    lambda top: top[2][0].append([]),                                 # a column too many
+    lambda top: top[2][0][2].append(top[2][0][2][0]),                 # a value too many in one
+    lambda top: top[2].append(top[2][0]),                             # the last object not the analysis
+    lambda top: _set_analysis_field(top, "files", "arch/x86/kvm/mmu.c"),  # a str, not a list
+    lambda top: _set_analysis_field(top, "findings", None),
+    lambda top: _set_analysis_field(top, "facts", _count(top) + 5),   # a reference to nothing
+    lambda top: _set_analysis_field(top, "facts", -1),                # ... or from the end
+    lambda top: _set_analysis_field(top, "facts", _count(top) - 1),   # ... or to itself
+    lambda top: _set_analysis_field(top, "facts", 0),                 # ... or to another record
+    lambda top: _set_analysis_field(top, "facts", True),              # a bool is no reference
+    lambda top: top.__setitem__(0, "something else"),
+], ids=["unknown-class", "wrong-fields", "extra-field", "extra-column", "extra-value", "last-object",
+        "wrong-type", "findings-null", "dangling", "negative", "self", "wrong-record", "bool",
+        "magic"])
+def test_a_malformed_payload_is_refused(damage):
+    top = _valid_payload()
+    damage(top)
+    with pytest.raises(store.Malformed):
+        store.decode(json.dumps(top))
+
+
+@pytest.mark.parametrize("data", [b"", b"\x80\x04K\x01.", b"[" * 100000, b"null",
+                                  b'["mmu-role-lint analysis", [], []]'])
+def test_what_is_not_an_analysis_is_refused(data):
+    with pytest.raises(store.Malformed):
+        store.decode(data)
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-3, 10**6) | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.sampled_from(["o", "k", "l", "f", "s", "x"]), inner, max_size=2),
+                     max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_any_one_changed_value_gives_an_analysis_or_a_miss(data):
+    """Change one value anywhere in a valid payload (an object's number, a
+    field's value, a count, a whole column): decode builds an analysis or
+    says Malformed, nothing else."""
+    top = _valid_payload()
+    groups = top[2]
+    group = groups[data.draw(st.integers(0, len(groups) - 1), label="group")]
+    at = data.draw(st.integers(0, len(group) - 1), label="position")
+    if at >= 2 and group[at] and data.draw(st.booleans(), label="one value"):
+        group, at = group[at], data.draw(st.integers(0, len(group[at]) - 1), label="index")
+    group[at] = data.draw(_JSON, label="value")
+    with contextlib.suppress(store.Malformed):
+        assert type(store.decode(json.dumps(top))) is store.Analysis
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10**9), st.binary(min_size=1, max_size=4))
+def test_any_few_bytes_changed_give_an_analysis_or_a_miss(at, garbage):
+    data = _valid_bytes()
+    at %= len(data)
+    with contextlib.suppress(store.Malformed):
+        assert type(store.decode(data[:at] + garbage + data[at + len(garbage):])) is store.Analysis
+
+
+@pytest.mark.real_kernel
+@pytest.mark.parametrize("version", ["6.1", "6.12"])
+def test_json_gives_back_a_real_kernels_analysis(version, kernel_tree):
+    """Every value a whole MMU's analysis holds has a place in the format
+    (else the cache would silently stop storing it)."""
+    analysis = analyze(tree_image(kernel_tree(version)))
+    _same(analysis, store.decode(store.encode(analysis)))
