@@ -74,12 +74,11 @@ def analyze_cached(image: Image) -> Analysis:
     if cache.cache_root() is None:
         return analyze(image)
     key = cache.image_key(image.files, image.headers)
-    found = cache.load(key)
+    found = cache.load(key)  # an Analysis, checked field by field, or None
     if isinstance(found, Analysis):
         return found
     result = analyze(image)
-    result.__dict__.pop("graph", None)  # built on demand, never stored
-    cache.store(key, result)
+    cache.store(key, result)  # its fields only: the graph is built again on use
     return result
 
 
@@ -108,16 +107,18 @@ def _page_context(image: Image, facts: Facts, model: RoleModel) -> FlowContext:
 
 def _parse(path: str, text: str, old: str | None = None) -> ParsedFile:
     """Parse, with the neutralized text from the cache when this text was
-    seen before, or made from the old text's by ``neutralize_edit``."""
+    seen before, or made from the old text's by ``neutralize_edit``. A
+    cached text is used only when it can be a neutralization of its text
+    (``cache.load_text`` checks the checksum, length and lines)."""
     from analyzer import cache
     from analyzer.neutralize import neutralize, neutralize_edit
 
     if cache.cache_root() is None:
         return parse_c(path, text)
     key = cache.text_key(text)
-    neutral = cache.load_text(key)
-    if neutral is None or len(neutral) != len(text):
-        old_neutral = cache.load_text(cache.text_key(old)) if old is not None else None
+    neutral = cache.load_text(key, text)
+    if neutral is None:
+        old_neutral = cache.load_text(cache.text_key(old), old) if old is not None else None
         if old is not None and old_neutral is not None:
             neutral = neutralize_edit(old, old_neutral, text)
         else:

@@ -5,9 +5,16 @@ program: the key hashes both (every module and rules/ file of the package),
 so an edited file or a new version of mmu-role-lint never reads a stale
 entry. Entries live under ``$MMU_ROLE_LINT_CACHE`` (default
 ``$XDG_CACHE_HOME/mmu-role-lint`` or ``~/.cache/mmu-role-lint``) in
-``analyses/``; ``MMU_ROLE_LINT_NO_CACHE=1`` turns the cache off. A broken or
-unreadable entry is ignored and written again; a cache that cannot be
-written is simply not used.
+``analyses/`` and ``neutral/``; ``MMU_ROLE_LINT_NO_CACHE=1`` turns the cache
+off. A cache that cannot be written is simply not used.
+
+Anyone who can write the cache can plant an entry (keys are predictable),
+so an entry is data that cannot execute (analyses are JSON, read by
+``analyzer.store``), and reading one trusts nothing: only a regular file,
+never through a symlink, never a FIFO, of at most 64 MiB
+(``analyzer.filereader``), whose header names this format, its kind and its
+key and carries the sha256 of the payload. Anything else is a miss; a broken
+regular file of ours is removed, and the entry is written again.
 """
 
 from __future__ import annotations
@@ -15,15 +22,24 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import pickle
+import stat
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analyzer.encoding import decode, encode
+from analyzer.errors import UserError
+from analyzer.filereader import MAX_BYTES, read_bytes
+from analyzer.neutralize import _LOOP_REPLACEMENTS
 from analyzer.ruledata import rules_dir
 
-FORMAT = 1  # bump when what is stored changes shape
+if TYPE_CHECKING:
+    from analyzer.analysis import Analysis
+
+FORMAT = 2  # bump when what is stored changes shape
+_MAGIC = b"mmu-role-lint-cache"
+_HEADER_MAX = 256
 
 
 def cache_root() -> Path | None:
@@ -67,56 +83,118 @@ def _path(key: str, kind: str) -> Path | None:
     return None if root is None else root / kind / key[:2] / key
 
 
-def _write(key: str, kind: str, data: bytes) -> None:
+def _header(key: str, kind: str, payload: bytes) -> bytes:
+    digest = hashlib.sha256(payload).hexdigest()
+    return b" ".join([_MAGIC, str(FORMAT).encode(), kind.encode(), key.encode(), digest.encode()]) + b"\n"
+
+
+def _write(key: str, kind: str, payload: bytes) -> None:
     """Write atomically (a reader never sees half an entry); give up quietly."""
     path = _path(key, kind)
-    if path is None:
+    if path is None or len(payload) > MAX_BYTES - _HEADER_MAX:
         return
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as fh:
             tmp = fh.name
-            fh.write(data)
-        os.replace(tmp, path)
+            fh.write(_header(key, kind, payload) + payload)
+        os.replace(tmp, path)  # replaces a planted symlink or FIFO, not what it points to
     except OSError:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
 
-def load(key: str, kind: str = "analyses"):
+def _read(key: str, kind: str) -> bytes | None:
+    """The payload of an entry, or None: no entry, not a regular file (a
+    symlink is not followed, a FIFO not opened), too large, or a header that
+    does not match (another format, kind or key; a checksum that says the
+    payload changed)."""
     path = _path(key, kind)
     if path is None:
         return None
     try:
-        with path.open("rb") as fh:
-            return pickle.load(fh)
-    except FileNotFoundError:
+        data = read_bytes(path, str(path), follow=False)
+    except UserError:  # none, or no regular file, or too large
+        _discard(key, kind)
         return None
-    except Exception:  # a broken entry: forget it
-        with contextlib.suppress(OSError):
-            path.unlink()
+    head, sep, payload = data.partition(b"\n")
+    if not sep or len(head) > _HEADER_MAX or head + sep != _header(key, kind, payload):
+        _discard(key, kind)
         return None
+    return payload
 
 
-def store(key: str, value, kind: str = "analyses") -> None:
-    try:
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, TypeError, AttributeError):
+def _discard(key: str, kind: str) -> None:
+    """Remove a broken entry if it is a regular file of ours; anything else
+    is left alone (the next store replaces it)."""
+    path = _path(key, kind)
+    if path is None:
         return
-    _write(key, kind, data)
+    with contextlib.suppress(OSError):
+        st = os.lstat(path)
+        if stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid():
+            path.unlink()
 
 
-def load_text(key: str, kind: str = "neutral") -> str | None:
-    path = _path(key, kind)
-    if path is None:
+def load(key: str, kind: str = "analyses") -> Analysis | None:
+    """The analysis stored under ``key``, or None (a miss)."""
+    from analyzer.store import Malformed
+    from analyzer.store import decode as decode_analysis
+
+    payload = _read(key, kind)
+    if payload is None:
         return None
     try:
-        return decode(path.read_bytes())
-    except OSError:
+        return decode_analysis(payload)
+    except Malformed:  # the checksum held: written by something else
+        _discard(key, kind)
         return None
+
+
+def store(key: str, value: Analysis, kind: str = "analyses") -> None:
+    from analyzer.store import encode as encode_analysis
+
+    try:
+        payload = encode_analysis(value)
+    except (TypeError, ValueError, RecursionError):  # a value the format has no place for
+        return
+    _write(key, kind, payload)
+
+
+def load_text(key: str, like: str, kind: str = "neutral") -> str | None:
+    """The neutralized text stored under ``key`` for the text ``like``, or
+    None when there is none or it cannot be a neutralization of ``like``."""
+    payload = _read(key, kind)
+    if payload is None:
+        return None
+    text = decode(payload)
+    if not plausible_neutral(like, text):
+        _discard(key, kind)
+        return None
+    return text
 
 
 def store_text(key: str, text: str, kind: str = "neutral") -> None:
     _write(key, kind, encode(text))
+
+
+def plausible_neutral(text: str, neutral: str) -> bool:
+    """Could ``neutral`` be ``neutralize(text)``? Same length and lines, and
+    every character that differs is one a rewrite writes (a blank, ``_``,
+    a loop head) over an ASCII character that is not a newline."""
+    if len(neutral) != len(text):
+        return False
+    lines, neutral_lines = text.split("\n"), neutral.split("\n")
+    if len(lines) != len(neutral_lines):
+        return False
+    for a, b in zip(lines, neutral_lines, strict=True):
+        if a != b and (len(a) != len(b) or any(
+                x != y and (y not in _REWRITTEN or not x.isascii()) for x, y in zip(a, b, strict=True))):
+            return False
+    return True
+
+
+# what a rewrite of neutralize writes: blanks, "_" joining a type's words, loop heads
+_REWRITTEN = frozenset(" _" + "".join(_LOOP_REPLACEMENTS))

@@ -1,7 +1,8 @@
 """The analysis cache: a warm run answers what a cold one does, broken
 entries are ignored, nothing is written into the tree, and the neutralized
-text of an edited file is rebuilt from the old one exactly; analyses as
-JSON (analyzer.store) come back exactly, and nothing else decodes."""
+text of an edited file is rebuilt from the old one exactly. Whoever can
+write the cache can plant entries: none of them runs code, changes a
+verdict, hangs a run or gives a traceback."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ import contextlib
 import dataclasses
 import functools
 import json
+import os
+import pickle
 import random
 import shutil
+import subprocess
+import sys
 
 import pytest
-from helpers import FIXTURES
+from helpers import FIXTURES, ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer import cache, store
+from analyzer import cache, filereader, store
 from analyzer.analysis import analyze
 from analyzer.cli import main
 from analyzer.neutralize import neutralize, neutralize_edit
@@ -26,6 +31,7 @@ from analyzer.sources import tree_image
 LEGACY = FIXTURES / "legacy" / "tree"
 MODERN = FIXTURES / "modern" / "tree"
 MASK = FIXTURES / "legacy" / "patches" / "0009-mask-drops-nxe.patch"
+CR4_PAE = b"role.cr4_pae = 0;"  # the override behind the legacy tree's finding
 
 
 @pytest.fixture
@@ -116,6 +122,146 @@ def test_neutralize_edit_equals_neutralizing_the_whole_file(seed):
             edited.insert(k, "{\n")  # unbalanced: must fall back, still exact
         new = "".join(edited)
         assert neutralize_edit(old, old_neutral, new) == neutralize(new)
+
+
+# ---- planted and broken entries ------------------------------------------
+
+def _entries(cache_dir, kind: str) -> list:
+    return sorted(p for p in (cache_dir / kind).rglob("*") if p.is_file())
+
+
+def _analysis_entry(cache_dir):
+    (entry,) = _entries(cache_dir, "analyses")
+    return entry
+
+
+def _plant(entry, edit) -> bytes:
+    """An analysis entry as an attacker who knows the format would write it:
+    the payload edited by ``edit(top)``, with a checksum that holds."""
+    top = json.loads(entry.read_bytes().partition(b"\n")[2])
+    edit(top)
+    payload = json.dumps(top).encode()
+    return cache._header(entry.name, "analyses", payload) + payload
+
+
+def _set_findings(value):
+    return lambda top: _set_analysis_field(top, "findings", value)
+
+
+def _scan_cli(cache_dir, tree=LEGACY, timeout=None) -> tuple[int, dict]:
+    """scan in a child process, so that a hang is a timeout, not a stuck suite."""
+    env = {**os.environ, "MMU_ROLE_LINT_CACHE": str(cache_dir)}
+    env.pop("MMU_ROLE_LINT_NO_CACHE", None)
+    proc = subprocess.run([sys.executable, "-m", "analyzer", "scan", "--tree", str(tree),
+                           "--format", "json"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def _fields_found(data: dict) -> list[str]:
+    return [f["field"] for f in data["findings"]]
+
+
+def test_a_planted_pickle_runs_nothing(cache_dir, capsys, tmp_path):
+    marker = tmp_path / "marker"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    first = _run(capsys, "scan", "--tree", str(LEGACY))
+    planted = pickle.dumps(Payload())
+    entries = _entries(cache_dir, "analyses") + _entries(cache_dir, "neutral")
+    for entry in entries:
+        entry.write_bytes(planted)
+    assert _run(capsys, "scan", "--tree", str(LEGACY)) == first
+    assert not marker.exists(), "a cache entry ran code"
+    assert first[0] == 1 and _fields_found(first[1]) == ["cr4_pae"]
+    # and the entries were written again, as data
+    assert all(not e.read_bytes().startswith(planted) for e in entries)
+
+
+def test_a_corrupted_neutral_entry_does_not_change_the_verdict(cache_dir, capsys):
+    """Same length, same lines, blanks over code: only the checksum tells."""
+    assert _run(capsys, "scan", "--tree", str(LEGACY))[0] == 1
+    shutil.rmtree(cache_dir / "analyses")  # the next run parses again, from the neutral texts
+    corrupted = 0
+    for entry in _entries(cache_dir, "neutral"):
+        data = entry.read_bytes()
+        if CR4_PAE in data:
+            entry.write_bytes(data.replace(CR4_PAE, b" " * len(CR4_PAE)))
+            corrupted += 1
+    assert corrupted == 1
+    for _ in range(2):  # the analysis made from it, then that analysis read back
+        status, data = _run(capsys, "scan", "--tree", str(LEGACY))
+        assert status == 1 and _fields_found(data) == ["cr4_pae"]
+
+
+def test_a_neutral_entry_that_cannot_be_a_neutralization_is_a_miss(cache_dir, capsys):
+    """A planted neutral text with a valid checksum but a changed character
+    no rewrite writes (here 0 -> x) is not used."""
+    assert _run(capsys, "scan", "--tree", str(LEGACY))[0] == 1
+    shutil.rmtree(cache_dir / "analyses")
+    mmu = (LEGACY / "arch/x86/kvm/mmu.c").read_text()
+    key = cache.text_key(mmu)
+    forged = neutralize(mmu).replace("role.cr4_pae = 0;", "role.cr4_pae = x;")
+    cache.store_text(key, forged)
+    assert cache._read(key, "neutral") == forged.encode()  # the entry itself is well formed
+    status, data = _run(capsys, "scan", "--tree", str(LEGACY))
+    assert status == 1 and _fields_found(data) == ["cr4_pae"]
+
+
+def test_an_analysis_with_findings_null_is_a_miss(cache_dir, capsys):
+    first = _run(capsys, "scan", "--tree", str(LEGACY))
+    entry = _analysis_entry(cache_dir)
+    entry.write_bytes(_plant(entry, _set_findings(None)))
+    assert _run(capsys, "scan", "--tree", str(LEGACY)) == first
+    assert store.decode(entry.read_bytes().partition(b"\n")[2]).findings  # written again
+
+
+def test_a_fifo_entry_does_not_hang_the_run(cache_dir, capsys):
+    first = _run(capsys, "scan", "--tree", str(LEGACY))
+    entries = _entries(cache_dir, "analyses") + _entries(cache_dir, "neutral")
+    shutil.rmtree(cache_dir / "analyses")
+    for entry in entries:
+        entry.unlink(missing_ok=True)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(entry)
+    assert _scan_cli(cache_dir, timeout=120) == first
+    assert all(e.is_file() for e in entries)  # a regular entry took the FIFO's place
+
+
+def test_a_symlinked_entry_is_not_followed(cache_dir, capsys, tmp_path):
+    """A link to a well-formed entry that says "no findings" is not read."""
+    first = _run(capsys, "scan", "--tree", str(LEGACY))
+    entry = _analysis_entry(cache_dir)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_bytes(_plant(entry, _set_findings([])))
+    planted = elsewhere.read_bytes()
+    entry.unlink()
+    entry.symlink_to(elsewhere)
+    assert _run(capsys, "scan", "--tree", str(LEGACY)) == first
+    assert elsewhere.read_bytes() == planted  # what the link pointed to is left alone
+    assert not entry.is_symlink()
+
+
+def test_an_entry_under_another_key_is_a_miss(cache_dir, capsys):
+    _run(capsys, "scan", "--tree", str(LEGACY))
+    entry = _analysis_entry(cache_dir)
+    assert cache.load(entry.name) is not None
+    other = cache._path("0" * len(entry.name), "analyses")
+    other.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(entry, other)
+    assert cache.load(other.name) is None  # the header names the key it was written for
+
+
+def test_an_entry_larger_than_the_cap_is_not_read(cache_dir, capsys, monkeypatch):
+    _run(capsys, "scan", "--tree", str(LEGACY))
+    entry = _analysis_entry(cache_dir)
+    monkeypatch.setattr(filereader, "MAX_BYTES", entry.stat().st_size // 2)
+    assert cache.load(entry.name) is None
+    assert not entry.exists()  # a regular file of ours that is no entry is removed
 
 
 # ---- the JSON format -------------------------------------------------------
@@ -244,3 +390,18 @@ def test_json_gives_back_a_real_kernels_analysis(version, kernel_tree):
     (else the cache would silently stop storing it)."""
     analysis = analyze(tree_image(kernel_tree(version)))
     _same(analysis, store.decode(store.encode(analysis)))
+
+
+def test_a_neutralization_is_plausible_and_edits_of_it_are_not():
+    text = (LEGACY / "arch/x86/kvm/mmu.c").read_text()
+    neutral = neutralize(text)
+    assert neutral != text and cache.plausible_neutral(text, neutral)
+    i = neutral.index("role.cr4_pae = 0;")
+    j = neutral.index("\n", i)
+    for forged in (neutral[:i] + "x" + neutral[i + 1:],           # a letter no rewrite writes
+                   neutral[:j] + " " + neutral[j + 1:j + 2] + "\n" + neutral[j + 2:],  # a moved newline
+                   neutral[:-1]):                                # shorter
+        assert not cache.plausible_neutral(text, forged)
+    # a rewrite never spans a non-ASCII character (UTF-8 offsets would move)
+    assert not cache.plausible_neutral("\u00e9" + text[1:], " " + neutral[1:])
+    assert cache.plausible_neutral("\u00e9" + text[1:], "\u00e9" + neutral[1:])
