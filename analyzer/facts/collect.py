@@ -1,27 +1,13 @@
-"""Role facts: what each function does with role-typed values.
-
-Each function body is executed symbolically in statement order. Role-typed
-locals and parameters (types from the role model) hold a ``Value``: one term
-per leaf field. Initializers, copies, loads from struct members of role type
-(slots), field writes, whole-word writes, masks, if/else guards, calls to
-other functions and returns update those values. What comes out are facts:
-
-- call sites (arguments as values or scalar terms),
-- returns of role-returning functions (producers),
-- stores of a role into a slot (``sp->role = role``),
-- compare sites (``a.word == b.word``, also with a mask),
-- phi nodes where a role local is reassigned differently on two branches.
-
-Nothing here resolves across functions; ``graph`` and ``resolve`` do that.
-"""
+"""Collecting role facts: declare the functions, role globals and
+loop-macro filters of the files, then execute every function body."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
 
 from analyzer.cparse import FunctionDef, Node, ParsedFile, functions, loop_macro_head, parse_c
+from analyzer.facts.records import CallSite, Compare, Facts, FuncInfo, Param, Phi, Store
 from analyzer.roles import RoleModel
 from analyzer.terms import (
     TRUE,
@@ -49,92 +35,6 @@ _UPPER = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _STATEMENT_ENDS = ("expression_statement", "if_statement", "while_statement", "for_statement",
                    "do_statement", "return_statement", "declaration", "compound_statement",
                    "switch_statement", "function_definition")
-
-
-@dataclass
-class Param:
-    name: str
-    index: int
-    role_type: str | None
-
-
-@dataclass
-class FuncInfo:
-    name: str
-    file: str
-    line: int
-    params: list[Param]
-    returns_role: str | None
-    returns: list[tuple[object, Value, Step]] = field(default_factory=list)  # (path cond, value, step)
-    defines_fields: bool = False  # writes fields of a role it built or copied
-    role_flow: bool = False  # touches role values at all
-    digest: str = ""  # of the definition's text: did a patch change it?
-    end_line: int = 0
-
-    def param_index(self, name: str) -> int | None:
-        for p in self.params:
-            if p.name == name:
-                return p.index
-        return None
-
-
-@dataclass
-class CallSite:
-    id: int
-    caller: str
-    callee: str
-    args: list[object]  # Value for role arguments, a term otherwise
-    step: Step
-
-
-@dataclass
-class Store:
-    id: int
-    func: str
-    slot: str
-    value: Value | None  # None for a partial (single field) store
-    path: str  # "" for a whole-role store, the field path otherwise
-    step: Step
-
-
-@dataclass
-class Compare:
-    id: int
-    func: str
-    left: Value
-    right: Value
-    fields: list[str] | None  # compared leaf paths, None for all
-    step: Step
-    left_text: str
-    right_text: str
-    cond: object = TRUE  # what must hold for the comparison to be evaluated
-
-
-@dataclass
-class Phi:
-    id: int
-    func: str
-    alternatives: list[tuple[object, Value]]
-    step: Step
-
-
-@dataclass
-class Facts:
-    model: RoleModel
-    functions: dict[str, FuncInfo] = field(default_factory=dict)
-    calls: list[CallSite] = field(default_factory=list)
-    stores: list[Store] = field(default_factory=list)
-    compares: list[Compare] = field(default_factory=list)
-    phis: dict[int, Phi] = field(default_factory=dict)
-    globals: dict[str, Value] = field(default_factory=dict)
-    global_files: dict[str, str] = field(default_factory=dict)  # global -> file
-    # iterator macros that skip some items: name -> (params, condition to skip)
-    loop_filters: dict[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)
-    next_id: int = 0
-
-    def new_id(self) -> int:
-        self.next_id += 1
-        return self.next_id
 
 
 def role_type_of(type_text: str, model: RoleModel) -> str | None:
