@@ -14,25 +14,26 @@ other functions and returns update those values. What comes out are facts:
 
 Nothing here resolves across functions; ``graph`` and ``resolve`` do that.
 
-The records are in ``records``; ``collect`` declares the files' functions
-and executes their bodies.
+The records are in ``records``; ``collect`` declares the files'
+functions and ``execute``s each body with an ``Executor``, whose parts each
+hold one room: ``state`` (the branch state), ``statements``,
+``assignments``, ``expressions``, ``conditions``, ``paths`` and ``sites``;
+``loops`` reads the filtering iterator macros and ``syntax`` holds the text
+and node helpers.
 """
 
 from __future__ import annotations
 
-from analyzer.facts.collect import (
-    collect,
-    collect_incremental,
-    loop_filters,
-    normalize_expr,
-    parse_int,
-    role_type_of,
-)
+from analyzer.facts.collect import collect, collect_incremental, execute
+from analyzer.facts.executor import Executor
+from analyzer.facts.loops import loop_filters
 from analyzer.facts.records import CallSite, Compare, Facts, FuncInfo, Param, Phi, Store
+from analyzer.facts.syntax import normalize_expr, parse_int, role_type_of
 
 __all__ = [
     "CallSite",
     "Compare",
+    "Executor",
     "Facts",
     "FuncInfo",
     "Param",
@@ -40,6 +41,7 @@ __all__ = [
     "Store",
     "collect",
     "collect_incremental",
+    "execute",
     "loop_filters",
     "normalize_expr",
     "parse_int",
