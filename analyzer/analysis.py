@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from analyzer.checks import RULES
 from analyzer.containers import FlowContext, file_flows, flow_context, solve
 from analyzer.cparse import ParsedFile, error_counts, parse_c
-from analyzer.facts import Facts, collect, collect_incremental
+from analyzer.facts import Facts, collect
 from analyzer.findings import Finding, merge_findings
+from analyzer.incremental import SiteReuse, collect_incremental, line_moves, union_defs
 from analyzer.resolve import Resolver
 from analyzer.roles import RoleModel, default_model, model_from_parsed
 from analyzer.sources import Image
@@ -127,7 +127,7 @@ def _parse(path: str, text: str, old: str | None = None) -> ParsedFile:
 
 
 def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
-            parsed: list[str], reuse: _Reuse | None = None,
+            parsed: list[str], reuse: SiteReuse | None = None,
             pages: tuple[dict, FlowContext] | None = None) -> Analysis:
     flows, context = pages if pages is not None else ({}, None)
     resolver = Resolver(facts, pages=solve(flows) if flows else None)
@@ -160,118 +160,16 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
     )
 
 
-class _Reuse:
-    """What an analysis after a patch may take from the analysis before it:
-    the findings of a comparison site none of whose facts changed, moved to
-    the lines the patch moved them to."""
-
-    def __init__(self, base: Analysis, facts: Facts, paths: set[str], moves: dict,
-                 pages_changed: bool = False) -> None:
-        old = {n: i for n, i in base.facts.functions.items() if i.file in paths}
-        new = {n: i for n, i in facts.functions.items() if i.file in paths}
-        changed = {n for n in old.keys() | new.keys()
-                   if getattr(old.get(n), "digest", None) != getattr(new.get(n), "digest", None)}
-        callees = {c.callee for c in base.facts.calls if c.caller in changed}
-        callees |= {c.callee for c in facts.calls if c.caller in changed}
-        slots = {s.slot for s in base.facts.stores if s.func in changed}
-        slots |= {s.slot for s in facts.stores if s.func in changed}
-        self.dirty = ({("fn", n) for n in changed} | {("callers", n) for n in callees}
-                      | {("slot", n) for n in slots})
-        if pages_changed:  # a load may meet other stores now
-            self.dirty |= {("slot", s.slot) for s in facts.stores}
-        self.base = base
-        self.moves = moves  # file -> {old line: new line} for lines that stayed
-
-    def findings_for(self, key):
-        found = self.base.by_compare.get(key)
-        if found is None or found[1] & self.dirty:
-            return None
-        try:
-            return ([_moved(f, self.moves) for f in found[0]], found[1])
-        except KeyError:  # a line of the trace is one the patch changed
-            return None
-
-
-def _line_moves(old: str, new: str) -> dict[int, int]:
-    """Old line -> new line, for the lines an edit kept (1-based)."""
-    import difflib
-
-    a, b = old.splitlines(), new.splitlines()
-    # the common head and tail first: a patch's hunks lie between them, and
-    # matching only that middle keeps this cheap on an 8000-line file
-    head = 0
-    while head < min(len(a), len(b)) and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
-    moves = {k: k for k in range(1, head + 1)}
-    shift = len(b) - len(a)
-    moves.update((k, k + shift) for k in range(len(a) - tail + 1, len(a) + 1))
-    mid_a, mid_b = a[head:len(a) - tail], b[head:len(b) - tail]
-    matcher = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False)
-    for i, j, n in matcher.get_matching_blocks():
-        for k in range(n):
-            moves[head + i + k + 1] = head + j + k + 1
-    return moves
-
-
-def _moved(f: Finding, moves: dict) -> Finding:
-    from dataclasses import replace
-
-    from analyzer.nodes import node_of
-
-    def line(file: str, n: int) -> int:
-        return moves[file][n] if file in moves else n
-
-    def step(st):
-        return replace(st, line=line(st.file, st.line)) if st.file in moves else st
-
-    def node(n):
-        st = getattr(n, "step", None)
-        return node_of(step(st)) if st is not None else n
-
-    return replace(
-        f,
-        line=line(f.file, f.line),
-        trace=[replace(t, line=line(t.file, t.line)) for t in f.trace],
-        related=[step(st) for st in f.related],
-        graph_path=[node(n) for n in f.graph_path],
-        suppressed=None,
-    )
-
-
-_UNION_DEF = re.compile(r"union\s+\w+\s*\{")  # a literal head searches fast
-
-
-_BRACE = re.compile(r"[{}]")
-
-
-def _union_defs(text: str) -> list[str]:
-    """The text of every union definition (the role model is read from them)."""
-    out = []
-    for m in _UNION_DEF.finditer(text):
-        if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_"):
-            continue
-        depth = 0
-        for b in _BRACE.finditer(text, m.end() - 1):
-            depth += 1 if b.group() == "{" else -1
-            if depth == 0:
-                out.append(text[m.start():b.end()])
-                break
-    return out
-
-
 def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | None:
     if image.headers != base_image.headers or list(image.files) != list(base_image.files):
         return None
     changed = [p for p, text in image.files.items() if base_image.files[p] != text]
     if not changed:
         return base
-    if any(_union_defs(image.files[p]) != _union_defs(base_image.files[p]) for p in changed):
+    if any(union_defs(image.files[p]) != union_defs(base_image.files[p]) for p in changed):
         return None  # the role model may change
     parsed = [_parse(p, image.files[p], base_image.files[p]) for p in changed]
-    moves = {p: _line_moves(base_image.files[p], image.files[p]) for p in changed}
+    moves = {p: line_moves(base_image.files[p], image.files[p]) for p in changed}
     facts = collect_incremental(parsed, base.facts, moves)
     if facts is None:
         return None
@@ -282,6 +180,6 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
         return None  # what pages are, or which functions exist, changed
     flows = dict(base.page_flows)
     flows.update(file_flows(parsed, context, set(base.model.slots)))
-    reuse = _Reuse(base, facts, set(changed), moves,
-                   pages_changed=any(flows[p] != base.page_flows.get(p) for p in changed))
+    reuse = SiteReuse(base.facts, base.by_compare, facts, set(changed), moves,
+                      pages_changed=any(flows[p] != base.page_flows.get(p) for p in changed))
     return _finish(image, base.model, facts, parse_errors, changed, reuse, pages=(flows, context))

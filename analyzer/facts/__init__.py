@@ -24,7 +24,7 @@ and node helpers.
 
 from __future__ import annotations
 
-from analyzer.facts.collect import collect, collect_incremental, execute
+from analyzer.facts.collect import collect, execute
 from analyzer.facts.executor import Executor
 from analyzer.facts.loops import loop_filters
 from analyzer.facts.records import CallSite, Compare, Facts, FuncInfo, Param, Phi, Store
@@ -47,3 +47,13 @@ __all__ = [
     "parse_int",
     "role_type_of",
 ]
+
+
+def __getattr__(name: str):
+    # collecting again after an edit lives with the rest of the incremental
+    # machinery, which builds on this package: imported when asked for
+    if name == "collect_incremental":
+        from analyzer.incremental import collect_incremental
+
+        return collect_incremental
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
