@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from analyzer.checks import RULES
+from analyzer.checks import checks
 from analyzer.containers import FlowContext, file_flows, flow_context, solve
 from analyzer.cparse import ParsedFile, error_counts, parse_c
 from analyzer.facts import Facts, collect
@@ -16,6 +16,10 @@ from analyzer.roles import RoleModel, default_model, model_from_parsed
 from analyzer.sources import Image
 from analyzer.suppress import apply_suppressions
 
+# (rule id, function, n-th site of that rule in the function): a site's name
+# that survives edits elsewhere
+SiteKey = tuple[str, str, int]
+
 
 @dataclass
 class Analysis:
@@ -25,10 +29,10 @@ class Analysis:
     findings: list[Finding]
     parse_errors: dict[str, dict[str, int]] = field(default_factory=dict)  # file -> function -> errors
     parsed: list[str] = field(default_factory=list)  # files parsed for this analysis
-    # per comparison site, (function, n-th site in it): its findings before
-    # merging and suppression, and the facts they were resolved from
-    by_compare: dict[tuple[str, int], tuple[list[Finding], frozenset]] = field(default_factory=dict)
-    reused: int = 0  # comparison sites answered from the base analysis
+    # per site a check looks at: its findings before merging and suppression,
+    # and the facts they were resolved from
+    by_site: dict[SiteKey, tuple[list[Finding], frozenset]] = field(default_factory=dict)
+    reused: int = 0  # sites answered from the base analysis
     # where pages live (analyzer.containers): each file's pointer flow, and
     # what those flows were computed against
     page_flows: dict = field(default_factory=dict)
@@ -129,23 +133,25 @@ def _parse(path: str, text: str, old: str | None = None) -> ParsedFile:
 def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
             parsed: list[str], reuse: SiteReuse | None = None,
             pages: tuple[dict, FlowContext] | None = None) -> Analysis:
+    """Run every check over the sites it declares, each site once, or take
+    its findings from the analysis before an edit (``reuse``)."""
     flows, context = pages if pages is not None else ({}, None)
     resolver = Resolver(facts, pages=solve(flows) if flows else None)
-    by_compare: dict[tuple[str, int], tuple[list[Finding], frozenset]] = {}
-    seen: dict[str, int] = {}
+    by_site: dict[SiteKey, tuple[list[Finding], frozenset]] = {}
     reused = 0
-    for cmp in facts.compares:
-        key = (cmp.func, seen.get(cmp.func, 0))
-        seen[cmp.func] = key[1] + 1
-        old = reuse.findings_for(key) if reuse is not None else None
-        if old is not None:
-            by_compare[key] = old
-            reused += 1
-            continue
-        found, deps = resolver.tracked(
-            lambda cmp=cmp: [f for rule in RULES.values() for f in rule.check_compare(cmp, facts, resolver)])
-        by_compare[key] = (found, deps | {("fn", cmp.func), ("callers", cmp.func)})
-    findings = [f for found, _deps in by_compare.values() for f in found]
+    for rule, check in checks():
+        seen: dict[str, int] = {}
+        for site in check.sites(facts):
+            key = (rule.id, site.func, seen.get(site.func, 0))
+            seen[site.func] = key[2] + 1
+            old = reuse.findings_for(key) if reuse is not None else None
+            if old is not None:
+                by_site[key] = old
+                reused += 1
+                continue
+            found, deps = resolver.tracked(lambda site=site, check=check: check.find(site, facts, resolver))
+            by_site[key] = (found, deps | {("fn", site.func), ("callers", site.func)})
+    findings = [f for found, _deps in by_site.values() for f in found]
     return Analysis(
         files=list(image.files),
         model=model,
@@ -153,7 +159,7 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
         findings=apply_suppressions(merge_findings(findings), image.files),
         parse_errors=parse_errors,
         parsed=parsed,
-        by_compare=by_compare,
+        by_site=by_site,
         reused=reused,
         page_flows=flows,
         page_context=context,
@@ -180,6 +186,6 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
         return None  # what pages are, or which functions exist, changed
     flows = dict(base.page_flows)
     flows.update(file_flows(parsed, context, set(base.model.slots)))
-    reuse = SiteReuse(base.facts, base.by_compare, facts, set(changed), moves,
+    reuse = SiteReuse(base.facts, base.by_site, facts, set(changed), moves,
                       pages_changed=any(flows[p] != base.page_flows.get(p) for p in changed))
     return _finish(image, base.model, facts, parse_errors, changed, reuse, pages=(flows, context))
