@@ -14,8 +14,9 @@ from analyzer.terms import Const, Ite, Named, Opaque, Origin, Ref, Scalar, Step,
 _UPPER = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
-class Roles(Handlers):
-    """The role value an expression denotes, or None if it is not a role."""
+class _ValueReader(Handlers):
+    """Reads through parentheses and casts; a node type without a handler
+    denotes no value (None)."""
 
     def __call__(self, node: Node | None) -> Value | None:
         node = unwrap(node)
@@ -23,6 +24,10 @@ class Roles(Handlers):
             return None
         handler = self.table.get(node.type)
         return handler(self, node) if handler is not None else None
+
+
+class Roles(_ValueReader):
+    """The role value an expression denotes, or None if it is not a role."""
 
     def IDENTIFIER(self, node: Node) -> Value | None:
         ex = self.ex
@@ -117,16 +122,9 @@ class Roles(Handlers):
         return ex.unknown_value(rtype, st)
 
 
-class Words(Handlers):
+class Words(_ValueReader):
     """The role value whose whole word an expression denotes (``r.word``,
     ``sp->role.word & mask.word``, a u32 local holding a role word)."""
-
-    def __call__(self, node: Node | None) -> Value | None:
-        node = unwrap(node)
-        if node is None:
-            return None
-        handler = self.table.get(node.type)
-        return handler(self, node) if handler is not None else None
 
     def IDENTIFIER(self, node: Node) -> Value | None:
         name = self.ex.text(node)
