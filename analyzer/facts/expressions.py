@@ -43,20 +43,12 @@ class Roles(_ValueReader):
         local = ex.paths.local(node)
         if local is not None:
             name, path = local
-            val = ex.state.roles[name]
-            kind, prefix, sub_type = ex.paths.classify(val.type, path)
-            if kind == "sub" and sub_type is not None:
-                return val.sub(prefix, sub_type, ex.leaves(sub_type))
-            return None
+            return self._sub_role(ex.state.roles[name], path)
         chain = ex.paths.chain(node)
         if chain is not None:
             base, names = chain
             if base.type == "identifier" and ex.text(base) in ex.facts.globals and names:
-                gval = ex.facts.globals[ex.text(base)]
-                kind, prefix, sub_type = ex.paths.classify(gval.type, ".".join(names))
-                if kind == "sub" and sub_type is not None:
-                    return gval.sub(prefix, sub_type, ex.leaves(sub_type))
-                return None
+                return self._sub_role(ex.facts.globals[ex.text(base)], ".".join(names))
         slot = ex.paths.slot(node)
         if slot is not None:
             slot_name, path = slot
@@ -66,6 +58,13 @@ class Roles(_ValueReader):
                 ex.mark_role_flow()
                 st = ex.step(node, "load")
                 return ex.origin_value(sub_type, ex.paths.load_origin(node, slot_name, prefix), st)
+        return None
+
+    def _sub_role(self, val: Value, path: str) -> Value | None:
+        """``role.base`` of a role local or global: the sub-role it names."""
+        kind, prefix, sub_type = self.ex.paths.classify(val.type, path)
+        if kind == "sub" and sub_type is not None:
+            return val.sub(prefix, sub_type, self.ex.leaves(sub_type))
         return None
 
     def CALL_EXPRESSION(self, node: Node) -> Value | None:
