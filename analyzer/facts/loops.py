@@ -48,8 +48,9 @@ def filter_conditions(pf: ParsedFile, fd: FunctionDef,
                       filters: dict[str, tuple[tuple[str, ...], str]]) -> FilterConditions:
     """The skip conditions of the filtering loops in one function, parsed."""
     out: FilterConditions = {}
-    if not filters:
-        return out
+    body = pf.text_of(fd.body) if filters else ""
+    if not any(name in body for name in filters):
+        return out  # no filtering macro named here: no query
     for node in captures("(while_statement) @loop", fd.body).get("loop", []):
         got = _skip_condition(pf, node, filters)
         if got is not None:

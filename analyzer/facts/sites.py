@@ -21,16 +21,17 @@ class Sites(Handlers):
         ex = self.ex
         if node is None or ex.quiet:
             return
+        seen, table = ex.seen, self.table
         stack = [node]
         while stack:
             n = stack.pop()
-            key = (n.start_byte, n.end_byte, n.type)
-            if key in ex.seen:
+            t = n.type
+            key = (n.start_byte, n.end_byte, t)
+            if key in seen:
                 continue
-            ex.seen.add(key)
-            handler = self.table.get(n.type)
-            if handler is not None:
-                handler(self, n)
+            seen.add(key)
+            if t in table:
+                table[t](self, n)
             stack.extend(reversed(n.named_children))
 
     def CALL_EXPRESSION(self, node: Node) -> None:

@@ -66,18 +66,22 @@ class Binder:
         return And(tuple(self.pathcond))
 
     @contextmanager
-    def frame_context(self, cond: object) -> Iterator[Frame]:
+    def frame_context(self, cond: object, *, last: bool = False) -> Iterator[Frame]:
         """Run a branch taken when ``cond`` holds. Inside, statements update
         the state as usual; on leaving, the frame keeps the state the branch
-        ended in and the state from before the branch is current again."""
+        ended in and the state from before the branch is current again,
+        unless this was the ``last`` branch of its statement (an else): then
+        nothing needs the state before it, which is not copied."""
         frame = Frame(cond)
-        before = self.state.copy()
+        before = None if last else self.state.copy()
         self.pathcond.append(cond)
         try:
             yield frame
         finally:
             self.pathcond.pop()
-            frame.state, self.state = self.state, before
+            frame.state = self.state
+            if before is not None:
+                self.state = before
 
     def join(self, then: Frame, other: Frame, node: Node) -> bool:
         """After an if: the state where its two branches meet. True when

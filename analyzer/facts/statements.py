@@ -44,7 +44,7 @@ class Statements(Handlers):
         with ex.binder.frame_context(cond) as then:
             then.terminated = self(node.child_by_field_name("consequence"))
         alt = node.child_by_field_name("alternative")
-        with ex.binder.frame_context(Not(cond)) as other:
+        with ex.binder.frame_context(Not(cond), last=True) as other:
             if alt is not None:
                 for c in alt.named_children:
                     if c.type != "comment":
