@@ -13,7 +13,7 @@ import re
 from dataclasses import replace
 
 from analyzer.cparse import ParsedFile
-from analyzer.facts.collect import canonical_order, declare, execute
+from analyzer.facts.collection import canonical_order, declare, execute
 from analyzer.facts.records import CallSite, Compare, Facts, FuncInfo, Phi, Store
 from analyzer.findings import Finding
 from analyzer.nodes import node_of

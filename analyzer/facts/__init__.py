@@ -14,9 +14,9 @@ other functions and returns update those values. What comes out are facts:
 
 Nothing here resolves across functions; ``graph`` and ``resolve`` do that.
 
-The records are in ``records``; ``collect`` declares the files'
-functions and ``execute``s each body with an ``Executor``, whose parts each
-hold one room: ``state`` (the branch state), ``statements``,
+The records are in ``records``; ``collection.collect`` declares the
+files' functions and ``execute``s each body with an ``Executor``, whose parts
+each hold one room: ``state`` (the branch state), ``statements``,
 ``assignments``, ``expressions``, ``conditions``, ``paths`` and ``sites``;
 ``loops`` reads the filtering iterator macros and ``syntax`` holds the text
 and node helpers.
@@ -24,7 +24,7 @@ and node helpers.
 
 from __future__ import annotations
 
-from analyzer.facts.collect import collect, execute
+from analyzer.facts.collection import collect, execute
 from analyzer.facts.executor import Executor
 from analyzer.facts.loops import loop_filters
 from analyzer.facts.records import CallSite, Compare, Facts, FuncInfo, Param, Phi, Store
