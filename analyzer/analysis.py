@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from analyzer.checks import RULES
+from analyzer.checks import checks
 from analyzer.containers import FlowContext, file_flows, flow_context, solve
 from analyzer.cparse import ParsedFile, error_counts, parse_c
-from analyzer.facts import Facts, collect, collect_incremental
+from analyzer.facts import Facts, collect
 from analyzer.findings import Finding, merge_findings
+from analyzer.incremental import SiteReuse, collect_incremental, line_moves, union_defs
 from analyzer.resolve import Resolver
 from analyzer.roles import RoleModel, default_model, model_from_parsed
 from analyzer.sources import Image
 from analyzer.suppress import apply_suppressions
+
+# (rule id, function, n-th site of that rule in the function): a site's name
+# that survives edits elsewhere
+SiteKey = tuple[str, str, int]
 
 
 @dataclass
@@ -25,10 +29,10 @@ class Analysis:
     findings: list[Finding]
     parse_errors: dict[str, dict[str, int]] = field(default_factory=dict)  # file -> function -> errors
     parsed: list[str] = field(default_factory=list)  # files parsed for this analysis
-    # per comparison site, (function, n-th site in it): its findings before
-    # merging and suppression, and the facts they were resolved from
-    by_compare: dict[tuple[str, int], tuple[list[Finding], frozenset]] = field(default_factory=dict)
-    reused: int = 0  # comparison sites answered from the base analysis
+    # per site a check looks at: its findings before merging and suppression,
+    # and the facts they were resolved from
+    by_site: dict[SiteKey, tuple[list[Finding], frozenset]] = field(default_factory=dict)
+    reused: int = 0  # sites answered from the base analysis
     # where pages live (analyzer.containers): each file's pointer flow, and
     # what those flows were computed against
     page_flows: dict = field(default_factory=dict)
@@ -128,25 +132,27 @@ def _parse(path: str, text: str, old: str | None = None) -> ParsedFile:
 
 
 def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
-            parsed: list[str], reuse: _Reuse | None = None,
+            parsed: list[str], reuse: SiteReuse | None = None,
             pages: tuple[dict, FlowContext] | None = None) -> Analysis:
+    """Run every check over the sites it declares, each site once, or take
+    its findings from the analysis before an edit (``reuse``)."""
     flows, context = pages if pages is not None else ({}, None)
     resolver = Resolver(facts, pages=solve(flows) if flows else None)
-    by_compare: dict[tuple[str, int], tuple[list[Finding], frozenset]] = {}
-    seen: dict[str, int] = {}
+    by_site: dict[SiteKey, tuple[list[Finding], frozenset]] = {}
     reused = 0
-    for cmp in facts.compares:
-        key = (cmp.func, seen.get(cmp.func, 0))
-        seen[cmp.func] = key[1] + 1
-        old = reuse.findings_for(key) if reuse is not None else None
-        if old is not None:
-            by_compare[key] = old
-            reused += 1
-            continue
-        found, deps = resolver.tracked(
-            lambda cmp=cmp: [f for rule in RULES.values() for f in rule.check_compare(cmp, facts, resolver)])
-        by_compare[key] = (found, deps | {("fn", cmp.func), ("callers", cmp.func)})
-    findings = [f for found, _deps in by_compare.values() for f in found]
+    for rule, check in checks():
+        seen: dict[str, int] = {}
+        for site in check.sites(facts):
+            key = (rule.id, site.func, seen.get(site.func, 0))
+            seen[site.func] = key[2] + 1
+            old = reuse.findings_for(key) if reuse is not None else None
+            if old is not None:
+                by_site[key] = old
+                reused += 1
+                continue
+            found, deps = resolver.tracked(lambda site=site, check=check: check.find(site, facts, resolver))
+            by_site[key] = (found, deps | {("fn", site.func), ("callers", site.func)})
+    findings = [f for found, _deps in by_site.values() for f in found]
     return Analysis(
         files=list(image.files),
         model=model,
@@ -154,113 +160,11 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
         findings=apply_suppressions(merge_findings(findings), image.files),
         parse_errors=parse_errors,
         parsed=parsed,
-        by_compare=by_compare,
+        by_site=by_site,
         reused=reused,
         page_flows=flows,
         page_context=context,
     )
-
-
-class _Reuse:
-    """What an analysis after a patch may take from the analysis before it:
-    the findings of a comparison site none of whose facts changed, moved to
-    the lines the patch moved them to."""
-
-    def __init__(self, base: Analysis, facts: Facts, paths: set[str], moves: dict,
-                 pages_changed: bool = False) -> None:
-        old = {n: i for n, i in base.facts.functions.items() if i.file in paths}
-        new = {n: i for n, i in facts.functions.items() if i.file in paths}
-        changed = {n for n in old.keys() | new.keys()
-                   if getattr(old.get(n), "digest", None) != getattr(new.get(n), "digest", None)}
-        callees = {c.callee for c in base.facts.calls if c.caller in changed}
-        callees |= {c.callee for c in facts.calls if c.caller in changed}
-        slots = {s.slot for s in base.facts.stores if s.func in changed}
-        slots |= {s.slot for s in facts.stores if s.func in changed}
-        self.dirty = ({("fn", n) for n in changed} | {("callers", n) for n in callees}
-                      | {("slot", n) for n in slots})
-        if pages_changed:  # a load may meet other stores now
-            self.dirty |= {("slot", s.slot) for s in facts.stores}
-        self.base = base
-        self.moves = moves  # file -> {old line: new line} for lines that stayed
-
-    def findings_for(self, key):
-        found = self.base.by_compare.get(key)
-        if found is None or found[1] & self.dirty:
-            return None
-        try:
-            return ([_moved(f, self.moves) for f in found[0]], found[1])
-        except KeyError:  # a line of the trace is one the patch changed
-            return None
-
-
-def _line_moves(old: str, new: str) -> dict[int, int]:
-    """Old line -> new line, for the lines an edit kept (1-based)."""
-    import difflib
-
-    a, b = old.splitlines(), new.splitlines()
-    # the common head and tail first: a patch's hunks lie between them, and
-    # matching only that middle keeps this cheap on an 8000-line file
-    head = 0
-    while head < min(len(a), len(b)) and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
-    moves = {k: k for k in range(1, head + 1)}
-    shift = len(b) - len(a)
-    moves.update((k, k + shift) for k in range(len(a) - tail + 1, len(a) + 1))
-    mid_a, mid_b = a[head:len(a) - tail], b[head:len(b) - tail]
-    matcher = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False)
-    for i, j, n in matcher.get_matching_blocks():
-        for k in range(n):
-            moves[head + i + k + 1] = head + j + k + 1
-    return moves
-
-
-def _moved(f: Finding, moves: dict) -> Finding:
-    from dataclasses import replace
-
-    from analyzer.nodes import node_of
-
-    def line(file: str, n: int) -> int:
-        return moves[file][n] if file in moves else n
-
-    def step(st):
-        return replace(st, line=line(st.file, st.line)) if st.file in moves else st
-
-    def node(n):
-        st = getattr(n, "step", None)
-        return node_of(step(st)) if st is not None else n
-
-    return replace(
-        f,
-        line=line(f.file, f.line),
-        trace=[replace(t, line=line(t.file, t.line)) for t in f.trace],
-        related=[step(st) for st in f.related],
-        graph_path=[node(n) for n in f.graph_path],
-        suppressed=None,
-    )
-
-
-_UNION_DEF = re.compile(r"union\s+\w+\s*\{")  # a literal head searches fast
-
-
-_BRACE = re.compile(r"[{}]")
-
-
-def _union_defs(text: str) -> list[str]:
-    """The text of every union definition (the role model is read from them)."""
-    out = []
-    for m in _UNION_DEF.finditer(text):
-        if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_"):
-            continue
-        depth = 0
-        for b in _BRACE.finditer(text, m.end() - 1):
-            depth += 1 if b.group() == "{" else -1
-            if depth == 0:
-                out.append(text[m.start():b.end()])
-                break
-    return out
 
 
 def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | None:
@@ -269,10 +173,10 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     changed = [p for p, text in image.files.items() if base_image.files[p] != text]
     if not changed:
         return base
-    if any(_union_defs(image.files[p]) != _union_defs(base_image.files[p]) for p in changed):
+    if any(union_defs(image.files[p]) != union_defs(base_image.files[p]) for p in changed):
         return None  # the role model may change
     parsed = [_parse(p, image.files[p], base_image.files[p]) for p in changed]
-    moves = {p: _line_moves(base_image.files[p], image.files[p]) for p in changed}
+    moves = {p: line_moves(base_image.files[p], image.files[p]) for p in changed}
     facts = collect_incremental(parsed, base.facts, moves)
     if facts is None:
         return None
@@ -283,6 +187,6 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
         return None  # what pages are, or which functions exist, changed
     flows = dict(base.page_flows)
     flows.update(file_flows(parsed, context, set(base.model.slots)))
-    reuse = _Reuse(base, facts, set(changed), moves,
-                   pages_changed=any(flows[p] != base.page_flows.get(p) for p in changed))
+    reuse = SiteReuse(base.facts, base.by_site, facts, set(changed), moves,
+                      pages_changed=any(flows[p] != base.page_flows.get(p) for p in changed))
     return _finish(image, base.model, facts, parse_errors, changed, reuse, pages=(flows, context))

@@ -54,3 +54,27 @@ def test_signature_change_falls_back_to_a_full_analysis():
     before = analyze(before_image)
     again = analyze(after_image, base=before, base_image=before_image)
     assert len(again.parsed) == len(after_image.files) + len(after_image.headers)
+
+
+def test_one_line_mover_moves_facts_and_findings_and_refuses_edited_lines():
+    from analyzer.findings import Finding, TraceStep
+    from analyzer.incremental import LineMover, Unmoved, line_moves
+    from analyzer.terms import Const, Step, Value
+
+    moves = line_moves("a\nb\nc\n", "a\nadded\nb\nC\n")  # b moves down, c is edited
+    assert moves == {1: 1, 2: 3}
+    mover = LineMover({"f.c": moves})
+
+    def at(line: int, file: str = "f.c") -> Step:
+        return Step(file, line, 1, "fn", "def", "x")
+
+    assert mover.step(at(2)).line == 3
+    assert mover.step(at(2, "other.c")).line == 2  # only the files it was given
+    value = mover.term(Value("r", {"level": Const(4, at(2))}))
+    assert value.fields["level"].step.line == 3 and value.fields["level"] == Const(4)
+    finding = Finding("role-mismatch", "error", "level", "m", "f.c", 2, 1, "fn",
+                      [TraceStep("f.c", 1, "fn", "def", "x", "left")], [at(2)])
+    moved = mover.finding(finding)
+    assert (moved.line, moved.trace[0].line, moved.related[0].line) == (3, 1, 3)
+    with pytest.raises(Unmoved):
+        mover.step(at(3))  # its line was edited: what holds it is made again

@@ -1,15 +1,27 @@
-"""Checks: each module holds one rule; ``RULES`` maps rule ids to modules.
+"""Checks: ``RULES`` holds every rule a finding can carry, as records.
 
-``RULE_IDS`` lists every rule a finding can carry, each documented in
-``rules/<id>.md`` (``analyzer.ruledata.rule_doc`` reads it: ``explain``
-prints it, SARIF embeds it). The check modules are imported on first use:
-reporting a patch that touches no role code must not load the analysis."""
+A ``Rule`` is its id, its page (``rules/<id>.md``, read by
+``analyzer.ruledata.rule_doc``: ``explain`` prints it, SARIF embeds it) and
+the ``Check`` that reports it, named as ``module:NAME`` and imported on
+first use: reporting a patch that touches no role code must not load the
+analysis. A check declares the sites it looks at (compare sites, call
+sites, returns...) and finds what is wrong at one of them; the analysis
+resolves each site once and keeps its findings for the next analysis to
+reuse."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterator, Mapping
-from types import ModuleType
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, cast
+
+from analyzer.lazy import load
+from analyzer.ruledata import RuleDoc, rule_doc
+
+if TYPE_CHECKING:
+    from analyzer.facts import Facts
+    from analyzer.findings import Finding
+    from analyzer.resolve import Resolver
 
 ROLE_MISMATCH = "role-mismatch"
 # What role-mismatch cannot decide; hidden unless asked for (--unknown).
@@ -17,20 +29,52 @@ ROLE_MISMATCH_UNKNOWN = "role-mismatch-unknown"
 # Reported by analyzer/suppress.py about a suppression comment, not by a check.
 SUPPRESSION_WITHOUT_REASON = "suppression-without-reason"
 
-_MODULES = {ROLE_MISMATCH: "analyzer.checks.role_mismatch"}
 
-RULE_IDS = [*_MODULES, ROLE_MISMATCH_UNKNOWN, SUPPRESSION_WITHOUT_REASON]
+class Site(Protocol):
+    """A place a check looks at (a ``Compare``, say), in one function."""
 
-
-class _Rules(Mapping[str, ModuleType]):
-    def __getitem__(self, rule: str) -> ModuleType:
-        return importlib.import_module(_MODULES[rule])
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(_MODULES)
-
-    def __len__(self) -> int:
-        return len(_MODULES)
+    @property
+    def func(self) -> str: ...
 
 
-RULES: Mapping[str, ModuleType] = _Rules()
+@dataclass(frozen=True)
+class Check:
+    """What a rule looks at and what it finds there."""
+
+    sites: Callable[[Facts], Iterable[Site]]  # the sites of the image, in source order
+    find: Callable[[Site, Facts, Resolver], list[Finding]]  # the findings at one site
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule (bandit's ``@test_id``). ``check`` is "" for a rule another
+    part reports."""
+
+    id: str
+    check: str = ""  # "module:NAME" of its Check
+
+    @property
+    def doc(self) -> RuleDoc:
+        return rule_doc(self.id)
+
+    def load(self) -> Check | None:
+        return cast(Check, load(self.check)) if self.check else None
+
+
+RULES: dict[str, Rule] = {rule.id: rule for rule in (
+    Rule(ROLE_MISMATCH, "analyzer.checks.role_mismatch:CHECK"),
+    Rule(ROLE_MISMATCH_UNKNOWN),  # reported by the role-mismatch check
+    Rule(SUPPRESSION_WITHOUT_REASON),  # reported by analyzer/suppress.py
+)}
+
+RULE_IDS = list(RULES)
+
+
+def checks() -> list[tuple[Rule, Check]]:
+    """The rules that have a check, with it (imported now)."""
+    out = []
+    for rule in RULES.values():
+        check = rule.load()
+        if check is not None:
+            out.append((rule, check))
+    return out

@@ -24,14 +24,19 @@ compared field:
 
 from __future__ import annotations
 
-from analyzer.checks import ROLE_MISMATCH, ROLE_MISMATCH_UNKNOWN
+from analyzer.checks import Check
+from analyzer.checks.messages import (
+    ForcedMisses,
+    ForcedUnderUndecidedGuard,
+    Message,
+    NeverMatches,
+    Undecided,
+)
 from analyzer.facts import Compare, Facts
 from analyzer.findings import Finding, TraceStep
 from analyzer.nodes import node_of, step_of_node
 from analyzer.resolve import Concrete, Resolver, RTerm, _Ctx, trail_nodes
 from analyzer.terms import Step, Value
-
-RULE = ROLE_MISMATCH
 
 
 def _side_name(value: Value) -> str:
@@ -118,40 +123,26 @@ def judge(cmp: Compare, a: Concrete, b: Concrete, sides: tuple[str, str]) -> lis
             continue
         if x.is_const() and y.is_const():
             if x.value != y.value:
-                msg = (f"role field '{_leaf(p)}' is {x.value} on the {sides[0]} side but "
-                       f"{y.value} on the {sides[1]} side: this comparison never matches")
-                out.append(_finding(cmp, p, "error", msg, (x, y), sides))
+                out.append(_finding(cmp, p, NeverMatches(_leaf(p), x.value, sides[0], y.value, sides[1]),
+                                    (x, y), sides))
             continue
         decided = False
         for forced, other, fs, os_ in ((x, y, sides[0], sides[1]), (y, x, sides[1], sides[0])):
             other_c = b if forced is x else a
             if forced.is_const() and forced.forced and other.kind == "opaque":
-                guard = ""
-                if forced.guard:
-                    guard = " when " + " and ".join(f"{g}={v}" for g, v in forced.guard)
-                if not _guard_holds(forced, other_c):
-                    msg = (f"role field '{_leaf(p)}' is forced to {forced.value} on the {fs} side"
-                           f"{guard} but computed as '{other.value}' on the {os_} side, where the "
-                           "guard cannot be decided")
-                    out.append(_finding(cmp, p, "note", msg, (x, y), sides, ROLE_MISMATCH_UNKNOWN))
-                    decided = True
-                    break
-                msg = (f"role field '{_leaf(p)}' is forced to {forced.value} on the {fs} side{guard} "
-                       f"but computed as '{other.value}' on the {os_} side: lookups miss "
-                       f"whenever it is not {forced.value}")
-                out.append(_finding(cmp, p, "warning", msg, (x, y), sides))
+                kind = ForcedMisses if _guard_holds(forced, other_c) else ForcedUnderUndecidedGuard
+                msg = kind(_leaf(p), forced.value, fs, forced.guard, other.value, os_)
+                out.append(_finding(cmp, p, msg, (x, y), sides))
                 decided = True
                 break
         if (not decided and {x.kind, y.kind} in _UNDECIDED_PAIRS
                 and (x.kind, x.value) != (y.kind, y.value)):
-            msg = (f"role field '{_leaf(p)}' is {x.describe()} on the {sides[0]} side "
-                   f"and {y.describe()} on the {sides[1]} side: equal or not cannot be decided")
-            out.append(_finding(cmp, p, "note", msg, (x, y), sides, ROLE_MISMATCH_UNKNOWN))
+            msg = Undecided(_leaf(p), x.describe(), sides[0], y.describe(), sides[1])
+            out.append(_finding(cmp, p, msg, (x, y), sides))
     return out
 
 
-def _finding(cmp: Compare, path: str, severity: str, msg: str, pair, sides,
-             rule: str = RULE) -> Finding:
+def _finding(cmp: Compare, path: str, msg: Message, pair, sides) -> Finding:
     trace: list[TraceStep] = []
     related: list[Step] = []
     full_path: list[tuple] = []
@@ -177,15 +168,8 @@ def _finding(cmp: Compare, path: str, severity: str, msg: str, pair, sides,
                 seen.add((st.file, st.line, "guard"))
                 trace.append(TraceStep(st.file, st.line, st.function, "guard",
                                        f"guard value from: {st.text}", side, st.col))
-    return Finding(rule, severity, _leaf(path), msg, cmp.step.file, cmp.step.line, cmp.step.col,
+    return Finding(msg.rule, msg.severity, _leaf(path), str(msg), cmp.step.file, cmp.step.line, cmp.step.col,
                    cmp.func, trace, related, full_path)
-
-
-def check(facts: Facts, resolver: Resolver) -> list[Finding]:
-    findings: list[Finding] = []
-    for cmp in facts.compares:
-        findings.extend(check_compare(cmp, facts, resolver))
-    return findings
 
 
 def check_compare(cmp: Compare, facts: Facts, resolver: Resolver) -> list[Finding]:
@@ -209,3 +193,10 @@ def check_compare(cmp: Compare, facts: Facts, resolver: Resolver) -> list[Findin
                     continue
                 findings.extend(judge(cmp, a, b, sides))
     return findings
+
+
+def compare_sites(facts: Facts) -> list[Compare]:
+    return facts.compares
+
+
+CHECK = Check(sites=compare_sites, find=check_compare)

@@ -1,0 +1,89 @@
+"""Collecting role facts: declare the functions, role globals and
+loop-macro filters of the files, then execute every function body.
+(``analyzer.incremental`` collects again only what an edit changed.)"""
+
+from __future__ import annotations
+
+import hashlib
+
+from analyzer.cparse import FunctionDef, ParsedFile, functions
+from analyzer.facts.executor import Executor
+from analyzer.facts.loops import filter_conditions, loop_filters
+from analyzer.facts.records import Facts, FuncInfo, Param
+from analyzer.facts.syntax import role_type_of
+from analyzer.roles import RoleModel
+from analyzer.terms import Step
+
+
+def collect(parsed: list[ParsedFile], model: RoleModel) -> Facts:
+    """Extract role facts from every function of the parsed files."""
+    facts = Facts(model=model)
+    defs = declare(parsed, facts)
+    for pf, fd in defs:
+        execute(pf, fd, facts)
+    canonical_order(facts)
+    return facts
+
+
+def execute(pf: ParsedFile, fd: FunctionDef, facts: Facts) -> None:
+    """Execute one function's body, entering its facts. The conditions of
+    its filtering loops are parsed first: execution never parses."""
+    Executor(pf, fd, facts, filter_conditions(pf, fd, facts.loop_filters)).run()
+
+
+def canonical_order(facts: Facts) -> None:
+    """Facts in source order, however they were collected: resolution walks
+    them in this order, so a full and an incremental collection give the
+    same findings with the same traces."""
+    def where(step: Step) -> tuple:
+        return (step.file, step.line, step.col)
+
+    facts.calls.sort(key=lambda c: where(c.step))
+    facts.stores.sort(key=lambda s: where(s.step))
+    facts.compares.sort(key=lambda c: where(c.step))
+
+
+def declare(parsed: list[ParsedFile], facts: Facts) -> list[tuple[ParsedFile, FunctionDef]]:
+    """Enter the functions (signatures), role globals and loop-macro filters
+    of the files."""
+    defs: list[tuple[ParsedFile, FunctionDef]] = []
+    model = facts.model
+    for pf in parsed:
+        facts.loop_filters.update(loop_filters(pf))
+        for fd in functions(pf):
+            rt = role_type_of(fd.return_type_text, model)
+            params = [
+                Param(name=name, index=i, role_type=role_type_of(ttext, model))
+                for i, (ttext, name) in enumerate(fd.params)
+            ]
+            if fd.name in facts.functions:
+                continue  # first definition wins (#ifdef variants)
+            facts.functions[fd.name] = FuncInfo(
+                name=fd.name, file=pf.path, line=fd.start_line, params=params, returns_role=rt,
+                end_line=fd.end_line,
+                digest=hashlib.blake2b(pf.source[fd.node.start_byte:fd.node.end_byte],
+                                       digest_size=16).hexdigest(),
+            )
+            defs.append((pf, fd))
+        _collect_globals(pf, facts)
+    return defs
+
+
+def _collect_globals(pf: ParsedFile, facts: Facts) -> None:
+    """Role constants at file scope, e.g. a mask of base role bits."""
+    for node in pf.root.named_children:
+        if node.type != "declaration":
+            continue
+        rt = role_type_of(pf.text_of(node.child_by_field_name("type")), facts.model)
+        if rt is None:
+            continue
+        for decl in node.children_by_field_name("declarator"):
+            if decl.type != "init_declarator":
+                continue
+            name_node = decl.child_by_field_name("declarator")
+            value = decl.child_by_field_name("value")
+            if name_node is None or value is None or name_node.type != "identifier":
+                continue
+            name = pf.text_of(name_node)
+            facts.globals[name] = Executor(pf, None, facts).role.initializer(rt, value, name)
+            facts.global_files[name] = pf.path

@@ -1,0 +1,95 @@
+"""The fact records: functions, call sites, stores, compare sites and phi
+nodes, and ``Facts``, which holds them all for one image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from analyzer.roles import RoleModel
+from analyzer.terms import TRUE, Step, Value
+
+
+@dataclass
+class Param:
+    name: str
+    index: int
+    role_type: str | None
+
+
+@dataclass
+class FuncInfo:
+    name: str
+    file: str
+    line: int
+    params: list[Param]
+    returns_role: str | None
+    returns: list[tuple[object, Value, Step]] = field(default_factory=list)  # (path cond, value, step)
+    defines_fields: bool = False  # writes fields of a role it built or copied
+    role_flow: bool = False  # touches role values at all
+    digest: str = ""  # of the definition's text: did a patch change it?
+    end_line: int = 0
+
+    def param_index(self, name: str) -> int | None:
+        for p in self.params:
+            if p.name == name:
+                return p.index
+        return None
+
+
+@dataclass
+class CallSite:
+    id: int
+    caller: str
+    callee: str
+    args: list[object]  # Value for role arguments, a term otherwise
+    step: Step
+
+
+@dataclass
+class Store:
+    id: int
+    func: str
+    slot: str
+    value: Value | None  # None for a partial (single field) store
+    path: str  # "" for a whole-role store, the field path otherwise
+    step: Step
+
+
+@dataclass
+class Compare:
+    id: int
+    func: str
+    left: Value
+    right: Value
+    fields: list[str] | None  # compared leaf paths, None for all
+    step: Step
+    left_text: str
+    right_text: str
+    cond: object = TRUE  # what must hold for the comparison to be evaluated
+
+
+@dataclass
+class Phi:
+    id: int
+    func: str
+    alternatives: list[tuple[object, Value]]
+    step: Step
+
+
+@dataclass
+class Facts:
+    model: RoleModel
+    functions: dict[str, FuncInfo] = field(default_factory=dict)
+    calls: list[CallSite] = field(default_factory=list)
+    stores: list[Store] = field(default_factory=list)
+    compares: list[Compare] = field(default_factory=list)
+    phis: dict[int, Phi] = field(default_factory=dict)
+    globals: dict[str, Value] = field(default_factory=dict)
+    global_files: dict[str, str] = field(default_factory=dict)  # global -> file
+    # iterator macros that skip some items: name -> (params, condition to skip)
+    loop_filters: dict[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)
+    next_id: int = 0
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id

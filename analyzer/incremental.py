@@ -1,0 +1,294 @@
+"""The analysis after an edit, from the analysis before it.
+
+What an edit did not touch is reused instead of being made again: the facts
+of the files it did not change and of the functions whose text it did not
+change (``collect_incremental``), and the findings of the sites none of
+whose facts changed (``SiteReuse``). Both are moved to the lines the edit
+moved them to by one ``LineMover``, built from ``line_moves``."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import replace
+
+from analyzer.cparse import ParsedFile
+from analyzer.facts.collection import canonical_order, declare, execute
+from analyzer.facts.records import CallSite, Compare, Facts, FuncInfo, Phi, Store
+from analyzer.findings import Finding
+from analyzer.nodes import node_of
+from analyzer.terms import (
+    And,
+    Const,
+    Eq,
+    Ite,
+    Named,
+    Not,
+    Opaque,
+    Or,
+    Ref,
+    Scalar,
+    Step,
+    Truthy,
+    Unknown,
+    Value,
+)
+
+Moves = dict[str, dict[int, int]]  # file -> {old line: new line} for the lines an edit kept
+
+
+def line_moves(old: str, new: str) -> dict[int, int]:
+    """Old line -> new line, for the lines an edit kept (1-based)."""
+    a, b = old.splitlines(), new.splitlines()
+    # the common head and tail first: a patch's hunks lie between them, and
+    # matching only that middle keeps this cheap on an 8000-line file
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    moves = {k: k for k in range(1, head + 1)}
+    shift = len(b) - len(a)
+    moves.update((k, k + shift) for k in range(len(a) - tail + 1, len(a) + 1))
+    mid_a, mid_b = a[head:len(a) - tail], b[head:len(b) - tail]
+    matcher = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False)
+    for i, j, n in matcher.get_matching_blocks():
+        for k in range(n):
+            moves[head + i + k + 1] = head + j + k + 1
+    return moves
+
+
+class Unmoved(Exception):
+    """A step of what is reused sits on a line the edit changed."""
+
+
+class LineMover:
+    """Copies of facts, terms and findings with their steps moved to the
+    lines an edit moved them to. A step in a file of ``moves`` on a line the
+    edit changed raises ``Unmoved``: what holds it must be made again."""
+
+    def __init__(self, moves: Moves) -> None:
+        self.moves = moves
+        self._memo: dict[int, object] = {}  # id of a term -> its copy, made once
+
+    def line(self, file: str, line: int) -> int:
+        table = self.moves.get(file)
+        if table is None or not line:
+            return line
+        moved = table.get(line)
+        if moved is None:
+            raise Unmoved
+        return moved
+
+    def step(self, st: Step) -> Step:
+        line = self.line(st.file, st.line)
+        return st if line == st.line else replace(st, line=line)
+
+    def term(self, obj):
+        key = id(obj)
+        got = self._memo.get(key)
+        if got is None:
+            got = self._memo[key] = self._copy(obj)
+        return got
+
+    def _copy(self, t):
+        move, step = self.term, self.step
+        if isinstance(t, Value):
+            return Value(t.type, {p: move(x) for p, x in t.fields.items()}, t.fresh)
+        if isinstance(t, Const):
+            return Const(t.value, step(t.step))
+        if isinstance(t, Named):
+            return Named(t.name, step(t.step))
+        if isinstance(t, Opaque):
+            return Opaque(t.text, step(t.step))
+        if isinstance(t, Unknown):
+            return Unknown(t.why, step(t.step))
+        if isinstance(t, Scalar):
+            return Scalar(t.func, t.name, step(t.step))
+        if isinstance(t, Ref):
+            return Ref(t.origin, t.path, step(t.step))
+        if isinstance(t, Ite):
+            return Ite(move(t.cond), move(t.then), move(t.other), step(t.step))
+        if isinstance(t, Truthy):
+            return Truthy(move(t.term), t.path)
+        if isinstance(t, Not):
+            return Not(move(t.cond))
+        if isinstance(t, And):
+            return And(tuple(move(p) for p in t.parts))
+        if isinstance(t, Or):
+            return Or(tuple(move(p) for p in t.parts))
+        if isinstance(t, Eq):
+            return Eq(move(t.left), move(t.right))
+        return t  # OpaqueCond and anything without a step
+
+    def fact(self, item: CallSite | Store | Compare | Phi) -> CallSite | Store | Compare | Phi:
+        move = self.term
+        if isinstance(item, CallSite):
+            return replace(item, args=[move(a) for a in item.args], step=self.step(item.step))
+        if isinstance(item, Store):
+            return replace(item, value=move(item.value) if item.value is not None else None,
+                           step=self.step(item.step))
+        if isinstance(item, Compare):
+            return replace(item, left=move(item.left), right=move(item.right),
+                           step=self.step(item.step), cond=move(item.cond))
+        return replace(item, alternatives=[(move(c), move(v)) for c, v in item.alternatives],
+                       step=self.step(item.step))
+
+    def finding(self, f: Finding) -> Finding:
+        def node(n):
+            st = getattr(n, "step", None)
+            return node_of(self.step(st)) if st is not None else n
+
+        return replace(
+            f,
+            line=self.line(f.file, f.line),
+            trace=[replace(t, line=self.line(t.file, t.line)) for t in f.trace],
+            related=[self.step(st) for st in f.related],
+            graph_path=[node(n) for n in f.graph_path],
+            suppressed=None,
+        )
+
+
+# ---- facts -----------------------------------------------------------------
+
+
+def _signature(info: FuncInfo) -> tuple:
+    """What callers depend on: arguments bind by position, so names may change."""
+    return (info.returns_role, tuple(p.role_type for p in info.params))
+
+
+def collect_incremental(changed: list[ParsedFile], base: Facts, moves: Moves | None = None) -> Facts | None:
+    """The facts of an image that differs from ``base``'s only in the files
+    of ``changed``. The other files' facts are reused; so are those of the
+    functions of a changed file whose text did not change, moved to their new
+    lines (``moves``: file -> old line -> new line); the rest is executed
+    again. None when reuse would be wrong (a function of a changed file was
+    added, removed or changed signature, or a role global changed): then the
+    caller collects everything."""
+    paths = {pf.path for pf in changed}
+    moves = moves or {}
+    facts = Facts(model=base.model, next_id=base.next_id, loop_filters=dict(base.loop_filters))
+    for name, info in base.functions.items():
+        if info.file not in paths:
+            facts.functions[name] = info
+    for name, value in base.globals.items():
+        if base.global_files.get(name) not in paths:
+            facts.globals[name] = value
+            facts.global_files[name] = base.global_files.get(name, "")
+    defs = declare(changed, facts)
+    old = {n: _signature(i) for n, i in base.functions.items() if i.file in paths}
+    new = {fd.name: _signature(facts.functions[fd.name]) for _pf, fd in defs}
+    if old != new:
+        return None
+    if facts.loop_filters != base.loop_filters:
+        return None  # a loop macro's filter changed: its users change too
+    old_globals = {n: v.fields for n, v in base.globals.items() if base.global_files.get(n) in paths}
+    new_globals = {n: v.fields for n, v in facts.globals.items() if facts.global_files.get(n) in paths}
+    if old_globals != new_globals:
+        return None
+    keep = {name for name, info in facts.functions.items() if info.file not in paths}
+    moved = {}
+    for _pf, fd in defs:
+        was, now = base.functions[fd.name], facts.functions[fd.name]
+        if was.digest == now.digest and was.file in moves:
+            # only the steps of the function's own file move
+            moved[fd.name] = LineMover({was.file: moves[was.file]})
+    by_func: dict[str, list] = {}
+    for items in (base.calls, base.stores, base.compares, base.phis.values()):
+        for item in items:
+            owner = item.caller if isinstance(item, CallSite) else item.func
+            if owner in keep:
+                _enter(facts, item)
+            elif owner in moved:
+                by_func.setdefault(owner, []).append(item)
+    for pf, fd in defs:
+        mover = moved.get(fd.name)
+        if mover is not None:
+            try:
+                _reuse_moved(facts, base.functions[fd.name], by_func.get(fd.name, []), mover)
+                continue
+            except Unmoved:
+                pass  # a line it reads was edited: execute it again
+        execute(pf, fd, facts)
+    canonical_order(facts)
+    return facts
+
+
+def _enter(facts: Facts, item: CallSite | Store | Compare | Phi) -> None:
+    if isinstance(item, CallSite):
+        facts.calls.append(item)
+    elif isinstance(item, Store):
+        facts.stores.append(item)
+    elif isinstance(item, Compare):
+        facts.compares.append(item)
+    else:
+        facts.phis[item.id] = item
+
+
+def _reuse_moved(facts: Facts, was: FuncInfo, items: list, mover: LineMover) -> None:
+    """Enter a function's facts from the base analysis, moved by ``mover``."""
+    info = facts.functions[was.name]
+    returns = [(mover.term(c), mover.term(v), mover.step(st)) for c, v, st in was.returns]
+    made = [mover.fact(item) for item in items]
+    # nothing entered before every step moved: all or nothing
+    info.returns = returns
+    info.defines_fields, info.role_flow = was.defines_fields, was.role_flow
+    for item in made:
+        _enter(facts, item)
+
+
+# ---- findings --------------------------------------------------------------
+
+
+class SiteReuse:
+    """What an analysis after an edit may take from the analysis before it:
+    the findings of a site none of whose facts changed, moved to the lines
+    the edit moved them to. ``by_site``, the base analysis's, holds per site
+    its findings and the facts they were resolved from."""
+
+    def __init__(self, base_facts: Facts, by_site: dict, facts: Facts, paths: set[str],
+                 moves: Moves, pages_changed: bool = False) -> None:
+        old = {n: i for n, i in base_facts.functions.items() if i.file in paths}
+        new = {n: i for n, i in facts.functions.items() if i.file in paths}
+        changed = {n for n in old.keys() | new.keys()
+                   if getattr(old.get(n), "digest", None) != getattr(new.get(n), "digest", None)}
+        callees = {c.callee for c in base_facts.calls if c.caller in changed}
+        callees |= {c.callee for c in facts.calls if c.caller in changed}
+        slots = {s.slot for s in base_facts.stores if s.func in changed}
+        slots |= {s.slot for s in facts.stores if s.func in changed}
+        self.dirty = ({("fn", n) for n in changed} | {("callers", n) for n in callees}
+                      | {("slot", n) for n in slots})
+        if pages_changed:  # a load may meet other stores now
+            self.dirty |= {("slot", s.slot) for s in facts.stores}
+        self.by_site = by_site
+        self.mover = LineMover(moves)
+
+    def findings_for(self, key) -> tuple[list[Finding], frozenset] | None:
+        found = self.by_site.get(key)
+        if found is None or found[1] & self.dirty:
+            return None
+        try:
+            return ([self.mover.finding(f) for f in found[0]], found[1])
+        except Unmoved:  # a line of the trace is one the edit changed
+            return None
+
+
+_UNION_DEF = re.compile(r"union\s+\w+\s*\{")  # a literal head searches fast
+_BRACE = re.compile(r"[{}]")
+
+
+def union_defs(text: str) -> list[str]:
+    """The text of every union definition (the role model is read from
+    them: an edit that changes one may change the model)."""
+    out = []
+    for m in _UNION_DEF.finditer(text):
+        if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_"):
+            continue
+        depth = 0
+        for b in _BRACE.finditer(text, m.end() - 1):
+            depth += 1 if b.group() == "{" else -1
+            if depth == 0:
+                out.append(text[m.start():b.end()])
+                break
+    return out
