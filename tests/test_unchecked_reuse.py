@@ -167,6 +167,8 @@ def test_a_comparison_that_holds_on_one_branch_only_covers_nothing():
 def test_a_comparison_with_another_role_is_not_with_the_key():
     parent = f"{PRESENT} && {GFN} && to_sp(*sptep)->role.word == sptep_to_sp(sptep)->role.word"
     assert set(reuse(shadow(parent))) == {"role"}
+    other = f"{PRESENT} && {GFN} && to_sp(*sptep)->role.word == child_role(sptep, 1, access).word"
+    assert set(reuse(shadow(other))) == {"role"}
 
 
 def test_what_every_caller_passes_as_one_constant_does_not_vary():
