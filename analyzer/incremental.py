@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from analyzer.cparse import ParsedFile
 from analyzer.facts.collection import canonical_order, declare, execute
-from analyzer.facts.records import CallSite, Compare, Facts, FuncInfo, Phi, Store
+from analyzer.facts.records import CallSite, Compare, Exit, Facts, FuncInfo, Phi, Store
 from analyzer.findings import Finding
 from analyzer.nodes import node_of
 from analyzer.terms import (
@@ -122,7 +122,7 @@ class LineMover:
             return Eq(move(t.left), move(t.right))
         return t  # OpaqueCond and anything without a step
 
-    def fact(self, item: CallSite | Store | Compare | Phi) -> CallSite | Store | Compare | Phi:
+    def fact(self, item: CallSite | Store | Compare | Phi | Exit) -> CallSite | Store | Compare | Phi | Exit:
         move = self.term
         if isinstance(item, CallSite):
             return replace(item, args=[move(a) for a in item.args], step=self.step(item.step))
@@ -132,6 +132,8 @@ class LineMover:
         if isinstance(item, Compare):
             return replace(item, left=move(item.left), right=move(item.right),
                            step=self.step(item.step), cond=move(item.cond))
+        if isinstance(item, Exit):
+            return replace(item, cond=move(item.cond), step=self.step(item.step))
         return replace(item, alternatives=[(move(c), move(v)) for c, v in item.alternatives],
                        step=self.step(item.step))
 
@@ -195,7 +197,7 @@ def collect_incremental(changed: list[ParsedFile], base: Facts, moves: Moves | N
             # only the steps of the function's own file move
             moved[fd.name] = LineMover({was.file: moves[was.file]})
     by_func: dict[str, list] = {}
-    for items in (base.calls, base.stores, base.compares, base.phis.values()):
+    for items in (base.calls, base.stores, base.compares, base.phis.values(), base.exits):
         for item in items:
             owner = item.caller if isinstance(item, CallSite) else item.func
             if owner in keep:
@@ -215,9 +217,11 @@ def collect_incremental(changed: list[ParsedFile], base: Facts, moves: Moves | N
     return facts
 
 
-def _enter(facts: Facts, item: CallSite | Store | Compare | Phi) -> None:
+def _enter(facts: Facts, item: CallSite | Store | Compare | Phi | Exit) -> None:
     if isinstance(item, CallSite):
         facts.calls.append(item)
+    elif isinstance(item, Exit):
+        facts.exits.append(item)
     elif isinstance(item, Store):
         facts.stores.append(item)
     elif isinstance(item, Compare):

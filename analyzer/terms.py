@@ -145,6 +145,17 @@ class OpaqueCond:
     text: str
 
 
+@dataclass(frozen=True)
+class CompareCond(OpaqueCond):
+    """A comparison of role words used as a condition: as opaque as any
+    other to the values it decides, but naming its compare site, and
+    ``equal``: whether the condition holds when the words are equal (``==``)
+    or when they differ (``!=``, a masked xor)."""
+
+    site: int = -1
+    equal: bool = True
+
+
 TRUE = And(())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import resource
@@ -122,3 +123,9 @@ def run_cli(*args: str, redirect: str = "", memory: int = 2 << 30) -> subprocess
     script = f'exec "$0" -m analyzer "$@" {redirect}'
     return subprocess.run(["sh", "-c", script, sys.executable, *args], env=env, cwd=ROOT,
                           capture_output=True, timeout=300, check=False, preexec_fn=limit)
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    """The git-style diff of one file (``a/PATH`` -> ``b/PATH``)."""
+    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                        f"a/{path}", f"b/{path}"))

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 ROLE_MISMATCH = "role-mismatch"
 # What role-mismatch cannot decide; hidden unless asked for (--unknown).
 ROLE_MISMATCH_UNKNOWN = "role-mismatch-unknown"
+# A page kept for a key without comparing it with the key.
+ROLE_UNCHECKED_REUSE = "role-unchecked-reuse"
 # Reported by analyzer/suppress.py about a suppression comment, not by a check.
 SUPPRESSION_WITHOUT_REASON = "suppression-without-reason"
 
@@ -64,6 +66,7 @@ class Rule:
 RULES: dict[str, Rule] = {rule.id: rule for rule in (
     Rule(ROLE_MISMATCH, "analyzer.checks.role_mismatch:CHECK"),
     Rule(ROLE_MISMATCH_UNKNOWN),  # reported by the role-mismatch check
+    Rule(ROLE_UNCHECKED_REUSE, "analyzer.checks.role_unchecked_reuse:CHECK"),
     Rule(SUPPRESSION_WITHOUT_REASON),  # reported by analyzer/suppress.py
 )}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.checks import ROLE_MISMATCH, ROLE_MISMATCH_UNKNOWN
+from analyzer.checks import ROLE_MISMATCH, ROLE_MISMATCH_UNKNOWN, ROLE_UNCHECKED_REUSE
 
 
 @dataclass(frozen=True)
@@ -84,3 +84,53 @@ class Undecided(Message):
     side: str
     other: object
     other_side: str
+
+
+
+def _and(names: tuple) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+@dataclass(frozen=True)
+class _RoleVaries(Message):
+    """An existing page kept for a key whose role fields ``fields`` vary
+    between the callers of ``func``, and are not compared."""
+
+    rule, severity = ROLE_UNCHECKED_REUSE, "error"
+    fields: tuple  # the role fields that vary, in the role's order
+    func: str
+
+    def arguments(self) -> dict[str, object]:
+        return {**super().arguments(), "fields": _and(self.fields),
+                "verb": "vary" if len(self.fields) > 1 else "varies"}
+
+
+@dataclass(frozen=True)
+class RoleNotCompared(_RoleVaries):
+    """The existing page's role is never compared with the key's."""
+
+    text = ("an existing page is kept without comparing its role with the key's: "
+            "{fields} {verb} between the callers of {func}")
+
+
+@dataclass(frozen=True)
+class RolePartlyCompared(_RoleVaries):
+    """As ``RoleNotCompared``, after comparing the fields ``compared`` only."""
+
+    text = ("an existing page is kept after comparing only {compared} of its role with the "
+            "key's: {fields} {verb} between the callers of {func}")
+    compared: tuple = ()
+
+    def arguments(self) -> dict[str, object]:
+        return {**super().arguments(), "compared": _and(self.compared)}
+
+
+@dataclass(frozen=True)
+class MemberNotCompared(Message):
+    """An existing page is kept without comparing a member of the key (gfn)."""
+
+    rule, severity = ROLE_UNCHECKED_REUSE, "error"
+    text = ("an existing page is kept without comparing its {member} with the key's: "
+            "{member} varies between the callers of {func}")
+    member: str
+    func: str

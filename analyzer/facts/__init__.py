@@ -10,7 +10,8 @@ other functions and returns update those values. What comes out are facts:
 - returns of role-returning functions (producers),
 - stores of a role into a slot (``sp->role = role``),
 - compare sites (``a.word == b.word``, also with a mask),
-- phi nodes where a role local is reassigned differently on two branches.
+- phi nodes where a role local is reassigned differently on two branches,
+- exits: every ``return`` with its path condition.
 
 Nothing here resolves across functions; ``graph`` and ``resolve`` do that.
 
@@ -27,13 +28,14 @@ from __future__ import annotations
 from analyzer.facts.collection import collect, execute
 from analyzer.facts.executor import Executor
 from analyzer.facts.loops import loop_filters
-from analyzer.facts.records import CallSite, Compare, Facts, FuncInfo, Param, Phi, Store
+from analyzer.facts.records import CallSite, Compare, Exit, Facts, FuncInfo, Param, Phi, Store
 from analyzer.facts.syntax import normalize_expr, parse_int, role_type_of
 
 __all__ = [
     "CallSite",
     "Compare",
     "Executor",
+    "Exit",
     "Facts",
     "FuncInfo",
     "Param",

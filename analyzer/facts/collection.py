@@ -41,6 +41,7 @@ def canonical_order(facts: Facts) -> None:
     facts.calls.sort(key=lambda c: where(c.step))
     facts.stores.sort(key=lambda s: where(s.step))
     facts.compares.sort(key=lambda c: where(c.step))
+    facts.exits.sort(key=lambda e: where(e.step))
 
 
 def declare(parsed: list[ParsedFile], facts: Facts) -> list[tuple[ParsedFile, FunctionDef]]:

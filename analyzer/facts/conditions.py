@@ -6,7 +6,20 @@ from __future__ import annotations
 from analyzer.cparse import Node
 from analyzer.facts.dispatch import Handlers
 from analyzer.facts.syntax import normalize_expr, only_child
-from analyzer.terms import And, Const, Eq, Ite, Not, OpaqueCond, Or, Ref, Scalar, Step, Truthy
+from analyzer.terms import (
+    And,
+    CompareCond,
+    Const,
+    Eq,
+    Ite,
+    Not,
+    OpaqueCond,
+    Or,
+    Ref,
+    Scalar,
+    Step,
+    Truthy,
+)
 
 NO_STEP_COND = Step("", 0, 0, "", "cond", "")
 
@@ -18,6 +31,11 @@ class Conditions(Handlers):
     def __call__(self, node: Node | None):
         if node is None:
             return OpaqueCond("")
+        # a role comparison registered at this node (not in a macro's text,
+        # whose offsets are the snippet's)
+        site = None if self.ex.quiet else self.ex.compare_sites.get((node.start_byte, node.end_byte))
+        if site is not None:
+            return CompareCond(normalize_expr(self.ex.text(node)), *site)
         handler = self.table.get(node.type)
         if handler is not None:
             cond = handler(self, node)

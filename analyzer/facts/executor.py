@@ -37,6 +37,8 @@ class Executor:
         self.binder = Binder(facts.new_id, self.phi)
         self.seen: set[tuple[int, int, str]] = set()  # nodes scanned for sites
         self.call_sites: dict[tuple[int, int], int] = {}  # call node span -> site id
+        # compare node span -> (site id, whether the expression is true when equal)
+        self.compare_sites: dict[tuple[int, int], tuple[int, bool]] = {}
         self.role_vars: dict[str, str] = {}  # declared role locals -> type
         self.quiet = False  # reading a macro's condition: register nothing
         self.stmt = Statements(self)

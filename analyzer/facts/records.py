@@ -1,5 +1,5 @@
-"""The fact records: functions, call sites, stores, compare sites and phi
-nodes, and ``Facts``, which holds them all for one image."""
+"""The fact records: functions, call sites, stores, compare sites, phi
+nodes and exits, and ``Facts``, which holds them all for one image."""
 
 from __future__ import annotations
 
@@ -77,6 +77,19 @@ class Phi:
 
 
 @dataclass
+class Exit:
+    """A ``return EXPR;`` of any function, with the path condition it is
+    taken under (role comparisons in it are ``CompareCond``)."""
+
+    id: int
+    func: str
+    cond: object
+    text: str  # the returned expression, normalized
+    call: int  # the call site it returns the result of, -1 if none
+    step: Step
+
+
+@dataclass
 class Facts:
     model: RoleModel
     functions: dict[str, FuncInfo] = field(default_factory=dict)
@@ -84,6 +97,7 @@ class Facts:
     stores: list[Store] = field(default_factory=list)
     compares: list[Compare] = field(default_factory=list)
     phis: dict[int, Phi] = field(default_factory=dict)
+    exits: list[Exit] = field(default_factory=list)
     globals: dict[str, Value] = field(default_factory=dict)
     global_files: dict[str, str] = field(default_factory=dict)  # global -> file
     # iterator macros that skip some items: name -> (params, condition to skip)

@@ -71,6 +71,7 @@ class Sites(Handlers):
         ex.facts.compares.append(Compare(
             cid, ex.func, a.copy(), b.copy(), fields, ex.step(node, "compare"),
             squash(ex.text(left)), squash(ex.text(right)), cond))
+        ex.compare_sites[(node.start_byte, node.end_byte)] = (cid, op == "==")
 
     def expression_conds(self, node: Node) -> list:
         """Conditions short-circuit operators put on a subexpression:

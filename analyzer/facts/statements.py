@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from analyzer.cparse import Node
 from analyzer.facts.dispatch import Handlers
-from analyzer.facts.syntax import role_type_of
+from analyzer.facts.records import Exit
+from analyzer.facts.syntax import normalize_expr, role_type_of, unwrap
 from analyzer.terms import And, Not, OpaqueCond
 
 
@@ -109,12 +110,25 @@ class Statements(Handlers):
         if expr is None:
             return True
         ex.sites.scan(expr)
+        self.exit(node, expr)
         if ex.info is None or not ex.info.returns_role:
             return True
         val = ex.role(expr)
         if val is not None:
             ex.info.returns.append((ex.binder.cond_now(), val, ex.step(node, "return")))
         return True
+
+    def exit(self, node: Node, expr: Node) -> None:
+        """Enter the exit ``return expr;`` with the condition it is taken under."""
+        ex = self.ex
+        if ex.info is None or ex.quiet:
+            return
+        inner = unwrap(expr)
+        call = -1
+        if inner is not None and inner.type == "call_expression" and ex.sites.callee_name(inner) in ex.facts.functions:
+            call = ex.sites.call_site(inner)
+        ex.facts.exits.append(Exit(ex.facts.new_id(), ex.func, ex.binder.cond_now(),
+                                   normalize_expr(ex.text(expr)), call, ex.step(node, "return")))
 
     def DECLARATION(self, node: Node) -> bool:
         ex = self.ex

@@ -3,7 +3,7 @@ then the trace of the finding, one step per line, grouped by side."""
 
 from __future__ import annotations
 
-from analyzer.checks import ROLE_MISMATCH
+from analyzer.checks import ROLE_MISMATCH, ROLE_UNCHECKED_REUSE
 from analyzer.findings import Finding
 from analyzer.results import CheckReport, Origin, ScanReport
 
@@ -43,8 +43,12 @@ def scan(report: ScanReport) -> str:
     mismatches = [f for f in report.findings if f.rule == ROLE_MISMATCH]
     n = len(mismatches)
     counted = f"{n} role mismatch{'es' if n != 1 else ''}" + suppressed_note(mismatches)
+    reuses = [f for f in report.findings if f.rule == ROLE_UNCHECKED_REUSE]
+    if reuses:
+        counted += (f", {len(reuses)} unchecked reuse{'s' if len(reuses) != 1 else ''}"
+                    + suppressed_note(reuses))
     notes = sum(1 for f in report.findings if f.severity == "note")
-    others = len(report.findings) - n - notes
+    others = len(report.findings) - n - len(reuses) - notes
     if others:
         counted += f", {others} other finding{'s' if others != 1 else ''}"
     if notes:
