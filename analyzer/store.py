@@ -42,7 +42,7 @@ from collections.abc import Callable
 from analyzer import terms
 from analyzer.analysis import Analysis
 from analyzer.containers import FileFlow, FlowContext
-from analyzer.facts import CallSite, Compare, Facts, FuncInfo, Param, Phi, Store
+from analyzer.facts import CallSite, Compare, Exit, Facts, FuncInfo, Param, Phi, Store
 from analyzer.findings import Finding, TraceStep
 from analyzer.nodes import StepKey, node_of
 from analyzer.roles import RoleModel, RoleType
@@ -52,9 +52,10 @@ MAGIC = "mmu-role-lint analysis"
 # Every class an entry may build. Terms sit in fields typed ``object``;
 # such a field takes one of TERMS (or None), nothing else.
 TERMS = (terms.Const, terms.Named, terms.Opaque, terms.Unknown, terms.Scalar, terms.Ref,
-         terms.Truthy, terms.Not, terms.And, terms.Or, terms.Eq, terms.OpaqueCond, terms.Ite,
-         terms.Value)
-RECORDS = (Analysis, Facts, FuncInfo, Param, CallSite, Store, Compare, Phi, RoleModel, RoleType,
+         terms.Truthy, terms.Not, terms.And, terms.Or, terms.Eq, terms.OpaqueCond, terms.CompareCond,
+         terms.Ite, terms.Value)
+RECORDS = (Analysis, Facts, FuncInfo, Param, CallSite, Store, Compare, Exit, Phi, RoleModel,
+           RoleType,
            Finding, TraceStep, terms.Step, terms.Origin, FileFlow, FlowContext)
 REGISTRY: dict[str, type] = {cls.__name__: cls for cls in (*RECORDS, *TERMS)}
 

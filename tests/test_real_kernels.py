@@ -95,7 +95,11 @@ def test_scan_finds_sites_and_no_mismatch(which, compares, request):
                              "found in its source: a backport)")
     assert {(s.func, s.slot) for s in facts.stores if s.value is not None} == STORES
     assert {n for n, f in facts.functions.items() if f.returns_role} == PRODUCERS
-    assert [f for f in result.findings if f.severity != "note"] == []
+    # no role mismatch; what role-unchecked-reuse reports depends on the point
+    # release (6.1.176 lacks the 2026 role check): tests/test_unchecked_reuse.py
+    # judges it from the release's own source
+    assert [f for f in result.findings
+            if f.severity != "note" and f.rule == "role-mismatch"] == []
     assert result.role_flow_errors() == {}
     assert "arch/x86/kvm/mmu/tdp_mmu.c" in result.files
 
