@@ -25,6 +25,19 @@ def unsuppressed(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.suppressed is None and f.severity != "note"]
 
 
+def severity_counts(findings: list[Finding]) -> tuple[int, int]:
+    """(errors, warnings) among the findings that count (checkpatch's
+    ``total: N errors, M warnings``)."""
+    counted = unsuppressed(findings)
+    return (sum(1 for f in counted if f.severity == "error"),
+            sum(1 for f in counted if f.severity == "warning"))
+
+
+def _ignored(findings: list[Finding], targets: list[tuple[str, str | None]]) -> list[Finding]:
+    return [f for f in findings
+            if not any(f.rule == rule and field in (None, f.field) for rule, field in targets)]
+
+
 def _at_least(findings: list[Finding], severity: str) -> list[Finding]:
     rank = SEVERITY_RANK[severity]
     return [f for f in findings if SEVERITY_RANK[f.severity] >= rank]
@@ -106,6 +119,22 @@ class CheckReport:
 
         return replace(self, patches=[replace(p, delta=keep(p.delta)) for p in self.patches])
 
+    def ignoring(self, targets: list[tuple[str, str | None]]) -> CheckReport:
+        """A view without the findings of ``--ignore RULE[:FIELD]``."""
+        def keep(d: Delta) -> Delta:
+            return Delta(_ignored(d.introduced, targets), _ignored(d.fixed, targets),
+                         _ignored(d.persisting, targets))
+
+        return replace(self, patches=[replace(p, delta=keep(p.delta)) for p in self.patches])
+
+    def not_analyzed(self) -> list[int]:
+        """The numbers (from 1) of the patches that could not be analyzed."""
+        return [k for k, p in enumerate(self.patches, 1) if p.status == "error"]
+
+    def all_findings(self) -> list[Finding]:
+        return [f for p in self.patches for d in (p.delta.introduced, p.delta.fixed,
+                                                  p.delta.persisting) for f in d]
+
 
 @dataclass
 class ScanReport:
@@ -119,6 +148,13 @@ class ScanReport:
     def at_least(self, severity: str) -> ScanReport:
         """A view with only the findings of ``severity`` or above."""
         return replace(self, findings=_at_least(self.findings, severity))
+
+    def all_findings(self) -> list[Finding]:
+        return self.findings
+
+    def ignoring(self, targets: list[tuple[str, str | None]]) -> ScanReport:
+        """A view without the findings of ``--ignore RULE[:FIELD]``."""
+        return replace(self, findings=_ignored(self.findings, targets))
 
 
 @dataclass

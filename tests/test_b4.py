@@ -61,11 +61,12 @@ def test_one_error_line_per_introduced_finding(capsys):
 
 
 def test_patch_that_does_not_apply_is_a_warning_not_silence(capsys):
-    status, out, _ = run(capsys, "check", str(PATCHES / "0011-revert-seed-fix.patch"),
-                         "--tree", str(LEGACY), "--format", "b4")
+    status, out, err = run(capsys, "check", str(PATCHES / "0011-revert-seed-fix.patch"),
+                           "--tree", str(LEGACY), "--format", "b4")
     (line,) = out.splitlines()
     assert status == 2  # as for check: no patch could be analyzed
-    assert line.startswith("WARNING: ") and "not analyzed" in line and "ERROR:" not in line
+    assert line.startswith("WARNING: NOT ANALYZED: ") and "ERROR:" not in line
+    assert err == ""  # b4 counts every stderr line as a failed check
 
 
 def test_prep_check_judges_the_committed_patch(tmp_path):

@@ -28,6 +28,8 @@ ROLE_MISMATCH = "role-mismatch"
 ROLE_MISMATCH_UNKNOWN = "role-mismatch-unknown"
 # Reported by analyzer/suppress.py about a suppression comment, not by a check.
 SUPPRESSION_WITHOUT_REASON = "suppression-without-reason"
+# Likewise: a suppression comment naming a rule or a field that does not exist.
+SUPPRESSION_UNKNOWN = "suppression-unknown"
 
 
 class Site(Protocol):
@@ -65,6 +67,7 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
     Rule(ROLE_MISMATCH, "analyzer.checks.role_mismatch:CHECK"),
     Rule(ROLE_MISMATCH_UNKNOWN),  # reported by the role-mismatch check
     Rule(SUPPRESSION_WITHOUT_REASON),  # reported by analyzer/suppress.py
+    Rule(SUPPRESSION_UNKNOWN),  # reported by analyzer/suppress.py
 )}
 
 RULE_IDS = list(RULES)
