@@ -51,6 +51,23 @@ def verbose_report(report: CheckReport, elapsed: float) -> None:
     say(f"mmu-role-lint: {elapsed:.2f}s")
 
 
+def skipped_at_once(args: argparse.Namespace, inputs: list[bytes]) -> CheckReport | None:
+    """The report of input that certainly touches no role file, read from
+    its raw bytes (commands/untouched.py): every patch skipped, without the
+    patch reader, the email package or the tree. None when unsure."""
+    from analyzer.commands.untouched import untouched
+
+    found = untouched(inputs)
+    if found is None:
+        return None
+    if args.tree is not None:
+        tree_arg(args.tree)  # a --tree that is no directory is still an error
+    from analyzer.results import CheckReport, PatchResult
+
+    return CheckReport([PatchResult(subject, "skipped", "no role code touched", files)
+                        for subject, files in found], tree=args.tree or "")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.git:
         from analyzer.commands import git
@@ -60,14 +77,20 @@ def run(args: argparse.Namespace) -> int:
     if not args.patches:
         raise UserError("check: give at least one PATCH (a file, or - for standard input), "
                         "or -g REV for commits")
+    inputs = [read_input(name) for name in args.patches]
+    start = time.perf_counter()
+    report = None if args.fixes else skipped_at_once(args, inputs)
+    if report is not None:
+        if args.verbose:
+            verbose_report(report, time.perf_counter() - start)
+        return emit_report(args, report, "check")
     from analyzer.patch import read_patches
     from analyzer.runner import run_check
 
     patches = []
-    for name in args.patches:
-        patches.extend(read_patches(read_input(name), source=name if name != "-" else "<stdin>"))
+    for name, data in zip(args.patches, inputs, strict=True):
+        patches.extend(read_patches(data, source=name if name != "-" else "<stdin>"))
     tree = tree_arg(args.tree)
-    start = time.perf_counter()
     report = run_check(patches, tree)
     if args.fixes:
         from analyzer.history import annotate_check
