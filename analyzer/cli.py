@@ -11,7 +11,6 @@ usage and the nearest option."""
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 import textwrap
 
@@ -69,6 +68,8 @@ def parser(argv: list[str] | None = None) -> tuple[argparse.ArgumentParser, dict
 
 def nearest_option(word: str, sp: argparse.ArgumentParser) -> str | None:
     """The option of ``sp`` nearest a misspelled one."""
+    import difflib
+
     name = word.split("=", 1)[0]
     options = [o for action in sp._actions for o in action.option_strings]
     close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)

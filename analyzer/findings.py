@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from analyzer.terms import Step
+if TYPE_CHECKING:  # a type only: a report of skipped patches loads no terms
+    from analyzer.terms import Step
 
 
 @dataclass
@@ -43,6 +44,8 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Rule, field and function names only: moving code keeps it."""
+        import hashlib
+
         key = f"{self.rule}|{self.field}|{self.function}"
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
