@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # a type only: a report of skipped patches loads no terms
-    from analyzer.terms import Step
+from analyzer.terms import Step  # in the module's namespace: store.py reads the hints
 
 
 @dataclass

@@ -9,9 +9,12 @@ Reports never change these records: a format is given a view
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from analyzer.delta import Delta
-from analyzer.findings import SEVERITY_RANK, Finding
+
+if TYPE_CHECKING:  # a report of skipped patches loads no finding machinery (terms)
+    from analyzer.findings import Finding
 
 # The trace steps that reports name as a finding's sites: where a value of the
 # field is made (a producer's definition), forced (an override, a mask) or
@@ -39,6 +42,8 @@ def _ignored(findings: list[Finding], targets: list[tuple[str, str | None]]) -> 
 
 
 def _at_least(findings: list[Finding], severity: str) -> list[Finding]:
+    from analyzer.findings import SEVERITY_RANK
+
     rank = SEVERITY_RANK[severity]
     return [f for f in findings if SEVERITY_RANK[f.severity] >= rank]
 

@@ -9,9 +9,13 @@ apart, as checkpatch's ``total:`` line does."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from analyzer.checks import ROLE_MISMATCH
-from analyzer.findings import Finding
 from analyzer.results import CheckReport, Origin, ScanReport, severity_counts, unsuppressed
+
+if TYPE_CHECKING:
+    from analyzer.findings import Finding
 
 
 def finding_lines(f: Finding, *, label: str = "", trace: bool = True,
