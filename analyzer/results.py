@@ -42,6 +42,8 @@ def _ignored(findings: list[Finding], targets: list[tuple[str, str | None]]) -> 
 
 
 def _at_least(findings: list[Finding], severity: str) -> list[Finding]:
+    if not findings:
+        return findings  # (skipped patches: findings.py, and terms, stay unloaded)
     from analyzer.findings import SEVERITY_RANK
 
     rank = SEVERITY_RANK[severity]

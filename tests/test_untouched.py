@@ -109,12 +109,13 @@ def test_shapes_it_leaves_to_the_reader(shape):
 
 
 def test_check_answers_without_the_reader_or_the_tree(tmp_path):
-    """Nor the email package, nor git (no tree is looked for)."""
+    """Nor the email package, nor git (no tree is looked for), nor the
+    finding machinery (terms)."""
     patch = tmp_path / "doc.patch"
     patch.write_bytes(elsewhere(MASK.read_bytes()))
     code = ("import sys; from analyzer.cli import main; status = main(['check', sys.argv[1]]); "
             "print(status, sorted(m for m in ('analyzer.patch.reader', 'email.message', "
-            "'subprocess', 'analyzer.runner') if m in sys.modules))")
+            "'subprocess', 'analyzer.runner', 'analyzer.terms') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code, str(patch)], capture_output=True,
                           text=True, check=True, cwd=tmp_path)
     assert done.stdout.splitlines() == [
