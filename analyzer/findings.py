@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
-from analyzer.terms import Step
+from analyzer.terms import Step  # in the module's namespace: store.py reads the hints
 
 
 @dataclass
@@ -43,6 +42,8 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Rule, field and function names only: moving code keeps it."""
+        import hashlib
+
         key = f"{self.rule}|{self.field}|{self.function}"
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 

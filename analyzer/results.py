@@ -9,9 +9,12 @@ Reports never change these records: a format is given a view
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from analyzer.delta import Delta
-from analyzer.findings import SEVERITY_RANK, Finding
+
+if TYPE_CHECKING:  # a report of skipped patches loads no finding machinery (terms)
+    from analyzer.findings import Finding
 
 # The trace steps that reports name as a finding's sites: where a value of the
 # field is made (a producer's definition), forced (an override, a mask) or
@@ -25,7 +28,24 @@ def unsuppressed(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.suppressed is None and f.severity != "note"]
 
 
+def severity_counts(findings: list[Finding]) -> tuple[int, int]:
+    """(errors, warnings) among the findings that count (checkpatch's
+    ``total: N errors, M warnings``)."""
+    counted = unsuppressed(findings)
+    return (sum(1 for f in counted if f.severity == "error"),
+            sum(1 for f in counted if f.severity == "warning"))
+
+
+def _ignored(findings: list[Finding], targets: list[tuple[str, str | None]]) -> list[Finding]:
+    return [f for f in findings
+            if not any(f.rule == rule and field in (None, f.field) for rule, field in targets)]
+
+
 def _at_least(findings: list[Finding], severity: str) -> list[Finding]:
+    if not findings:
+        return findings  # (skipped patches: findings.py, and terms, stay unloaded)
+    from analyzer.findings import SEVERITY_RANK
+
     rank = SEVERITY_RANK[severity]
     return [f for f in findings if SEVERITY_RANK[f.severity] >= rank]
 
@@ -106,6 +126,22 @@ class CheckReport:
 
         return replace(self, patches=[replace(p, delta=keep(p.delta)) for p in self.patches])
 
+    def ignoring(self, targets: list[tuple[str, str | None]]) -> CheckReport:
+        """A view without the findings of ``--ignore RULE[:FIELD]``."""
+        def keep(d: Delta) -> Delta:
+            return Delta(_ignored(d.introduced, targets), _ignored(d.fixed, targets),
+                         _ignored(d.persisting, targets))
+
+        return replace(self, patches=[replace(p, delta=keep(p.delta)) for p in self.patches])
+
+    def not_analyzed(self) -> list[int]:
+        """The numbers (from 1) of the patches that could not be analyzed."""
+        return [k for k, p in enumerate(self.patches, 1) if p.status == "error"]
+
+    def all_findings(self) -> list[Finding]:
+        return [f for p in self.patches for d in (p.delta.introduced, p.delta.fixed,
+                                                  p.delta.persisting) for f in d]
+
 
 @dataclass
 class ScanReport:
@@ -119,6 +155,13 @@ class ScanReport:
     def at_least(self, severity: str) -> ScanReport:
         """A view with only the findings of ``severity`` or above."""
         return replace(self, findings=_at_least(self.findings, severity))
+
+    def all_findings(self) -> list[Finding]:
+        return self.findings
+
+    def ignoring(self, targets: list[tuple[str, str | None]]) -> ScanReport:
+        """A view without the findings of ``--ignore RULE[:FIELD]``."""
+        return replace(self, findings=_ignored(self.findings, targets))
 
 
 @dataclass

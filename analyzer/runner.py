@@ -58,13 +58,14 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None = None) -> Ch
             return image.get(path)
         return read_tree_file(tree, path)
 
-    failed = False
-    for patch in patches:
+    failed = 0  # the number of the patch that did not apply
+    for number, patch in enumerate(patches, 1):
         res = PatchResult(subject=patch.subject, status="analyzed", files=patch.paths,
                           notes=list(patch.notes))
         results.append(res)
         if failed:
-            res.status, res.reason = "error", "not analyzed: an earlier patch of the series did not apply"
+            res.status = "error"
+            res.reason = f"an earlier patch of the series (patch {failed}/{len(patches)}) did not apply"
             continue
         role_files = role_file_patches(patch)
         if not role_files:
@@ -85,7 +86,7 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None = None) -> Ch
             applied = apply_patch(role_patch, read)
         except PatchError as err:
             res.status, res.reason = "error", str(err)
-            failed = True
+            failed = number
             continue
         changes = applied.files
         res.repaired, res.repair_reason = bool(applied.repaired), applied.repair_reason

@@ -6,20 +6,34 @@ it, marks the finding as suppressed with that reason. The sites of a finding
 are its comparison and the store, override and mask steps of its trace. A
 comment that names no rule and field of the finding, or sits at no site of
 it, is ignored. A matching comment without a reason suppresses nothing and is
-reported itself (``suppression-without-reason``, a warning).
+reported itself (``suppression-without-reason``, a warning); so is, anywhere
+in the sources, a comment naming a rule that does not exist or a field that
+no role type has (``suppression-unknown``), with the nearest valid name.
+The same names are checked for ``--ignore RULE[:FIELD]``.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from analyzer.checks import SUPPRESSION_WITHOUT_REASON
+from analyzer.checks import RULE_IDS, SUPPRESSION_UNKNOWN, SUPPRESSION_WITHOUT_REASON
 from analyzer.findings import Finding, merge_findings
 from analyzer.terms import Step
 
+if TYPE_CHECKING:
+    from analyzer.roles import RoleModel
+
+MARK = "mmu-role-lint:"
+# a name, with single dashes or dots inside (``role-mismatch``, ``efer_nx``):
+# ``role-mismatch--why`` is the rule and a reason
+NAME = r"[A-Za-z]\w*(?:[.-]\w+)*"
 COMMENT = re.compile(
-    r"(?P<open>/\*|//)\s*mmu-role-lint:\s*ignore\s+(?P<rule>[A-Za-z][\w-]*)(?::(?P<field>\w+))?"
+    rf"(?P<open>/\*|//)\s*mmu-role-lint:\s*ignore\s+(?P<rule>{NAME})(?::(?P<field>{NAME}))?"
     r"(?P<rest>.*?)(?:\*/|$)")
 # The trace steps where a comment may accept a finding, beside its comparison:
 # where one path forces or keeps the field's value. Not a producer's
@@ -55,6 +69,51 @@ def comments_in_line(file: str, number: int, text: str) -> list[Comment]:
     return out
 
 
+def parse_target(text: str) -> tuple[str, str | None]:
+    """``RULE[:FIELD]`` -> (rule, field or None)."""
+    rule, _, field = text.partition(":")
+    return rule, field or None
+
+
+def _nearest(word: str, names: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(set(names)), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def unknown_rule(rule: str) -> str:
+    """What is wrong with a rule name, "" when it is a rule."""
+    if rule in RULE_IDS:
+        return ""
+    near = _nearest(rule, RULE_IDS) or f"; the rules are {', '.join(RULE_IDS)}"
+    return f"no rule '{rule}'{near}"
+
+
+def known_fields(model: RoleModel | None, findings: Iterable[Finding] = ()) -> set[str]:
+    """Field names a suppression may give: every leaf of the role types (of
+    ``model``, and of the defaults, which hold every release's), and the
+    field of every finding reported."""
+    names = _leaf_names(model) if model is not None else set()
+    return _default_fields() | names | {f.field for f in findings if f.field}
+
+
+def _leaf_names(model: RoleModel) -> set[str]:
+    return {leaf.rsplit(".", 1)[-1] for t in model.types for leaf in model.leaves(t)}
+
+
+@functools.cache
+def _default_fields() -> frozenset[str]:
+    from analyzer.roles import default_model
+
+    return frozenset(_leaf_names(default_model()))
+
+
+def unknown_field(field: str | None, fields: set[str]) -> str:
+    """What is wrong with a field name, "" when it is one (or none is given)."""
+    if field is None or field in fields:
+        return ""
+    return f"no role field '{field}'{_nearest(field, fields)}"
+
+
 def _sites(f: Finding) -> list[tuple[str, int, str]]:
     """(file, line, function) of the comparison and the store/override/mask steps."""
     sites = [(f.file, f.line, f.function)]
@@ -70,10 +129,38 @@ def _unexplained(c: Comment, f: Finding, function: str) -> Finding:
                    c.column, function, related=[here])
 
 
-def apply_suppressions(findings: list[Finding], files: dict[str, str]) -> list[Finding]:
+def _enclosing(functions: Mapping, file: str, line: int) -> str:
+    return next((name for name, info in functions.items()
+                 if info.file == file and info.line <= line <= (info.end_line or info.line)), "")
+
+
+def _misnamed(files: dict[str, str], fields: set[str], functions: Mapping) -> list[Finding]:
+    """A ``suppression-unknown`` warning for every comment, wherever it is,
+    whose rule or field does not exist: it could never suppress anything."""
+    out = []
+    for file, text in files.items():
+        if MARK not in text:
+            continue
+        for number, line in enumerate(text.split("\n"), 1):
+            if MARK not in line:
+                continue
+            for c in comments_in_line(file, number, line):
+                problem = unknown_rule(c.rule) or unknown_field(c.field, fields)
+                if problem:
+                    msg = f"suppression of {c.target} suppresses nothing: {problem}"
+                    out.append(Finding(SUPPRESSION_UNKNOWN, "warning", c.field or "", msg, file,
+                                       number, c.column, _enclosing(functions, file, number)))
+    return out
+
+
+def apply_suppressions(findings: list[Finding], files: dict[str, str],
+                       model: RoleModel | None = None,
+                       functions: Mapping | None = None) -> list[Finding]:
     """The findings with ``suppressed`` set where a comment with a reason
     accepts them, plus one ``suppression-without-reason`` finding per matching
-    comment without a reason."""
+    comment without a reason, and one ``suppression-unknown`` finding per
+    comment naming a rule or field that does not exist (fields: of ``model``
+    and the defaults; ``functions``, name -> FuncInfo, places the comment)."""
     lines: dict[str, list[str]] = {}
 
     def near(file: str, line: int) -> list[Comment]:
@@ -96,4 +183,5 @@ def apply_suppressions(findings: list[Finding], files: dict[str, str]) -> list[F
                 else:
                     unexplained.setdefault((c.file, c.line, c.column), _unexplained(c, f, function))
         out.append(replace(f, suppressed=reason) if reason else f)
-    return merge_findings(out + list(unexplained.values()))
+    misnamed = _misnamed(files, known_fields(model, findings), functions or {})
+    return merge_findings(out + list(unexplained.values()) + misnamed)

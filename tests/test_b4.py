@@ -5,6 +5,8 @@ reported, and no output at all is a pass."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from helpers import expectations
-from test_git import GUEST, LEGACY, MASK, PATCHES, git, git_env, new_repo, run
+from test_git import COMMENTS, GUEST, IDENTITY, LEGACY, MASK, PATCHES, git, git_env, new_repo, run
 
 __all__ = ["git_env"]  # the autouse fixture: git as on a bare CI machine
 
@@ -63,11 +65,12 @@ def test_one_error_line_per_introduced_finding(capsys):
 
 
 def test_patch_that_does_not_apply_is_a_warning_not_silence(capsys):
-    status, out, _ = run(capsys, "check", str(PATCHES / "0011-revert-seed-fix.patch"),
-                         "--tree", str(LEGACY), "--format", "b4")
+    status, out, err = run(capsys, "check", str(PATCHES / "0011-revert-seed-fix.patch"),
+                           "--tree", str(LEGACY), "--format", "b4")
     (line,) = out.splitlines()
     assert status == 2  # as for check: no patch could be analyzed
-    assert line.startswith("WARNING: ") and "not analyzed" in line and "ERROR:" not in line
+    assert line.startswith("WARNING: NOT ANALYZED: ") and "ERROR:" not in line
+    assert err == ""  # b4 counts every stderr line as a failed check
 
 
 def test_prep_check_judges_the_committed_patch(tmp_path):
@@ -83,3 +86,91 @@ def test_prep_check_judges_the_committed_patch(tmp_path):
         lines = done.stdout.decode().splitlines()
         assert done.returncode == 1 and done.stderr == b""
         assert len(lines) == 1 and LINE.match(lines[0]).group(1) == field
+
+
+# -- b4 itself, on two-patch series in a temporary repository ------------------
+
+def b4_env(tmp_path: Path) -> dict[str, str]:
+    """b4 as a fresh user runs it: its cache and config under tmp_path, our
+    Python first on PATH, no network (--offline-mode)."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "XDG_"))}
+    env.update(IDENTITY, HOME=str(home), XDG_CACHE_HOME=str(home / "cache"),
+               XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
+               GIT_CONFIG_NOSYSTEM="1", PATH=f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}")
+    return env
+
+
+def b4(env: dict[str, str], repo: Path, *args: str) -> str:
+    done = subprocess.run([*B4, "--offline-mode", *args], cwd=repo, env=env, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+
+
+def per_patch(out: str) -> dict[str, list[str]]:
+    """b4's check report: each patch's subject -> what our command said of
+    it (b4 prints ``● SHA: SUBJECT`` or ``[PATCH n/m] SUBJECT``, then one
+    ``● python: LINE`` per line of ours)."""
+    blocks: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in out.splitlines():
+        head = re.match(r"^(?:● [0-9a-f]+: |  \[PATCH[^\]]*\] )(.*)$", line)
+        said = re.match(r"^\s+● python\S*: (.*)$", line)
+        if head:
+            current = blocks.setdefault(head.group(1), [])
+        elif said:
+            current.append(said.group(1))
+    return blocks
+
+
+B4 = [sys.executable, "-m", "b4.command"]
+needs_b4 = pytest.mark.skipif(
+    importlib.util.find_spec("b4") is None and os.environ.get("CI") != "true",
+    reason="b4 is not installed (pip install b4); with CI=true this fails instead")
+
+CHECK = f"{sys.executable} -m analyzer"
+
+
+@needs_b4
+def test_b4_prep_check_runs_us_per_patch(tmp_path):
+    """b4 prep --check on a two-patch prep branch: the patch that introduces
+    a mismatch fails, the benign one passes."""
+    repo = new_repo(tmp_path / "linux")
+    env = b4_env(tmp_path)
+    git(repo, "config", "user.name", "Test")
+    git(repo, "config", "user.email", "test@example.invalid")
+    git(repo, "config", "b4.prep-perpatch-check-cmd", f"{CHECK} git --commit-of - --format b4")
+    b4(env, repo, "prep", "-n", "two")
+    git(repo, "am", "-q", str(MASK))
+    git(repo, "am", "-q", str(COMMENTS))
+    out = b4(env, repo, "prep", "--check", "--no-cache")
+    blocks = per_patch(out)
+    assert list(blocks) == ["x86/kvm/mmu: stop keeping nxe in the cached context role",
+                            "x86/kvm/mmu: document how page roles are built and matched"]
+    (verdict,) = blocks["x86/kvm/mmu: stop keeping nxe in the cached context role"]
+    assert verdict.startswith("ERROR: arch/x86/kvm/mmu.c:221: role-mismatch: role field 'nxe'")
+    assert blocks["x86/kvm/mmu: document how page roles are built and matched"] == []  # passed
+    assert "Success: 1, Warning: 0, Error: 1" in out
+
+
+@needs_b4
+def test_b4_am_check_warns_for_a_patch_it_cannot_judge(tmp_path):
+    """b4 am --check judges each patch of a series alone against the tree: the
+    second one here (a revert of the first) reads as already applied, which
+    is a warning (a stdout WARNING: line), not a failure (a stderr line)."""
+    repo = new_repo(tmp_path / "linux")
+    env = b4_env(tmp_path)
+    git(repo, "checkout", "-q", "-b", "series")
+    git(repo, "am", "-q", str(PATCHES / "0001-seed-fix.patch"))
+    git(repo, "am", "-q", str(PATCHES / "0011-revert-seed-fix.patch"))
+    mbox = tmp_path / "series.mbox"
+    mbox.write_text(git(repo, "format-patch", "--thread", "--stdout", "main").stdout)
+    git(repo, "checkout", "-q", "main")
+    git(repo, "config", "b4.am-perpatch-check-cmd", f"{CHECK} check - --format b4")
+    out = b4(env, repo, "am", "-m", str(mbox), "--check", "-o", str(tmp_path / "out"))
+    fix, revert = per_patch(out).values()
+    assert fix == ["passed all checks"]
+    (verdict,) = revert
+    assert verdict.startswith("WARNING: NOT ANALYZED: Revert ") and "already applied" in verdict

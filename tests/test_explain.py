@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,16 @@ def test_unknown_rule_names_the_known_ones(capsys):
     status, out, err = run(capsys, "role-mismatches")
     assert status == 2 and out == "" and err.count("\n") == 1
     assert "'role-mismatches'" in err and all(r in err for r in RULE_IDS)
+
+
+def test_readme_rule_table_lists_every_rule_with_its_severity():
+    """The README's table of rules is SARIF's tool.driver.rules: every rule
+    a finding can carry, in that order, with its page's severity."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = text.split("\n## The rules\n", 1)[1].split("\n\n| rule |", 1)[1].split("\n\n", 1)[0]
+    rows = [line.split("|")[1:3] for line in table.splitlines()[2:]]
+    assert [rule.strip().strip("`") for rule, _ in rows] == RULE_IDS
+    for (rule, severity), rid in zip(rows, RULE_IDS, strict=True):
+        page = front_and_body(rid)[0]["severity"]
+        assert [s for s in ("error", "warning", "note") if s in page] == [
+            s for s in ("error", "warning", "note") if s in severity], rule

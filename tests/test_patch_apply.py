@@ -280,3 +280,23 @@ def test_diff_N_new_file_named_by_its_path_is_created() -> None:
     # but a hunk from a real line still needs the file
     with pytest.raises(PatchError, match="does not exist"):
         apply_patch(_one(text.replace("@@ -0,0 +1,2 @@", "@@ -1,0 +1,2 @@")), tree({}))
+
+
+def test_a_patch_the_tree_already_has_says_so(mail):
+    """Every hunk's new side is in the file: the commit is there already
+    (format-patch -1 of HEAD, checked against HEAD)."""
+    with pytest.raises(PatchError, match="already applied") as err:
+        apply_patch(_one(mail), tree({PATH: POST}))
+    assert PATH in str(err.value) and "mmu-role-lint git" in str(err.value)
+
+
+def test_half_applied_is_not_already_applied(mail):
+    """One hunk there, another not: the patch does not apply, and that is
+    all that can be said."""
+    patch = _one(mail)
+    assert len(patch.files[0].hunks) >= 2
+    half = apply_patch(Patch("first hunk", [FilePatch(PATH, PATH, patch.files[0].hunks[:1])]),
+                       tree({PATH: PRE})).files[PATH]
+    with pytest.raises(PatchError, match="does not apply") as err:
+        apply_patch(patch, tree({PATH: half}))
+    assert "already applied" not in str(err.value)

@@ -63,7 +63,8 @@ def test_reason_above_the_comparison_suppresses(capsys, tmp_path):
     assert status == 0
     assert lines[1:3] == ["  in cached_root_available(), field 'cr4_pae'",
                           f"  note: suppressed ({REASON})"]
-    assert lines[-1] == "1 role mismatch (1 suppressed) in 2 files"
+    assert lines[-2:] == ["1 role mismatch (1 suppressed) in 2 files",
+                          "total: 0 errors, 0 warnings"]
 
 
 def test_json_adds_only_the_suppressed_key(capsys, tmp_path):
@@ -101,7 +102,6 @@ def test_other_sites_and_spellings_suppress(capsys, tmp_path, anchor, above, com
 
 @pytest.mark.parametrize(("anchor", "above", "comment"), [
     (COMPARE, False, f"/* mmu-role-lint: ignore role-mismatch:nxe -- {REASON} */"),
-    (COMPARE, False, f"/* mmu-role-lint: ignore role-mismatches:cr4_pae -- {REASON} */"),
     (MARKER, True, IGNORE),  # two lines above the comparison
     (DEF, False, IGNORE),  # a producer, not a store, override or mask
 ])
@@ -143,7 +143,7 @@ def test_check_with_a_suppressed_introduction_exits_0(capsys, tmp_path):
     assert [(f["field"], f.get("suppressed")) for f in patch["introduced"]] == [
         ("nxe", {"reason": REASON})]
     status, out = run(capsys, "check", str(MASK), "--tree", str(tree))
-    assert status == 0 and out.splitlines()[-1] == (
+    assert status == 0 and out.splitlines()[-2] == (
         "summary: 1 introduced (1 suppressed), 0 fixed, 1 persisting")
 
 
@@ -160,3 +160,70 @@ def test_reason_ends_with_the_comment_and_input_is_left_alone():
     (got,) = apply_suppressions([_finding(kind="def")], files)
     assert got.suppressed is None
     assert apply_suppressions([f], {}) == [f]
+
+
+@pytest.mark.parametrize(("comment", "problem"), [
+    (f"/* mmu-role-lint: ignore role_mismatch:cr4_pae -- {REASON} */",
+     "no rule 'role_mismatch'; did you mean role-mismatch?"),
+    (f"/* mmu-role-lint: ignore role-mismatch:efer-nx -- {REASON} */",
+     "no role field 'efer-nx'; did you mean efer_nx?"),
+    (f"// mmu-role-lint: ignore role-mismatches -- {REASON}",
+     "no rule 'role-mismatches'; did you mean role-mismatch?"),
+    (f"/* mmu-role-lint: ignore role-mismatch:base.cr4_pae -- {REASON} */",
+     "no role field 'base.cr4_pae'; did you mean cr4_pae?"),
+])
+def test_unknown_rule_or_field_is_a_warning_naming_the_nearest(capsys, tmp_path, comment, problem):
+    """A typo suppresses nothing: it is said where it is, like a missing reason."""
+    tree = tree_with(tmp_path, COMPARE, comment, above=True)
+    status, findings = scan_json(capsys, tree)
+    by_rule = {f["rule"]: f for f in findings}
+    assert status == 1 and set(by_rule) == {"role-mismatch", "suppression-unknown"}
+    assert "suppressed" not in by_rule["role-mismatch"]
+    w = by_rule["suppression-unknown"]
+    assert w["severity"] == "warning" and w["message"].endswith(problem)
+    assert w["location"] == {"file": MMU, "line": by_rule["role-mismatch"]["location"]["line"] - 1,
+                             "column": 2, "function": "cached_root_available"}
+
+
+def test_unknown_names_are_reported_away_from_any_finding(capsys, tmp_path):
+    """Anywhere in the sources, not only at a finding's site."""
+    tree = tree_with(tmp_path, DEF, f"/* mmu-role-lint: ignore role-mismatch:cr4_paee -- {REASON} */")
+    _, findings = scan_json(capsys, tree)
+    (w,) = [f for f in findings if f["rule"] == "suppression-unknown"]
+    assert w["message"].endswith("did you mean cr4_pae?")
+    assert w["location"]["function"] == "kvm_calc_mmu_role_common"
+
+
+def test_fields_come_from_the_trees_role_types(capsys, tmp_path):
+    """A field the tree's union declares (a patch may add one) is a field,
+    though the defaults do not know it; one of the defaults only is too."""
+    comment = "/* mmu-role-lint: ignore role-mismatch:{} -- " + REASON + " */"
+    tree = tree_with(tmp_path, COMPARE, comment.format("brand_new_bit"), above=True)
+    header = tree / "arch/x86/include/asm/kvm_host.h"
+    header.write_text(header.read_text().replace("\t\tunsigned smm:8;",
+                                                 "\t\tunsigned brand_new_bit:1;\n\t\tunsigned smm:7;"))
+    _, findings = scan_json(capsys, tree)
+    assert [f["rule"] for f in findings] == ["role-mismatch"]
+    _, findings = scan_json(capsys, tree_with(tmp_path / "b", COMPARE, comment.format("is_mirror")))
+    assert [f["rule"] for f in findings] == ["role-mismatch"]
+
+
+def test_suppressed_finding_is_a_note_without_its_trace(capsys, tmp_path):
+    status, out = run(capsys, "scan", "--tree", str(tree_with(tmp_path, COMPARE, IGNORE)))
+    lines = out.splitlines()
+    assert status == 0
+    assert lines[0].startswith(f"{MMU}:222:7: note: suppressed: role field 'cr4_pae' ")
+    assert "error:" not in out and "warning:" not in out
+    assert not any(line.strip().endswith("side:") for line in lines)  # no trace
+    assert lines[1:3] == ["  in cached_root_available(), field 'cr4_pae'",
+                          f"  note: suppressed ({REASON})"]
+
+
+def test_patch_count_and_summary_agree_on_suppressed(capsys, tmp_path):
+    tree = tree_with(tmp_path, COMPARE, f"/* mmu-role-lint: ignore role-mismatch -- {REASON} */")
+    status, out = run(capsys, "check", str(MASK), "--tree", str(tree))
+    lines = out.splitlines()
+    (count,) = [line for line in lines if line.startswith("  ") and " introduced" in line]
+    (summary,) = [line for line in lines if line.startswith("summary: ")]
+    assert status == 0 and summary == "summary:" + count[1:]
+    assert count == "  1 introduced (1 suppressed), 0 fixed, 1 persisting (1 suppressed)"

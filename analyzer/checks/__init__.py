@@ -30,6 +30,8 @@ ROLE_MISMATCH_UNKNOWN = "role-mismatch-unknown"
 ROLE_UNCHECKED_REUSE = "role-unchecked-reuse"
 # Reported by analyzer/suppress.py about a suppression comment, not by a check.
 SUPPRESSION_WITHOUT_REASON = "suppression-without-reason"
+# Likewise: a suppression comment naming a rule or a field that does not exist.
+SUPPRESSION_UNKNOWN = "suppression-unknown"
 
 
 class Site(Protocol):
@@ -68,6 +70,7 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
     Rule(ROLE_MISMATCH_UNKNOWN),  # reported by the role-mismatch check
     Rule(ROLE_UNCHECKED_REUSE, "analyzer.checks.role_unchecked_reuse:CHECK"),
     Rule(SUPPRESSION_WITHOUT_REASON),  # reported by analyzer/suppress.py
+    Rule(SUPPRESSION_UNKNOWN),  # reported by analyzer/suppress.py
 )}
 
 RULE_IDS = list(RULES)

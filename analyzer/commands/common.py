@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -18,6 +19,18 @@ def format_names() -> list[str]:
     return list(FORMATS)
 
 
+def ignore_target(value: str) -> tuple[str, str | None]:
+    """``--ignore RULE[:FIELD]``: the rule is checked here, the field once
+    the role model is known (``analyzer.suppress.unknown_field``)."""
+    from analyzer.suppress import parse_target, unknown_rule
+
+    rule, field = parse_target(value)
+    problem = unknown_rule(rule)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return rule, field
+
+
 def add_output_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--tree", metavar="DIR",
                     help="top of the kernel tree (default: the git work tree, else .)")
@@ -29,6 +42,55 @@ def add_output_options(sp: argparse.ArgumentParser) -> None:
                     help="also report what the analysis cannot decide (role-mismatch-unknown notes)")
     sp.add_argument("-v", "--verbose", action="store_true",
                     help="report parse quality and timings on stderr")
+    checkpatch = sp.add_argument_group("checkpatch habits")
+    checkpatch.add_argument("--terse", action="store_true",
+                            help="text format: one line per finding, without its trace")
+    checkpatch.add_argument("-q", "--quiet", action="store_true",
+                            help="text format: only the findings that count and the patches "
+                                 "not analyzed; no notes, no counts, no summary")
+    checkpatch.add_argument("--ignore", action="append", default=[], type=ignore_target,
+                            metavar="RULE[:FIELD]",
+                            help="leave out the findings of RULE (of one FIELD of it); they "
+                                 "do not count for the exit status; repeatable")
+    checkpatch.add_argument("--show-types", action="store_true",
+                            help="accepted for checkpatch's sake: every finding already ends "
+                                 "with its rule id, [role-mismatch]")
+
+
+# git rev-list's revision options (gitrevisions(7)): revisions, not ours
+REV_OPTION = re.compile(r"--(?:not|all|branches|tags|remotes|glob|exclude|reflog|"
+                        r"alternate-refs|indexed-objects)(?:=.*)?$")
+
+
+def revisions_last(sp: argparse.ArgumentParser, tokens: list[str]) -> list[str]:
+    """A command's tokens with its own options first, then ``--`` and the
+    revisions in their order, as git takes them: ``HEAD --not --remotes``
+    (``--not`` flips the revisions after it, so the order is kept). After
+    ``--``, everything is a revision."""
+    takes_value = {o for a in sp._actions for o in a.option_strings if a.nargs != 0}
+    own: list[str] = []
+    revs: list[str] = []
+    k = 0
+    while k < len(tokens):
+        word = tokens[k]
+        k += 1
+        if word == "--":
+            revs += tokens[k:]
+            break
+        if REV_OPTION.match(word) or not word.startswith("-") or word == "-":
+            revs.append(word)
+            continue
+        own.append(word)
+        if word.startswith("--"):
+            wants = "=" not in word and word in takes_value
+        else:  # -vo FILE, -oFILE: the value follows the first short option that takes one
+            flags = word[1:]
+            at = next((i for i, c in enumerate(flags) if f"-{c}" in takes_value), None)
+            wants = at is not None and at == len(flags) - 1
+        if wants and k < len(tokens):
+            own.append(tokens[k])
+            k += 1
+    return [*own, "--", *revs] if revs else own
 
 
 def tree_arg(arg: str | None) -> Path:
@@ -104,13 +166,44 @@ def _discard(stream) -> None:
         os.close(null)
 
 
-def emit_report(args: argparse.Namespace, report, kind: str) -> None:
-    """Write a scan or check report in the chosen format; the notes of what
-    the analysis cannot decide only with --unknown."""
+def ignored(args: argparse.Namespace, report):
+    """The report without the findings of ``--ignore``, whose fields are
+    checked now that the role model is known (a typo is bad usage)."""
+    if not args.ignore:
+        return report
+    from analyzer.suppress import known_fields, unknown_field
+
+    model = getattr(getattr(report, "analysis", None), "model", None)
+    fields = known_fields(model, report.all_findings())
+    for rule, field in args.ignore:
+        problem = unknown_field(field, fields)
+        if problem:
+            raise UserError(f"--ignore {rule}:{field}: {problem}")
+    return report.ignoring(args.ignore)
+
+
+def emit_report(args: argparse.Namespace, report, kind: str) -> int:
+    """Write a scan or check report in the chosen format, as the options
+    shape it, and return its exit status: ``--ignore`` leaves findings out
+    of both, the notes of what the analysis cannot decide are shown only
+    with ``--unknown``, ``--terse`` and ``--quiet`` shape the text format.
+    A check whose patches were not all analyzed says so on stderr too
+    (never in b4 format, where every stderr line counts as a failed check)."""
     from analyzer.report import FORMATS
 
+    report = ignored(args, report)
     shown = report.at_least("note" if getattr(args, "unknown", False) else "warning")
-    emit(getattr(FORMATS[args.format], kind)(shown), args.output)
+    options = {"terse": args.terse, "quiet": args.quiet} if args.format == "text" else {}
+    emit(getattr(FORMATS[args.format], kind)(shown, **options), args.output)
+    if kind == "check" and args.format != "b4":
+        missed = report.not_analyzed()
+        if missed and len(missed) == len(report.patches):
+            say(f"mmu-role-lint: no patch could be analyzed: {report.patches[0].reason}")
+        elif missed:
+            first = missed[0]
+            say(f"mmu-role-lint: warning: {len(missed)} of {len(report.patches)} patches not "
+                f"analyzed; patch {first}/{len(report.patches)}: {report.patches[first - 1].reason}")
+    return report.exit_status()
 
 
 def read_input(name: str) -> bytes:

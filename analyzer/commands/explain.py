@@ -9,9 +9,6 @@ import argparse
 from analyzer.commands.common import emit
 from analyzer.errors import UserError
 
-NAME = "explain"
-HELP = "print a rule's documentation (without RULE: list the rules)"
-
 
 def add_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("rule", nargs="?", metavar="RULE",

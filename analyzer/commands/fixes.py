@@ -11,9 +11,6 @@ import time
 from analyzer.commands.common import emit
 from analyzer.errors import UserError
 
-NAME = "fixes"
-HELP = "name the commits that introduced the role mismatches a commit fixes (Fixes: tags)"
-
 
 def add_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("rev", nargs="?", default="HEAD", metavar="REV",

@@ -7,19 +7,20 @@ import argparse
 import sys
 import time
 
-from analyzer.commands.common import add_output_options, emit_report, read_input
+from analyzer.commands.common import add_output_options, emit_report, read_input, revisions_last
 from analyzer.errors import UserError
 
-NAME = "git"
-HELP = "report the role mismatches each commit of a range introduces, fixes and keeps"
+# ``git HEAD --not --remotes``: revision options are revisions, in their order
+prepare_argv = revisions_last
 
 
 def add_arguments(sp: argparse.ArgumentParser) -> None:
     add_output_options(sp)
     sp.add_argument("revs", nargs="*", metavar="RANGE",
-                    help="commits to judge, as git rev-list takes them (default: "
-                         "@{upstream}..HEAD, else HEAD^..HEAD); one revision alone means "
-                         "that commit")
+                    help="commits to judge, as git rev-list takes them, revision options "
+                         "included (HEAD --not --remotes; after --, every word is a "
+                         "revision); default: @{upstream}..HEAD, else HEAD^..HEAD; one "
+                         "revision alone means that commit")
     what = sp.add_mutually_exclusive_group()
     what.add_argument("--staged", action="store_true",
                       help="judge the index against HEAD (for a pre-commit hook)")
@@ -61,5 +62,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"mmu-role-lint: {len(report.patches)} change{'s' if len(report.patches) != 1 else ''}, "
               f"{analyzed} analyzed, {analyses.computed} tree{'s' if analyses.computed != 1 else ''} "
               f"parsed; {time.perf_counter() - start:.2f}s", file=sys.stderr)
-    emit_report(args, report, "check")
-    return report.exit_status()
+    return emit_report(args, report, "check")

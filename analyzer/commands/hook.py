@@ -30,9 +30,6 @@ from pathlib import Path
 
 from analyzer.errors import UserError
 
-NAME = "install-hook"
-HELP = "install a git hook that runs mmu-role-lint before each commit or push"
-
 # The marker line; sign() appends " sha256=DIGEST", the digest of the hook
 # with the bare marker line. Hooks of version 1 carried no digest.
 MARKER = "# mmu-role-lint-hook: 2"

@@ -9,9 +9,6 @@ from pathlib import Path
 from analyzer.commands.common import add_output_options, emit_report, say, tree_arg, tree_notes
 from analyzer.errors import UserError
 
-NAME = "scan"
-HELP = "report every role mismatch in a tree's MMU sources"
-
 
 def add_arguments(sp: argparse.ArgumentParser) -> None:
     add_output_options(sp)
@@ -51,5 +48,4 @@ def run(args: argparse.Namespace) -> int:
     report = run_scan(image)
     if args.verbose:
         verbose_report(report.analysis, time.perf_counter() - start)
-    emit_report(args, report, "scan")
-    return report.exit_status()
+    return emit_report(args, report, "scan")

@@ -51,9 +51,56 @@ class Applied:
                 f"hunk{'s' if self.repaired != 1 else ''} matched ignoring whitespace")
 
 
+ALREADY_APPLIED = ("the patch is already applied: every hunk's new side is in the tree ({files}); "
+                   "to judge a commit of this tree, run mmu-role-lint git REV (git HEAD for "
+                   "the last one; b4 prep --check: git --commit-of -)")
+
+
 def apply_patch(patch: Patch, read: Reader) -> Applied:
     """Apply ``patch`` to the tree ``read`` gives (text, or None when a path
-    does not exist). The patch itself is left as it was read."""
+    does not exist). The patch itself is left as it was read. A patch that
+    does not apply because the tree has it already says so (the checkpatch
+    habit ``git format-patch -1 --stdout | mmu-role-lint check -`` in the
+    checkout whose HEAD it is)."""
+    try:
+        return _apply(patch, read)
+    except PatchError:
+        if _already_applied(patch, read):
+            files = ", ".join(dict.fromkeys(fp.path for fp in patch.files if not fp.binary))
+            raise PatchError(ALREADY_APPLIED.format(files=files)) from None
+        raise
+
+
+def _already_applied(patch: Patch, read: Reader) -> bool:
+    """Is every text file of the patch as the patch leaves it: created files
+    there, deleted ones gone, and each hunk's new side (its context and
+    added lines) in its file, in order?"""
+    files = [fp for fp in patch.files if not fp.binary]
+    for fp in files:
+        text = read(fp.new_path) if fp.new_path is not None else None
+        if fp.new_path is None:
+            if fp.old_path is None or read(fp.old_path) is not None:
+                return False
+            continue
+        if text is None or (fp.old_path not in (None, fp.new_path) and not fp.copied
+                            and read(fp.old_path) is not None):
+            return False
+        texts, _ = _split(text)
+        keys = [loose_key(t) for t in texts] if patch.damaged else texts
+        low = 0
+        for hunk in fp.hunks:
+            new = [t for op, t in hunk.lines if op != "-"]
+            if not new:
+                continue
+            pos = nearest(keys, [loose_key(t) for t in new] if patch.damaged else new,
+                          hunk.dst_start - 1, low)
+            if pos is None:
+                return False
+            low = pos + len(new)
+    return bool(files)
+
+
+def _apply(patch: Patch, read: Reader) -> Applied:
     results: dict[str, str | None] = {}
     files: list[FilePatch] = []
     repaired = 0

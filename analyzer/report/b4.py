@@ -22,9 +22,11 @@ def error_line(f: Finding) -> str:
 
 def check(report: CheckReport) -> str:
     out: list[str] = []
-    for p in report.patches:
+    total = len(report.patches)
+    for i, p in enumerate(report.patches, 1):
         if p.status == "error":
-            out.append(f"WARNING: {p.subject or '(no subject)'}: not analyzed: "
+            number = f"patch {i}/{total} " if total > 1 else ""
+            out.append(f"WARNING: {number}NOT ANALYZED: {p.subject or '(no subject)'}: "
                        f"{' '.join(p.reason.split())}")
         out.extend(error_line(f) for f in unsuppressed(p.delta.introduced))
         out.extend(f"WARNING: {p.subject or '(no subject)'}: {w}" for w in p.warnings)
