@@ -270,7 +270,7 @@ def test_scan_reports_it_as_an_error_and_exits_1(tmp_path, capsys):
     tree = patched_tree(tmp_path, UNCHECKED)
     assert main(["scan", "--tree", str(tree)]) == 1
     out = capsys.readouterr().out
-    assert out.endswith("0 role mismatches, 2 unchecked reuses in 3 files\n")
+    assert out.endswith("0 role mismatches, 2 unchecked reuses in 3 files\ntotal: 2 errors, 0 warnings\n")
     assert ("arch/x86/kvm/mmu/mmu.c:162:3: error: an existing page is kept without comparing "
             "its role with the key's: direct and access vary between the callers of "
             "kvm_mmu_get_child_sp [role-unchecked-reuse]") in out
