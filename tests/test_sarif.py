@@ -49,7 +49,7 @@ def test_scan_log_has_driver_rules_and_one_result(tmp_path, capsys):
     assert driver["name"] == "mmu-role-lint" and driver["version"] == __version__
     assert driver["informationUri"].startswith("https://")
     assert [r["id"] for r in driver["rules"]] == [
-        "role-mismatch", "role-mismatch-unknown", "suppression-without-reason"]
+        "role-mismatch", "role-mismatch-unknown", "role-incomplete", "suppression-without-reason"]
     (result,) = run["results"]
     assert result["ruleId"] == "role-mismatch" and result["level"] == expected["severity"]
     assert driver["rules"][result["ruleIndex"]]["id"] == "role-mismatch"

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 ROLE_MISMATCH = "role-mismatch"
 # What role-mismatch cannot decide; hidden unless asked for (--unknown).
 ROLE_MISMATCH_UNKNOWN = "role-mismatch-unknown"
+# State a skipped reconfiguration reads that the compared role does not record.
+ROLE_INCOMPLETE = "role-incomplete"
 # Reported by analyzer/suppress.py about a suppression comment, not by a check.
 SUPPRESSION_WITHOUT_REASON = "suppression-without-reason"
 
@@ -64,6 +66,7 @@ class Rule:
 RULES: dict[str, Rule] = {rule.id: rule for rule in (
     Rule(ROLE_MISMATCH, "analyzer.checks.role_mismatch:CHECK"),
     Rule(ROLE_MISMATCH_UNKNOWN),  # reported by the role-mismatch check
+    Rule(ROLE_INCOMPLETE, "analyzer.checks.role_incomplete:CHECK"),
     Rule(SUPPRESSION_WITHOUT_REASON),  # reported by analyzer/suppress.py
 )}
 

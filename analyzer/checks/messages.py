@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.checks import ROLE_MISMATCH, ROLE_MISMATCH_UNKNOWN
+from analyzer.checks import ROLE_INCOMPLETE, ROLE_MISMATCH, ROLE_MISMATCH_UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -84,3 +84,20 @@ class Undecided(Message):
     side: str
     other: object
     other_side: str
+
+
+@dataclass(frozen=True)
+class Unrecorded(Message):
+    """vCPU state read by a reconfiguration that an equal role skips, which
+    the role does not record and no writer invalidates."""
+
+    rule, severity = ROLE_INCOMPLETE, "warning"
+    text = ("'{field}' reads {state}, which feeds {feeds}, but the role compared in {site}() "
+            "does not record it: when only it changes, {site}() {how} and keeps the old values "
+            "({why})")
+    field: str
+    state: str
+    feeds: str
+    site: str
+    how: str
+    why: str
