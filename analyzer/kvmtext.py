@@ -133,7 +133,8 @@ def _statement(fn: TextFunction, chunk: str, pos: int, line_at, raw: list[str],
     # the statement after the last brace or control head: `if (x) { y = 1` -> `y = 1`
     cut = 0
     for m in _HEAD_END.finditer(chunk):
-        if chunk.count("(", 0, m.start()) <= chunk.count(")", 0, m.start()) or m.group(0) in "{}":
+        closes = m.group(0).startswith(")")
+        if not closes or chunk.count("(", 0, m.start()) <= chunk.count(")", 0, m.start() + 1):
             cut = m.end()
     tail = chunk[cut:]
     lead = len(tail) - len(tail.lstrip())

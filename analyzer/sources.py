@@ -90,6 +90,21 @@ def context_paths(paths: Iterable[str]) -> list[str]:
     return [p for p in CONTEXT if p in paths] if layout(paths)[0] else []
 
 
+def image_paths(paths: Iterable[str]) -> list[str]:
+    """Every path of the image the tree's paths make, in layout order:
+    sources, headers, context."""
+    paths = set(paths)
+    sources, headers = layout(paths)
+    return sources + headers + context_paths(paths)
+
+
+def split_image(texts: dict[str, str]) -> Image:
+    """An image of the texts of ``image_paths``."""
+    sources, headers = layout(texts)
+    return Image({p: texts[p] for p in sources}, {p: texts[p] for p in headers},
+                 {p: texts[p] for p in context_paths(texts)})
+
+
 def _context(tree: Path) -> dict[str, str]:
     """The CONTEXT files of a tree (regular files, not through a symlink)."""
     out = {}

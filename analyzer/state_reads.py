@@ -602,11 +602,12 @@ class Interp:
             return self.binary(frame, node, depth)
         if t == "conditional_expression":
             c = self.expr(frame, node.child_by_field_name("condition"), depth)
-            a = self.expr(frame, node.child_by_field_name("consequence"), depth)
-            b = self.expr(frame, node.child_by_field_name("alternative"), depth)
+            cond = _truth(_sym(c))
+            a = self.guarded(frame, cond, node.child_by_field_name("consequence"), depth)
+            b = self.guarded(frame, not_(cond), node.child_by_field_name("alternative"), depth)
             if isinstance(a, S) or isinstance(b, S):
                 return a
-            return _v(ite(_truth(_sym(c)), _sym(a), _sym(b)), _reads(c), _reads(a), _reads(b))
+            return _v(ite(cond, _sym(a), _sym(b)), _reads(c), _reads(a), _reads(b))
         if t == "assignment_expression":
             return self.assignment(frame, node, depth)
         if t == "update_expression":
@@ -693,10 +694,27 @@ class Interp:
             return got.target
         return _v(op("*", _sym(got)), _reads(got))
 
+    def guarded(self, frame: _Frame, cond: tuple, node: Node | None, depth: int) -> object:
+        """An operand evaluated only when ``cond`` holds (``?:``, ``&&``,
+        ``||``): what it reads is read under that condition."""
+        if cond == FALSE:
+            return V(UNKNOWN)
+        saved = frame.local
+        frame.local = and_(saved, cond)
+        try:
+            return self.expr(frame, node, depth)
+        finally:
+            frame.local = saved
+
     def binary(self, frame: _Frame, node: Node, depth: int) -> object:
         o = frame.pf.text_of(node.child_by_field_name("operator"))
         a = self.expr(frame, node.child_by_field_name("left"), depth)
-        b = self.expr(frame, node.child_by_field_name("right"), depth)
+        if o in ("&&", "||"):
+            first = _truth(_sym(a))
+            b = self.guarded(frame, first if o == "&&" else not_(first),
+                             node.child_by_field_name("right"), depth)
+        else:
+            b = self.expr(frame, node.child_by_field_name("right"), depth)
         sa, sb = _sym(a), _sym(b)
         reads = _reads(a) | _reads(b)
         if o == "&&":

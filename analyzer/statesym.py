@@ -241,6 +241,28 @@ class Invariant:
         return not (self.flag in set_flags and any(t in clear for t in self.then))
 
 
+def satisfiable(where: tuple, names: Names, invariants: Iterable[Invariant] = ()) -> bool:
+    """Can the condition hold in some state? (True when there are too many
+    variables to try.)"""
+    if where == TRUE:
+        return True
+    free: dict = {}
+    _free(where, free)
+    variables = sorted(free, key=repr)
+    domains = [domain(v, free[v]) for v in variables]
+    total = 1
+    for d in domains:
+        total *= len(d)
+    if total > MAX_ASSIGNMENTS:
+        return True
+    invariants = list(invariants)
+    for values in itertools.product(*domains):
+        env = dict(zip(variables, values, strict=True))
+        if all(inv.holds(env) for inv in invariants) and truthy(evaluate(where, env, names)) is not False:
+            return True
+    return False
+
+
 def determines(fields: list[tuple], atom: tuple, where: tuple, names: Names,
                invariants: Iterable[Invariant] = ()) -> bool:
     """Whether the role, whose compared fields are ``fields``, changes
@@ -249,6 +271,8 @@ def determines(fields: list[tuple], atom: tuple, where: tuple, names: Names,
     (``arch.efer``, no mask) records each of its flags."""
     if any(f == ("a", atom[1], None) for f in fields):
         return True
+    if not satisfiable(where, names, invariants):
+        return True  # the read is never made
     dep = [f for f in fields if atom in atoms(f)]
     if not dep:
         return False
