@@ -72,6 +72,7 @@ class Sink:
     reads: frozenset  # of Read
     fnptr: bool  # a function pointer: it builds no state
     calls: tuple  # call Steps from the comparing function down to the store
+    data: frozenset = frozenset()  # the reads its value is computed from (not only control)
 
 
 @dataclass
@@ -800,7 +801,8 @@ class Interp:
             reads = reads | new.reads
         ctx_writes[path] = _ite_value(g, new, old) if g != TRUE and isinstance(old, V) else new
         if frame.region:
-            self.result.sinks.append(Sink(path, frame.step(node, "store"), reads, fnptr, frame.calls))
+            self.result.sinks.append(Sink(path, frame.step(node, "store"), reads, fnptr, frame.calls,
+                                          _reads(value)))
 
     # -- places: members and subscripts --------------------------------------------
 

@@ -92,11 +92,10 @@ class Unrecorded(Message):
     the role does not record and no writer invalidates."""
 
     rule, severity = ROLE_INCOMPLETE, "warning"
-    text = ("'{field}' reads {state}, which feeds {feeds}, but the role compared in {site}() "
-            "does not record it: when only it changes, {site}() {how} and keeps the old values "
-            "({why})")
-    field: str
+    text = ("{state} ({read}) feeds {feeds}, but the role compared in {site}() does not record "
+            "it: when only it changes, {site}() {how} and keeps the old values ({why})")
     state: str
+    read: str
     feeds: str
     site: str
     how: str

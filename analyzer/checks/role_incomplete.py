@@ -176,7 +176,7 @@ def check_incomplete(cmp: Compare, facts: Facts, resolver: Resolver) -> list[Fin
     out = []
     for reads, sinks, res in groups.values():
         reads.sort(key=_where)
-        read = _named_read(reads)
+        read = _named_read(reads, res.func)
         verdict = writer_verdict(state, read, resolver, facts)
         if verdict is None:
             continue  # every writer invalidates the cached role
@@ -188,11 +188,11 @@ def _where(r: Read) -> tuple:
     return (r.step.file, r.step.line, r.step.col)
 
 
-def _named_read(reads: list[Read]) -> Read:
-    """The read that names the state: through the accessor that reads the
-    least besides it (``is_long_mode`` rather than ``is_la57_mode``), else
-    the first."""
-    return min(reads, key=lambda r: (len(r.inner), _where(r)))
+def _named_read(reads: list[Read], func: str) -> Read:
+    """The read that names the state: the most direct one (``is_long_mode``
+    rather than ``is_la57_mode``), in the comparing function if it has one,
+    else the first."""
+    return min(reads, key=lambda r: (len(r.inner), r.step.function != func, _where(r)))
 
 
 def field_name(read: Read) -> str:
@@ -214,10 +214,14 @@ def field_name(read: Read) -> str:
 def describe(read: Read) -> str:
     storage, mask = read.atom[1], read.atom[2]
     if storage.startswith("call:"):
-        called = storage[5:].split("(", 1)[0]
-        members = ", ".join(f"vcpu->arch.{m}" for m in sorted(read.members))
-        return f"{members} (through {called}())" if members else f"{called}()"
+        return " and ".join(f"vcpu->arch.{m}" for m in sorted(read.members)) or f"{_called(read)}()"
     return f"vcpu->{storage} & {mask}" if mask else f"vcpu->{storage}"
+
+
+def _called(read: Read) -> str:
+    """The function of a context .c file a read goes through, or ""."""
+    storage = read.atom[1]
+    return storage[5:].split("(", 1)[0] if storage.startswith("call:") else ""
 
 
 @dataclass
@@ -286,7 +290,9 @@ def _invalidation(state: StateView, name: str, depth: int, facts: Facts,
 
 def _finding(name: str, read: Read, reads: list[Read], sinks: list[Sink], res: Skipped,
              verdict: Verdict) -> Finding:
-    feeds = list(dict.fromkeys(s.path.replace(".[]", "[]") for s in sinks))
+    # the stores computed from the state first, then those it only decides
+    ordered = sorted(sinks, key=lambda s: not any(r.atom == read.atom for r in s.data))
+    feeds = list(dict.fromkeys(s.path.replace(".[]", "[]") for s in ordered))
     shown = ", ".join(f"'{p}'" for p in feeds[:3]) + (f" and {len(feeds) - 3} more" if len(feeds) > 3 else "")
     if verdict.writer is not None:
         fn, _write = verdict.writer
@@ -296,12 +302,16 @@ def _finding(name: str, read: Read, reads: list[Read], sinks: list[Sink], res: S
                "this assumes no writer invalidates the cached role")
     else:
         why = "no writer of it in the files read: this assumes none invalidates the cached role"
-    msg = Unrecorded(name, describe(read), shown, res.func,
+    where = read.step.function
+    how_read = f"read in {where}()" if not read.accessor else f"read by {read.step.text} in {where}()"
+    if _called(read) and _called(read) != read.accessor:
+        how_read += f", through {_called(read)}()"
+    msg = Unrecorded(describe(read), how_read, shown, res.func,
                      "returns early" if res.early_return else "skips the update", why)
-    trace = _trace(read, sinks[0], res, verdict)
+    trace = _trace(read, ordered[0], res, verdict)
     cmp = res.compare
     return Finding(msg.rule, msg.severity, name, str(msg), cmp.file, cmp.line, cmp.col, res.func,
-                   trace, [cmp, read.step, sinks[0].step])
+                   trace, [cmp, read.step, ordered[0].step])
 
 
 def _trace(read: Read, sink: Sink, res: Skipped, verdict: Verdict) -> list[TraceStep]:
