@@ -70,42 +70,69 @@ def _invalidation(slots: tuple[str, ...]) -> re.Pattern:
         rf"|invalid\s*=\s*(?:1|true))\b")
 
 
+class TextFile:
+    """One C file read by layout: its functions' spans found at once, each
+    function read (calls, writes, invalidations) when first asked for."""
+
+    def __init__(self, path: str, text: str, slots: tuple[str, ...] = ()) -> None:
+        self.path = path
+        self.raw = text.split("\n")
+        self.clean = strip_comments(text)
+        self.inval = _invalidation(slots)
+        lines = self.clean.split("\n")
+        self.starts = [0]
+        for ln in lines:
+            self.starts.append(self.starts[-1] + len(ln) + 1)
+        self.spans: list[tuple[str, int, int, int]] = []  # (name, name line, "{" index, "}" index)
+        self._read: dict[int, TextFunction] = {}
+        i = 0
+        while i < len(lines):
+            if lines[i].rstrip() != "{":
+                i += 1
+                continue
+            head_start = i
+            while head_start > 0:
+                prev = lines[head_start - 1].rstrip()
+                if not prev.strip() or prev.endswith((";", "}", "{")) or prev.lstrip().startswith("#"):
+                    break
+                head_start -= 1
+            head = "\n".join(lines[head_start:i])
+            end = i + 1
+            while end < len(lines) and lines[end].rstrip() != "}":
+                if lines[end].startswith("{"):
+                    break  # a missing close: not a function we can read
+                end += 1
+            m = _NAME.search(head)
+            if m is None or end >= len(lines) or lines[end].rstrip() != "}":
+                i += 1
+                continue
+            self.spans.append((m.group(1), head_start + 1 + head.count("\n", 0, m.start()), i, end))
+            i = end + 1
+
+    def body(self, k: int) -> str:
+        _name, _line, brace, end = self.spans[k]
+        return self.clean[self.starts[brace + 1]:self.starts[end]]
+
+    def function(self, k: int) -> TextFunction:
+        """The ``k``-th function, read."""
+        got = self._read.get(k)
+        if got is None:
+            name, line, brace, end = self.spans[k]
+            got = self._read[k] = TextFunction(name, self.path, line, end + 1)
+            _read_body(got, self.body(k), self.starts[brace + 1], self.starts, self.raw, self.inval)
+        return got
+
+    def containing(self, needle: str) -> list[TextFunction]:
+        """The functions whose body has ``needle`` in it, read."""
+        if needle not in self.clean:
+            return []
+        return [self.function(k) for k in range(len(self.spans)) if needle in self.body(k)]
+
+
 def functions(path: str, text: str, slots: tuple[str, ...] = ()) -> list[TextFunction]:
-    """The functions a kernel C file defines, in order."""
-    clean = strip_comments(text)
-    lines = clean.split("\n")
-    raw = text.split("\n")
-    starts = [0]
-    for ln in lines:
-        starts.append(starts[-1] + len(ln) + 1)
-    inval = _invalidation(slots)
-    out: list[TextFunction] = []
-    i = 0
-    while i < len(lines):
-        if lines[i].rstrip() != "{":
-            i += 1
-            continue
-        head_start = i
-        while head_start > 0:
-            prev = lines[head_start - 1].rstrip()
-            if not prev.strip() or prev.endswith((";", "}", "{")) or prev.lstrip().startswith("#"):
-                break
-            head_start -= 1
-        head = "\n".join(lines[head_start:i])
-        end = i + 1
-        while end < len(lines) and lines[end].rstrip() != "}":
-            if lines[end].startswith("{"):
-                break  # a missing close: not a function we can read
-            end += 1
-        m = _NAME.search(head)
-        if m is None or end >= len(lines) or lines[end].rstrip() != "}":
-            i += 1
-            continue
-        fn = TextFunction(m.group(1), path, head_start + 1 + head.count("\n", 0, m.start()), end + 1)
-        _read_body(fn, clean[starts[i + 1]:starts[end]], starts[i + 1], starts, raw, inval)
-        out.append(fn)
-        i = end + 1
-    return out
+    """The functions a kernel C file defines, in order, each read."""
+    tf = TextFile(path, text, slots)
+    return [tf.function(k) for k in range(len(tf.spans))]
 
 
 def _read_body(fn: TextFunction, body: str, origin: int, starts: list[int], raw: list[str],
@@ -160,4 +187,4 @@ def _shown(raw: list[str], line: int, fallback: str) -> str:
 
 def defined_names(text: str) -> set[str]:
     """Names of the functions a file defines (cheap: the layout only)."""
-    return {f.name for f in functions("", text)}
+    return {span[0] for span in TextFile("", text).spans}

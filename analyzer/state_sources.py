@@ -25,7 +25,7 @@ class Sources:
     only (``kvmtext``)."""
 
     def __init__(self, parsed_files: dict[str, str], parse: Callable[[str, str], ParsedFile],
-                 parsed: dict[str, ParsedFile], text_only: dict[str, str], slots: tuple[str, ...]):
+                 parsed: dict[str, ParsedFile], text_only: TextIndex, slots: tuple[str, ...]):
         self.texts = parsed_files  # path -> text, in lookup order
         self.parse = parse
         self.parsed = dict(parsed)
@@ -33,7 +33,6 @@ class Sources:
         self.slots = slots
         self._where: dict[str, str] | None = None
         self._defs: dict[str, tuple[ParsedFile, FunctionDef]] = {}
-        self._summaries: dict[str, kvmtext.TextFunction] | None = None
         self._generated: dict[str, tuple[ParsedFile, FunctionDef]] | None = None
         self.numbers: dict[str, int] = {}
         self._globals: dict[str, Node] | None = None
@@ -89,13 +88,10 @@ class Sources:
         return self._generated
 
     def summary(self, name: str) -> kvmtext.TextFunction | None:
-        """A function of a context ``.c`` file, as text."""
-        if self._summaries is None:
-            self._summaries = {}
-            for path, text in self.text_only.items():
-                for fn in kvmtext.functions(path, text, self.slots):
-                    self._summaries.setdefault(fn.name, fn)
-        return self._summaries.get(name)
+        """A function of a ``.c`` file, as text (one not parsed: of ``cpuid.c``
+        or ``x86.c``)."""
+        got = self.text_only.named(name)
+        return got[0] if got else None
 
     def role_global(self, name: str) -> tuple[ParsedFile, Node] | None:
         """A file-scope initialized declaration (a role mask constant)."""
@@ -177,11 +173,9 @@ class StateView:
         texts = {**files, **headers, **{p: t for p, t in context.items() if p.endswith(".h")}}
         self.context = context
         self.slots = slots
-        self.sources = Sources(texts, parse, parsed,
-                               {p: t for p, t in context.items() if p.endswith(".c")}, slots)
-        self._c_texts = {**{p: t for p, t in files.items() if p.endswith(".c")},
-                         **{p: t for p, t in context.items() if p.endswith(".c")}}
-        self._text_functions: dict[str, list[kvmtext.TextFunction]] | None = None
+        self.text = TextIndex({**{p: t for p, t in files.items() if p.endswith(".c")},
+                               **{p: t for p, t in context.items() if p.endswith(".c")}}, slots)
+        self.sources = Sources(texts, parse, parsed, self.text, slots)
         self.memo: dict = {}
         self.available = True
 
@@ -191,20 +185,37 @@ class StateView:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
 
-    def text_functions(self) -> dict[str, list[kvmtext.TextFunction]]:
-        """Every function of the ``.c`` files, by name (text only)."""
-        if self._text_functions is None:
-            out: dict[str, list[kvmtext.TextFunction]] = {}
-            for path, text in self._c_texts.items():
-                for fn in kvmtext.functions(path, text, self.slots):
-                    out.setdefault(fn.name, []).append(fn)
-            self._text_functions = out
-        return self._text_functions
-
     def writers(self, member: str) -> list[tuple[kvmtext.TextFunction, kvmtext.Write]]:
         """The statements that write ``vcpu->arch.<member>``, with their functions."""
-        out = []
-        for fns in self.text_functions().values():
-            for fn in fns:
-                out.extend((fn, w) for w in fn.writes if w.member == member)
+        out = [(fn, w) for fn in self.text.containing(f"arch.{member}")
+               for w in fn.writes if w.member == member]
         return sorted(out, key=lambda fw: (fw[0].file, fw[1].line))
+
+
+class TextIndex:
+    """``.c`` files read by layout (``kvmtext.TextFile``), each when first
+    needed: functions by name, and those whose body has a given text."""
+
+    def __init__(self, texts: dict[str, str], slots: tuple[str, ...]) -> None:
+        self.texts = texts
+        self.slots = slots
+        self._files: dict[str, kvmtext.TextFile] = {}
+        self._names: dict[str, list[tuple[str, int]]] | None = None
+
+    def file(self, path: str) -> kvmtext.TextFile:
+        got = self._files.get(path)
+        if got is None:
+            got = self._files[path] = kvmtext.TextFile(path, self.texts[path], self.slots)
+        return got
+
+    def named(self, name: str) -> list[kvmtext.TextFunction]:
+        if self._names is None:
+            self._names = {}
+            for path in self.texts:
+                for k, span in enumerate(self.file(path).spans):
+                    self._names.setdefault(span[0], []).append((path, k))
+        return [self.file(path).function(k) for path, k in self._names.get(name, [])]
+
+    def containing(self, needle: str) -> list[kvmtext.TextFunction]:
+        return [fn for path, text in self.texts.items() if needle in text
+                for fn in self.file(path).containing(needle)]

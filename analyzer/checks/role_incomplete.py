@@ -265,7 +265,7 @@ def _invalidation(state: StateView, name: str, depth: int, facts: Facts,
     touched: set = set()
     result = False
     rules = state_rules()
-    for fn in state.text_functions().get(name, []):
+    for fn in state.text.named(name):
         if fn.name in facts.functions:
             touched.add(("fn", fn.name))
         if fn.invalidates or fn.calls & rules.fresh:
