@@ -183,6 +183,7 @@ class _Frame:
         self.ident = ident
         self.dead = False
         self.switch_active: list | None = None
+        self.inherited: frozenset = frozenset()
 
     def guard(self) -> tuple:
         return and_(self.entry, self.local, not_(self.kill) if self.kill != FALSE else TRUE)
@@ -255,6 +256,7 @@ class Interp:
         self._frames += 1
         frame = _Frame(self, pf, fd, guard, region, calls, self._frames)
         frame.cd = deps  # what decides that the call is made
+        frame.inherited = deps  # not what it returns: the caller adds it where it uses that
         self.result.functions.add(fd.name)
         for i, (ptype, pname) in enumerate(fd.params):
             if not pname:
@@ -308,7 +310,7 @@ class Interp:
         elif t == "return_statement":
             value = node.named_children[0] if node.named_children else None
             got = self.expr(frame, value, depth) if value is not None else V(("h", "void"))
-            frame.returns.append((frame.local_guard(), got, frame.deps()))
+            frame.returns.append((frame.local_guard(), got, frame.deps() - frame.inherited))
             frame.kill = or_(frame.kill, frame.local_guard())
             frame.kill_reads = frame.kill_reads | frame.cd
             if frame.local == TRUE:

@@ -315,23 +315,23 @@ def _finding(name: str, read: Read, reads: list[Read], sinks: list[Sink], res: S
 
 
 def _trace(read: Read, sink: Sink, res: Skipped, verdict: Verdict) -> list[TraceStep]:
+    """The comparison, the calls down to the read, the read (and inside its
+    accessors), the calls on to the store, the store; then the writer."""
     def step(st, kind=None, text=None, side=SIDE) -> TraceStep:
         return TraceStep(st.file, st.line, st.function, kind or st.kind, text or st.text, side, st.col)
 
     when = "returns early when equal" if res.early_return else "skips the update when equal"
     out = [step(res.compare, "compare", f"{when}: {res.compare.text}")]
-    seen = {(res.compare.file, res.compare.line)}
-    calls_to_read = [c for c in sink.calls if c.function != read.step.function]
-    for call in calls_to_read:
-        if (call.file, call.line) not in seen:
-            seen.add((call.file, call.line))
-            out.append(step(call))
+    calls = list(dict.fromkeys(sink.calls))
+    split = next((k for k, c in enumerate(calls) if c.function == read.step.function), 0)
+    out += [step(c) for c in calls[:split]]
     out.append(step(read.step, "read"))
     shown = {(read.step.file, read.step.line)}
     for inner in read.inner:
         if (inner.file, inner.line) not in shown:
             shown.add((inner.file, inner.line))
             out.append(step(inner, "read"))
+    out += [step(c) for c in calls[split:]]
     out.append(step(sink.step, "store"))
     if verdict.writer is not None:
         fn, write = verdict.writer
