@@ -23,12 +23,32 @@ not followed, and an indirect call (``kvm_x86_ops->...``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from analyzer.cparse import FunctionDef, Node, ParsedFile
 from analyzer.facts.syntax import parse_int
 from analyzer.roles import RoleModel
 from analyzer.state_sources import Sources
+from analyzer.state_values import (
+    P,
+    Read,
+    S,
+    Sink,
+    Skipped,
+    V,
+    flag_of,
+    ite_value,
+    join_path,
+    masked_leaf,
+    norm_path,
+    reads_of,
+    remask,
+    render,
+    sym_of,
+    truth,
+    val,
+    with_reads,
+    word_leaf,
+)
 from analyzer.statesym import FALSE, TRUE, UNKNOWN, and_, const, ite, not_, op, or_
 from analyzer.terms import Step
 
@@ -39,127 +59,6 @@ MMU_MEMBERS = frozenset({"mmu", "root_mmu", "guest_mmu", "nested_mmu", "walk_mmu
 IGNORED_CALLS = re.compile(r"^(WARN\w*|BUILD_BUG_ON\w*|MMU_WARN_ON|KVM_BUG\w*|BUG_ON|lockdep_\w+|"
                            r"kvm_lockdep_\w+|might_sleep|trace_\w+|pr_\w+|printk\w*)$")
 TRANSPARENT_CALLS = frozenset({"likely", "unlikely", "READ_ONCE", "ACCESS_ONCE", "data_race"})
-
-
-# ---- the records this module answers with ---------------------------------
-
-
-@dataclass(frozen=True)
-class Read:
-    """A read of vCPU state: ``atom`` (a statesym atom), where the code on
-    the skipped path reads it (``step``: the outermost accessor call, or the
-    member), the accessor it goes through (``""`` for a member), the steps
-    inside the accessors, outermost first, the path condition it is read
-    under, and the ``vcpu->arch`` members behind it."""
-
-    atom: tuple
-    step: Step
-    accessor: str
-    inner: tuple
-    guard: tuple
-    members: frozenset
-    frame: int = field(compare=False, hash=False)
-    # the accessors from ``step`` inwards: (name, takes only pointers), outermost first
-    via: tuple = ()
-
-
-@dataclass
-class Sink:
-    """A store into the context on the skipped path."""
-
-    path: str  # the member written, e.g. ``guest_rsvd_check.rsvd_bits_mask[][]``
-    step: Step
-    reads: frozenset  # of Read
-    fnptr: bool  # a function pointer: it builds no state
-    calls: tuple  # call Steps from the comparing function down to the store
-    data: frozenset = frozenset()  # the reads its value is computed from (not only control)
-
-
-@dataclass
-class Skipped:
-    """One comparing function, interpreted along one chain of callers."""
-
-    func: str
-    chain: tuple  # function names, the top caller first, ``func`` last
-    compare: Step  # the role comparison that skips the code
-    early_return: bool  # ``if (==) return;`` (else ``if (!=) { ... }``)
-    fields: dict  # compared role leaf path -> sym
-    sinks: list = field(default_factory=list)
-    functions: set = field(default_factory=set)  # every function interpreted
-    reads_calls: dict = field(default_factory=dict)  # Read -> call Steps down to it
-
-
-# ---- values ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class V:
-    """A scalar: a sym and the reads it depends on."""
-
-    sym: tuple
-    reads: frozenset = frozenset()
-    fn: str = ""  # the function this value names, when it is a function pointer
-
-
-@dataclass
-class S:
-    """A struct or role value: member or leaf path -> V."""
-
-    fields: dict
-    rtype: str | None = None  # role type name, for roles
-    free: str = ""  # a struct nobody built here: a member read is a free value
-
-    def get(self, key: str) -> V:
-        got = self.fields.get(key)
-        if got is not None:
-            return got
-        if self.free:
-            return V(("h", f"{self.free}.{key}"))
-        return V(UNKNOWN)
-
-    def copy(self) -> S:
-        return S(dict(self.fields), self.rtype, self.free)
-
-
-@dataclass(frozen=True)
-class P:
-    """A pointer: to the vCPU, to the compared context (``ctx``, at member
-    ``path``), to another MMU, or to a struct value (``target``)."""
-
-    kind: str  # vcpu | ctx | mmu | struct
-    path: str = ""
-    target: object = None
-
-
-def _v(sym: tuple, *parts) -> V:
-    reads: frozenset = frozenset()
-    for p in parts:
-        if isinstance(p, V):
-            reads = reads | p.reads
-        elif p:
-            reads = reads | p
-    return V(sym, reads)
-
-
-def _sym(x) -> tuple:
-    if isinstance(x, V):
-        return x.sym
-    if isinstance(x, S):
-        return ("op", "struct", *(v.sym for v in x.fields.values()))
-    if isinstance(x, P):
-        return ("h", f"&{x.kind}:{x.path}")
-    return UNKNOWN
-
-
-def _reads(x) -> frozenset:
-    if isinstance(x, V):
-        return x.reads
-    if isinstance(x, S):
-        out: frozenset = frozenset()
-        for v in x.fields.values():
-            out |= v.reads
-        return out
-    return frozenset()
 
 
 # ---- the interpreter ---------------------------------------------------------
@@ -280,10 +179,10 @@ class Interp:
             return V(("h", f"{fd.name}()"))
         cond, value, deps = frame.returns[-1]
         out = value
-        reads = _reads(value) | deps
+        reads = reads_of(value) | deps
         for cond, value, deps in reversed(frame.returns[:-1]):
-            reads |= _reads(value) | deps
-            out = _ite_value(cond, value, out)
+            reads |= reads_of(value) | deps
+            out = ite_value(cond, value, out)
         if isinstance(out, V):
             return V(out.sym, out.reads | reads)
         return out
@@ -384,7 +283,7 @@ class Interp:
                     if rtype is not None:
                         key = self._leaf(rtype, key) or key
                     got = self.expr(frame, val, depth) if val is not None else V(UNKNOWN)
-                    out.fields[key] = got if isinstance(got, V) else V(_sym(got), _reads(got))
+                    out.fields[key] = got if isinstance(got, V) else V(sym_of(got), reads_of(got))
             return out
         got = self.expr(frame, value, depth)
         rtype = self._role_type(type_text)
@@ -403,9 +302,9 @@ class Interp:
         deps = frame.deps()
         old = frame.locals.get(name)
         if g == TRUE or old is None:
-            frame.locals[name] = _with_reads(value, deps)
+            frame.locals[name] = with_reads(value, deps)
             return
-        frame.locals[name] = _with_reads(_ite_value(g, value, old), deps)
+        frame.locals[name] = with_reads(ite_value(g, value, old), deps)
 
     def if_statement(self, frame: _Frame, node: Node, depth: int) -> None:
         cond_node = node.child_by_field_name("condition")
@@ -415,7 +314,7 @@ class Interp:
             self.site(frame, cond_node, then, alt, depth)
             return
         c = self.expr(frame, cond_node, depth)
-        csym, creads = _truth(_sym(c)), _reads(c)
+        csym, creads = truth(sym_of(c)), reads_of(c)
         if csym[0] == "c":  # decided: only the branch taken runs
             taken = then if csym[1] else (alt.named_children[0] if alt is not None and alt.named_children else None)
             if taken is not None:
@@ -423,14 +322,14 @@ class Interp:
             return
         saved = (frame.local, frame.cd, frame.dead)
         kill_before = frame.kill
-        frame.local = and_(saved[0], _truth(csym))
+        frame.local = and_(saved[0], truth(csym))
         frame.cd = saved[1] | creads
         if then is not None:
             self.statement(frame, then, depth)
         then_dead = frame.dead
         frame.dead = saved[2]
         then_killed = frame.kill != kill_before
-        frame.local = and_(saved[0], not_(_truth(csym)))
+        frame.local = and_(saved[0], not_(truth(csym)))
         if alt is not None:
             for child in alt.named_children:
                 self.statement(frame, child, depth)
@@ -453,7 +352,7 @@ class Interp:
         body = node.child_by_field_name("body")
         saved = (frame.local, frame.cd, frame.dead)
         frame.local = and_(saved[0], ("h", f"loop@{frame.pf.line_of(node)}"))
-        frame.cd = saved[1] | _reads(c)
+        frame.cd = saved[1] | reads_of(c)
         for _ in range(2):
             if body is not None:
                 self.statement(frame, body, depth)
@@ -468,7 +367,7 @@ class Interp:
         body = node.child_by_field_name("body")
         saved = (frame.local, frame.cd, frame.switch_active, frame.dead)
         frame.switch_active = []
-        frame.cd = saved[1] | _reads(subject)
+        frame.cd = saved[1] | reads_of(subject)
         frame.subject = subject  # type: ignore[attr-defined]
         if body is not None:
             for child in body.named_children:
@@ -482,7 +381,7 @@ class Interp:
         if value is None:
             active.append(TRUE)  # default
         else:
-            active.append(op("==", _sym(subject), _sym(self.expr(frame, value, depth))))
+            active.append(op("==", sym_of(subject), sym_of(self.expr(frame, value, depth))))
         cond = FALSE
         for c in active:
             cond = or_(cond, c)
@@ -605,19 +504,19 @@ class Interp:
             return self.binary(frame, node, depth)
         if t == "conditional_expression":
             c = self.expr(frame, node.child_by_field_name("condition"), depth)
-            cond = _truth(_sym(c))
+            cond = truth(sym_of(c))
             a = self.guarded(frame, cond, node.child_by_field_name("consequence"), depth)
             b = self.guarded(frame, not_(cond), node.child_by_field_name("alternative"), depth)
             if isinstance(a, S) or isinstance(b, S):
                 return a
-            return _v(ite(cond, _sym(a), _sym(b)), _reads(c), _reads(a), _reads(b))
+            return val(ite(cond, sym_of(a), sym_of(b)), reads_of(c), reads_of(a), reads_of(b))
         if t == "assignment_expression":
             return self.assignment(frame, node, depth)
         if t == "update_expression":
             arg = node.child_by_field_name("argument")
             if arg is not None and arg.type == "identifier":
                 old = self.identifier(frame, arg)
-                self.assign_local(frame, frame.pf.text_of(arg), _v(op("+", _sym(old), const(1)), _reads(old)))
+                self.assign_local(frame, frame.pf.text_of(arg), val(op("+", sym_of(old), const(1)), reads_of(old)))
                 return old
             return V(UNKNOWN)
         if t == "call_expression":
@@ -668,13 +567,13 @@ class Interp:
         operator = node.child_by_field_name("operator")
         arg = self.expr(frame, node.child_by_field_name("argument"), depth)
         o = frame.pf.text_of(operator) if operator is not None else ""
-        s = _sym(arg)
+        s = sym_of(arg)
         if o == "!":
-            return _v(not_(_truth(s)), _reads(arg))
+            return val(not_(truth(s)), reads_of(arg))
         if o == "-":
-            return _v(op("neg", s) if s[0] != "c" else const(-s[1]), _reads(arg))
+            return val(op("neg", s) if s[0] != "c" else const(-s[1]), reads_of(arg))
         if o == "~":
-            return _v(op("~", s), _reads(arg))
+            return val(op("~", s), reads_of(arg))
         return arg
 
     def pointer(self, frame: _Frame, node: Node, depth: int) -> object:
@@ -684,18 +583,18 @@ class Interp:
         if o == "&":
             root, path = self._place(frame, argn, depth)
             if isinstance(root, P) and root.kind == "ctx":
-                return P("ctx", _join(root.path, path))
+                return P("ctx", join_path(root.path, path))
             if isinstance(root, P) and root.kind == "vcpu" and path[:1] == ["arch"] \
                     and len(path) == 2 and path[1] in MMU_MEMBERS:
                 return P("mmu", path[1])
             if not path and isinstance(root, S):
                 return P("struct", "", root)
             got = self.member(frame, argn, root, path)
-            return got if isinstance(got, P) else V(("h", f"&{frame.text(argn)}"), _reads(got))
+            return got if isinstance(got, P) else V(("h", f"&{frame.text(argn)}"), reads_of(got))
         got = self.expr(frame, argn, depth)
         if isinstance(got, P) and got.kind == "struct":
             return got.target
-        return _v(op("*", _sym(got)), _reads(got))
+        return val(op("*", sym_of(got)), reads_of(got))
 
     def guarded(self, frame: _Frame, cond: tuple, node: Node | None, depth: int) -> object:
         """An operand evaluated only when ``cond`` holds (``?:``, ``&&``,
@@ -713,23 +612,23 @@ class Interp:
         o = frame.pf.text_of(node.child_by_field_name("operator"))
         a = self.expr(frame, node.child_by_field_name("left"), depth)
         if o in ("&&", "||"):
-            first = _truth(_sym(a))
+            first = truth(sym_of(a))
             b = self.guarded(frame, first if o == "&&" else not_(first),
                              node.child_by_field_name("right"), depth)
         else:
             b = self.expr(frame, node.child_by_field_name("right"), depth)
-        sa, sb = _sym(a), _sym(b)
-        reads = _reads(a) | _reads(b)
+        sa, sb = sym_of(a), sym_of(b)
+        reads = reads_of(a) | reads_of(b)
         if o == "&&":
-            return V(and_(_truth(sa), _truth(sb)), reads)
+            return V(and_(truth(sa), truth(sb)), reads)
         if o == "||":
-            return V(or_(_truth(sa), _truth(sb)), reads)
+            return V(or_(truth(sa), truth(sb)), reads)
         if o == "&":
-            masked = _mask(sa, sb) or _mask(sb, sa)
+            masked = flag_of(sa, sb) or flag_of(sb, sa)
             if masked is not None:
                 old = sa if sa[0] == "a" else sb
                 here = frame.step(node, "read")
-                return V(masked, frozenset(_remask(r, old, masked, here, frame) for r in reads))
+                return V(masked, frozenset(remask(r, old, masked, here, frame.guard(), frame.ident) for r in reads))
         return V(op(o, sa, sb), reads)
 
     def assignment(self, frame: _Frame, node: Node, depth: int) -> object:
@@ -741,12 +640,12 @@ class Interp:
             name = frame.pf.text_of(left)
             if o != "=":
                 old = self.identifier(frame, left)
-                value = _v(op(o[:-1], _sym(old), _sym(value)), _reads(old), _reads(value))
+                value = val(op(o[:-1], sym_of(old), sym_of(value)), reads_of(old), reads_of(value))
             self.assign_local(frame, name, value)
             return value
         root, path = self._place(frame, left, depth)
         if isinstance(root, P) and root.kind == "ctx":
-            self.store(frame, node, _join(root.path, path), value, o, right)
+            self.store(frame, node, join_path(root.path, path), value, o, right)
         elif isinstance(root, S) and path:
             self.assign_member(frame, root, path, value, o)
         return value
@@ -760,35 +659,35 @@ class Interp:
                 leaves = [leaf for leaf in target.fields if not prefix or leaf.startswith(prefix + ".")]
                 for leaf in leaves:
                     short = leaf[len(prefix) + 1:] if prefix else leaf
-                    new = _word_leaf(value, short)
+                    new = word_leaf(value, short)
                     old = target.fields[leaf]
                     if o == "&=":
-                        new = _masked_leaf(old, new)
+                        new = masked_leaf(old, new)
                     elif o != "=":
-                        new = _v(op(o[:-1], old.sym, new.sym), old.reads, new.reads)
-                    target.fields[leaf] = _with_reads(_ite_value(g, new, old) if g != TRUE else new, deps)
+                        new = val(op(o[:-1], old.sym, new.sym), old.reads, new.reads)
+                    target.fields[leaf] = with_reads(ite_value(g, new, old) if g != TRUE else new, deps)
                 return
             if prefix and prefix.count(".") + 1 == len(path):  # a sub-role: ``role.ext = ...``
                 for leaf in list(target.fields):
                     if leaf.startswith(prefix + "."):
-                        new = _word_leaf(value, leaf[len(prefix) + 1:])
+                        new = word_leaf(value, leaf[len(prefix) + 1:])
                         old = target.fields[leaf]
-                        target.fields[leaf] = _with_reads(_ite_value(g, new, old) if g != TRUE else new, deps)
+                        target.fields[leaf] = with_reads(ite_value(g, new, old) if g != TRUE else new, deps)
                 return
             key = self._leaf(target.rtype, ".".join(path)) or ".".join(path)
         else:
             key = ".".join(path)
-        new = value if isinstance(value, V) else V(_sym(value), _reads(value))
+        new = value if isinstance(value, V) else V(sym_of(value), reads_of(value))
         old = target.fields.get(key)
         if o != "=" and old is not None:
-            new = _v(op(o[:-1], old.sym, new.sym), old.reads, new.reads)
+            new = val(op(o[:-1], old.sym, new.sym), old.reads, new.reads)
         if old is not None and g != TRUE:
-            new = _ite_value(g, new, old)
-        target.fields[key] = _with_reads(new, deps)
+            new = ite_value(g, new, old)
+        target.fields[key] = with_reads(new, deps)
 
     def store(self, frame: _Frame, node: Node, path: str, value: object, o: str, right: Node) -> None:
         """An assignment through the context."""
-        reads = _reads(value) | frame.deps()
+        reads = reads_of(value) | frame.deps()
         head = path.split(".", 1)[0]
         if head in self.sources.slots:
             return  # the role itself
@@ -796,15 +695,15 @@ class Interp:
         ctx_writes = self.ctx_writes
         old = ctx_writes.get(path)
         g = frame.local_guard()
-        new = value if isinstance(value, V) else V(_sym(value), _reads(value))
+        new = value if isinstance(value, V) else V(sym_of(value), reads_of(value))
         if o != "=":
             base = old if isinstance(old, V) else V(("h", f"ctx:{path}"))
-            new = _v(op(o[:-1], base.sym, new.sym), base.reads, new.reads)
+            new = val(op(o[:-1], base.sym, new.sym), base.reads, new.reads)
             reads = reads | new.reads
-        ctx_writes[path] = _ite_value(g, new, old) if g != TRUE and isinstance(old, V) else new
+        ctx_writes[path] = ite_value(g, new, old) if g != TRUE and isinstance(old, V) else new
         if frame.region:
             self.result.sinks.append(Sink(path, frame.step(node, "store"), reads, fnptr, frame.calls,
-                                          _reads(value)))
+                                          reads_of(value)))
 
     # -- places: members and subscripts --------------------------------------------
 
@@ -834,14 +733,14 @@ class Interp:
             if root.kind == "vcpu":
                 return self.vcpu_member(frame, node, path)
             if root.kind == "ctx":
-                full = _join(root.path, path)
+                full = join_path(root.path, path)
                 head = full.split(".", 1)[0]
                 if head in self.sources.slots:
-                    return V(("r", f"ctx.{_norm(full)}"))
+                    return V(("r", f"ctx.{norm_path(full)}"))
                 got = self.ctx_writes.get(full)
                 if isinstance(got, V):
                     return got
-                return V(("h", f"ctx:{_norm(full)}"))
+                return V(("h", f"ctx:{norm_path(full)}"))
             if root.kind == "mmu":
                 if any(p in self.sources.slots for p in path):
                     return V(("r", f"{root.path}.{'.'.join(path)}"))
@@ -852,7 +751,7 @@ class Interp:
                 prefix, word_type = self._navigate(root.rtype, path)
                 if word_type is not None:
                     leaves = [v for leaf, v in root.fields.items() if not prefix or leaf.startswith(prefix + ".")]
-                    return _v(("op", "word", *(v.sym for v in leaves)), *leaves)
+                    return val(("op", "word", *(v.sym for v in leaves)), *leaves)
                 if prefix and prefix.count(".") + 1 == len(path):
                     sub = {leaf[len(prefix) + 1:]: v for leaf, v in root.fields.items()
                            if leaf.startswith(prefix + ".")}
@@ -864,7 +763,7 @@ class Interp:
                 return root.get(key)
             return S({k[len(key) + 1:]: v for k, v in root.fields.items() if k.startswith(key + ".")})
         if isinstance(root, V):
-            return _v(op("member:" + ".".join(path), root.sym), root.reads)
+            return val(op("member:" + ".".join(path), root.sym), root.reads)
         return V(UNKNOWN)
 
     def _sub_type(self, rtype: str, path: list[str]) -> str | None:
@@ -913,15 +812,15 @@ class Interp:
             first = self._frames + 1  # the callee's frame, and those it makes
             got = self.invoke(pf, fd, args, frame.guard(), frame.region, calls, depth + 1, frame.deps())
             return self._resite(frame, node, name, got, first, args)
-        reads = frozenset().union(*(_reads(a) for a in args)) if args else frozenset()
+        reads = frozenset().union(*(reads_of(a) for a in args)) if args else frozenset()
         summary = self.sources.summary(name) if any(isinstance(a, P) and a.kind == "vcpu" for a in args) else None
         if summary is not None and summary.reads and used:
-            shown = ",".join(_render(_sym(a)) for a in args if not (isinstance(a, P) and a.kind == "vcpu"))
+            shown = ",".join(render(sym_of(a)) for a in args if not (isinstance(a, P) and a.kind == "vcpu"))
             atom = ("a", f"call:{name}({shown})", None)
             read = Read(atom, frame.step(node, "read"), name, (), frame.guard(),
                         frozenset(summary.reads) - MMU_MEMBERS, frame.ident)
             return V(atom, reads | {read})
-        return V(op(f"call:{name}", *(_sym(a) for a in args)), reads)
+        return V(op(f"call:{name}", *(sym_of(a) for a in args)), reads)
 
     def _resite(self, frame: _Frame, node: Node, name: str, got: object, first: int,
                 args: list) -> object:
@@ -943,107 +842,6 @@ class Interp:
         return got
 
 # ---- helpers --------------------------------------------------------------------
-
-
-def _render(s: tuple) -> str:
-    """A sym as short text, to tell apart calls with different arguments."""
-    if s[0] in ("c", "n", "h", "r"):
-        return str(s[1])
-    if s[0] == "a":
-        return f"{s[1]}&{s[2]}" if s[2] else s[1]
-    if s[0] == "op":
-        return f"{s[1]}({','.join(_render(x) for x in s[2:])})"
-    return "?"
-
-
-def _truth(s: tuple) -> tuple:
-    """A sym used as a condition."""
-    if s[0] == "op" and s[1] in ("!", "!!", "&&", "||", "==", "!=", "<", "<=", ">", ">="):
-        return s
-    if s[0] == "c":
-        return const(bool(s[1]))
-    return ("op", "!!", s)
-
-
-def _mask(value: tuple, flag: tuple) -> tuple | None:
-    """``reg & FLAG`` on an atom: the atom of that flag."""
-    if value[0] == "a" and not value[1].startswith("call:") and flag[0] in ("n", "c"):
-        return ("a", value[1], str(flag[1]))
-    if value[0] == "a" and flag[0] == "op" and flag[1] == "~":
-        return value
-    return None
-
-
-def _remask(r: Read, old: tuple, new: tuple, here: Step, frame: _Frame) -> Read:
-    """A flag taken out of a register read earlier: read here, where the
-    flag is tested, under the condition that holds here."""
-    if r.atom == old:
-        return Read(new, here, "", (r.step, *r.inner), frame.guard(), r.members, frame.ident)
-    return r
-
-
-def _join(base: str, path: list[str]) -> str:
-    return ".".join(p for p in (base, *path) if p)
-
-
-def _norm(path: str) -> str:
-    return path.replace(".[]", "[]")
-
-
-def _with_reads(value: object, deps: frozenset) -> object:
-    if not deps:
-        return value
-    if isinstance(value, V):
-        return V(value.sym, value.reads | deps, value.fn)
-    if isinstance(value, S):
-        return S({k: V(v.sym, v.reads | deps) for k, v in value.fields.items()}, value.rtype, value.free)
-    return value
-
-
-def _ite_value(cond: tuple, a: object, b: object) -> object:
-    if cond[0] == "c":
-        return a if cond[1] else b
-    if isinstance(a, S) and isinstance(b, S):
-        keys = list(dict.fromkeys([*b.fields, *a.fields]))
-        return S({k: _v(ite(cond, a.get(k).sym, b.get(k).sym), a.get(k), b.get(k)) for k in keys},
-                 a.rtype or b.rtype, a.free or b.free)
-    if isinstance(a, P):
-        return a
-    if isinstance(b, P):
-        return b
-    if isinstance(a, S) or isinstance(b, S):
-        return a
-    return _v(ite(cond, _sym(a), _sym(b)), _reads(a), _reads(b))
-
-
-def _word_leaf(value: object, leaf: str) -> V:
-    """The value a whole-word assignment gives one leaf."""
-    if isinstance(value, S):
-        got = value.fields.get(leaf)
-        if got is None:
-            for k, v in value.fields.items():
-                if k.endswith("." + leaf) or leaf.endswith("." + k):
-                    return v
-            return V(UNKNOWN)
-        return got
-    if isinstance(value, V):
-        s = value.sym
-        if s[0] == "op" and s[1] == "word":
-            return V(UNKNOWN, value.reads)
-        if s[0] == "c":
-            return V(const(0) if s[1] == 0 else UNKNOWN)
-        if s[0] == "r":
-            return V(("r", f"{s[1]}.{leaf}"))
-        return V(("h", f"{s[1] if len(s) > 1 else '?'}.{leaf}"), value.reads)
-    return V(UNKNOWN)
-
-
-def _masked_leaf(old: V, mask: V) -> V:
-    """A leaf and-ed with a mask's leaf: kept where the mask sets it."""
-    m = mask.sym
-    if m[0] == "c":
-        return V(const(0)) if m[1] == 0 else old
-    return _v(op("&", old.sym, m), old, mask)
 
 
 def _returns(node: Node) -> bool:

@@ -22,7 +22,7 @@ role change whenever an atom does, wherever the atom is read?
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 TRUE = ("c", 1)
 FALSE = ("c", 0)
@@ -241,6 +241,19 @@ class Invariant:
         return not (self.flag in set_flags and any(t in clear for t in self.then))
 
 
+def _assignments(free: dict) -> Iterator[dict] | None:
+    """Every assignment of the variables (each with the constants it is
+    compared with), or None when there are too many to try."""
+    variables = sorted(free, key=repr)
+    domains = [domain(v, free[v]) for v in variables]
+    total = 1
+    for d in domains:
+        total *= len(d)
+    if total > MAX_ASSIGNMENTS:
+        return None
+    return (dict(zip(variables, values, strict=True)) for values in itertools.product(*domains))
+
+
 def satisfiable(where: tuple, names: Names, invariants: Iterable[Invariant] = ()) -> bool:
     """Can the condition hold in some state? (True when there are too many
     variables to try.)"""
@@ -248,19 +261,12 @@ def satisfiable(where: tuple, names: Names, invariants: Iterable[Invariant] = ()
         return True
     free: dict = {}
     _free(where, free)
-    variables = sorted(free, key=repr)
-    domains = [domain(v, free[v]) for v in variables]
-    total = 1
-    for d in domains:
-        total *= len(d)
-    if total > MAX_ASSIGNMENTS:
+    envs = _assignments(free)
+    if envs is None:
         return True
     invariants = list(invariants)
-    for values in itertools.product(*domains):
-        env = dict(zip(variables, values, strict=True))
-        if all(inv.holds(env) for inv in invariants) and truthy(evaluate(where, env, names)) is not False:
-            return True
-    return False
+    return any(all(inv.holds(env) for inv in invariants) and truthy(evaluate(where, env, names)) is not False
+               for env in envs)
 
 
 def determines(fields: list[tuple], atom: tuple, where: tuple, names: Names,
@@ -280,18 +286,13 @@ def determines(fields: list[tuple], atom: tuple, where: tuple, names: Names,
     for f in (*dep, where):
         _free(f, free)
     compared = free.pop(atom, set())
-    variables = sorted(free, key=repr)
-    domains = [domain(v, free[v]) for v in variables]
-    total = 1
-    for d in domains:
-        total *= len(d)
-    if total > MAX_ASSIGNMENTS:
+    envs = _assignments(free)
+    if envs is None:
         # too many to try: only the plain forms count
         return any(f in (atom, ("op", "!!", atom), op("!", op("!", atom))) for f in dep)
     mine = domain(atom, compared)
     invariants = list(invariants)
-    for values in itertools.product(*domains):
-        env = dict(zip(variables, values, strict=True))
+    for env in envs:
         states = []
         for a in mine:
             e = {**env, atom: a}

@@ -37,8 +37,9 @@ from analyzer.facts import Compare, Facts, normalize_expr
 from analyzer.findings import Finding, TraceStep
 from analyzer.resolve import Resolver
 from analyzer.ruledata import rule_file
-from analyzer.state_reads import Read, Sink, Skipped, skipped
+from analyzer.state_reads import skipped
 from analyzer.state_sources import StateView, fnptr_members
+from analyzer.state_values import Read, Sink, Skipped
 from analyzer.statesym import Invariant, Names, determines
 
 SIDE = "reconfiguration"
