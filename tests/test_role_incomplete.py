@@ -253,6 +253,52 @@ def test_a_suppression_without_reason_is_reported(capsys, tmp_path):
     assert sorted(f["rule"] for f in found) == ["role-incomplete", "suppression-without-reason"]
 
 
+MODERN_MMU = "arch/x86/kvm/mmu/mmu.c"
+MODERN_TDP_END = "\treset_guest_paging_metadata(vcpu, context);\n}\n\nstatic void shadow_mmu_init_context("
+
+
+@pytest.mark.parametrize("statement", [
+    # a function pointer builds no state
+    "\tcontext->gva_to_gpa = kvm_read_cr0_bits(vcpu, X86_CR0_CD) ? paging64_gva_to_gpa : nonpaging_gva_to_gpa;\n",
+    # nor does a WARN condition, even one that returns
+    "\tif (WARN_ON_ONCE(kvm_read_cr0_bits(vcpu, X86_CR0_CD)))\n\t\treturn;\n",
+    # a module parameter is no vCPU state
+    "\tif (max_tdp_level == 5)\n\t\tcontext->pkru_mask = 0;\n",
+], ids=["function-pointer", "warn", "host-wide"])
+def test_what_builds_no_state_is_not_reported(statement: str):
+    # before the last step, so that a return there would decide it
+    res = _replay(MODERN / "tree", [(MODERN_TDP_END, statement + MODERN_TDP_END)], MODERN_MMU)
+    assert _counted(res) == []
+
+
+def test_git_reads_the_context_files_from_the_commits(tmp_path, monkeypatch):
+    """The commits are judged from git objects: the writer in x86.c is found
+    even when the work tree has lost the file."""
+    import subprocess
+
+    repo = _copy(MODERN / "tree", tmp_path)
+    env = {"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "T",
+           "GIT_COMMITTER_EMAIL": "t@example.invalid", "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_CONFIG_GLOBAL": str(tmp_path / "no-gitconfig")}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "initial import")
+    git("am", "-q", str(MODERN / "patches" / "0002-read-unrecorded-cr0-bit.patch"))
+    (repo / "arch/x86/kvm/x86.c").unlink()
+    out = tmp_path / "out.json"
+    assert main(["git", "--tree", str(repo), "--format", "json", "-o", str(out)]) == 1
+    (patch,) = json.loads(out.read_text())["patches"]
+    (f,) = patch["introduced"]
+    assert (f["rule"], f["field"]) == ("role-incomplete", "X86_CR0_CD")
+    assert "kvm_set_cr0() writes it" in f["message"]
+
+
 def test_explain_prints_the_page_with_its_caveats(capsys):
     assert main(["explain", "role-incomplete"]) == 0
     out = capsys.readouterr().out
@@ -283,19 +329,21 @@ def _invalidation(text: str) -> tuple[str, str]:
     return block, ""
 
 
-def _replay(tree: Path, edits: list[tuple[str, str]]):
-    text = (tree / MMU).read_text()
+def _replay(tree: Path, edits: list[tuple[str, str]], path: str = MMU):
+    """Check the edits of one file as a patch, and that the incremental
+    analysis after it is the full one."""
+    text = (tree / path).read_text()
     mutated = text
     for old, new in edits:
-        assert mutated.count(old) == 1, f"anchor not found once in {MMU}: {old!r}"
+        assert mutated.count(old) == 1, f"anchor not found once in {path}: {old!r}"
         mutated = mutated.replace(old, new)
     diff = "".join(difflib.unified_diff(text.splitlines(keepends=True), mutated.splitlines(keepends=True),
-                                        fromfile=f"a/{MMU}", tofile=f"b/{MMU}"))
+                                        fromfile=f"a/{path}", tofile=f"b/{path}"))
     image = tree_image(tree)
     (res,) = run_check(read_patches(diff), tree, image).patches
     assert res.status == "analyzed", res.reason
     # the incremental analysis after the edit is the full one
-    after = analyze(patched_image(image, {MMU: mutated}, lambda p: None))
+    after = analyze(patched_image(image, {path: mutated}, lambda p: None))
     assert sorted((f.key, f.function) for f in _incomplete(after.findings)) == sorted(
         (f.key, f.function) for d in (res.delta.introduced, res.delta.persisting)
         for f in _incomplete(d))
