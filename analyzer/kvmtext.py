@@ -185,6 +185,14 @@ def _shown(raw: list[str], line: int, fallback: str) -> str:
     return got if got and ("=" in got or "(" in got) else fallback
 
 
+# a line that starts a definition in kernel style: at column 0, the name and
+# its "(" with no ";" before (calls are indented; prototypes end in ";")
+_DEFINITION = re.compile(r"^[A-Za-z_][^;=(\n]*?\b([A-Za-z_]\w*)\s*\([^;\n]*$", re.M)
+
+
 def defined_names(text: str) -> set[str]:
-    """Names of the functions a file defines (cheap: the layout only)."""
-    return {span[0] for span in TextFile("", text).spans}
+    """Names of the functions a file may define, from the lines that start
+    a definition in kernel style (a superset: a prototype split over lines
+    is one too)."""
+    return set(_DEFINITION.findall(text))
+

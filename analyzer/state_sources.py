@@ -37,16 +37,18 @@ class Sources:
         self.numbers: dict[str, int] = {}
         self._globals: dict[str, Node] | None = None
 
-    def _index(self) -> dict[str, str]:
+    def _index(self) -> dict[str, list[str]]:
+        """Function name -> the files that may define it (the parsed ones
+        know; the others are guessed from their layout, cheaply)."""
         if self._where is None:
-            where: dict[str, str] = {}
+            where: dict[str, list[str]] = {}
             for path, text in self.texts.items():
                 if path in self.parsed:
                     names = [fd.name for fd in functions(self.parsed[path])]
                 else:
-                    names = list(kvmtext.defined_names(text))
+                    names = kvmtext.defined_names(text)
                 for name in names:
-                    where.setdefault(name, path)
+                    where.setdefault(name, []).append(path)
                 self.numbers.update(_numeric_defines(text))
             self._where = where
         return self._where
@@ -64,8 +66,7 @@ class Sources:
         got = self._defs.get(name)
         if got is not None:
             return got
-        path = self._index().get(name)
-        if path is not None:
+        for path in self._index().get(name, []):
             pf = self.file(path)
             for fd in functions(pf):
                 if fd.name == name:
@@ -200,7 +201,7 @@ class TextIndex:
         self.texts = texts
         self.slots = slots
         self._files: dict[str, kvmtext.TextFile] = {}
-        self._names: dict[str, list[tuple[str, int]]] | None = None
+        self._defines: dict[str, set[str]] | None = None  # path -> names it may define
 
     def file(self, path: str) -> kvmtext.TextFile:
         got = self._files.get(path)
@@ -209,12 +210,10 @@ class TextIndex:
         return got
 
     def named(self, name: str) -> list[kvmtext.TextFunction]:
-        if self._names is None:
-            self._names = {}
-            for path in self.texts:
-                for k, span in enumerate(self.file(path).spans):
-                    self._names.setdefault(span[0], []).append((path, k))
-        return [self.file(path).function(k) for path, k in self._names.get(name, [])]
+        if self._defines is None:
+            self._defines = {path: kvmtext.defined_names(text) for path, text in self.texts.items()}
+        return [self.file(path).function(k) for path, names in self._defines.items() if name in names
+                for k, span in enumerate(self.file(path).spans) if span[0] == name]
 
     def containing(self, needle: str) -> list[kvmtext.TextFunction]:
         return [fn for path, text in self.texts.items() if needle in text
