@@ -78,7 +78,7 @@ class Image:
     context: dict[str, str] = field(default_factory=dict)  # CONTEXT files the tree has
 
     def get(self, path: str) -> str | None:
-        return self.files.get(path, self.headers.get(path))
+        return self.files.get(path, self.headers.get(path, self.context.get(path)))
 
 
 _FIXED = (LEGACY_MMU, f"arch/x86/kvm/{TMPL}", HEADER, "arch/x86/kvm/mmu.h")
@@ -102,7 +102,7 @@ def split_image(texts: dict[str, str]) -> Image:
     """An image of the texts of ``image_paths``."""
     sources, headers = layout(texts)
     return Image({p: texts[p] for p in sources}, {p: texts[p] for p in headers},
-                 {p: texts[p] for p in context_paths(texts)})
+                 context={p: texts[p] for p in context_paths(texts)})
 
 
 def _context(tree: Path) -> dict[str, str]:
@@ -234,6 +234,7 @@ def patched_image(base: Image, changes: dict[str, str | None],
             got = read_other(p)
         return got or ""
 
-    # the context as the tree has it: a patch's changes there are not applied
+    context = {p: t for p, t in base.context.items() if p not in changes} if sources else {}
+    context.update((p, t) for p, t in changes.items() if p in CONTEXT and t is not None and sources)
     return Image({p: text_of(p) for p in sources}, {p: text_of(p) for p in headers},
-                 context=dict(base.context) if sources else {})
+                 context={p: context[p] for p in CONTEXT if p in context})

@@ -176,6 +176,19 @@ def _copy(tree: Path, tmp_path: Path, drop: tuple[str, ...] = ()) -> Path:
     return out
 
 
+def test_a_patch_changes_the_context_files_with_the_role_files(tmp_path):
+    """Renaming the invalidating function in mmu.c and at its call in
+    cpuid.c keeps every writer invalidating (fixture 0007, clean); with the
+    cpuid.c hunk not applying, the context is the tree's, and says so."""
+    text = (LEGACY / "patches" / "0007-rename-invalidation.patch").read_text()
+    broken = tmp_path / "broken.patch"
+    broken.write_text(text.replace(" int kvm_update_cpuid(struct kvm_vcpu *vcpu)",
+                                   " int kvm_update_the_cpuid(struct kvm_vcpu *vcpu)"))
+    res = _check(LEGACY / "tree", broken)
+    assert any(n.startswith("context not applied (arch/x86/kvm/cpuid.c") for n in res.notes), res.notes
+    assert {f.field for f in _incomplete(res.delta.introduced)} == {"guest_cpuid_has"}
+
+
 def test_without_the_context_files_the_verdict_says_what_it_assumes(tmp_path):
     tree = _copy(LEGACY / "tree", tmp_path, ("arch/x86/kvm/cpuid.c", "arch/x86/kvm/x86.c"))
     res = _check(tree, LEGACY / "patches" / "0002-read-unrecorded-cr0-bit.patch")
