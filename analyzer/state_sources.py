@@ -165,8 +165,8 @@ class StateView:
     """What role-incomplete reads of one image: its files as ``Sources``,
     the text of every ``.c`` file for writers and invalidations, and the
     interpretations already made. Built with the analysis, used by its
-    checks while the trees are in memory: a pickled analysis keeps none of
-    it (its findings are made)."""
+    checks while the trees are in memory, and dropped once its findings
+    are made (analysis._finish): a stored analysis holds none of it."""
 
     def __init__(self, files: dict[str, str], headers: dict[str, str], context: dict[str, str],
                  parsed: dict[str, ParsedFile], parse: Callable[[str, str], ParsedFile],
@@ -178,13 +178,6 @@ class StateView:
                                **{p: t for p, t in context.items() if p.endswith(".c")}}, slots)
         self.sources = Sources(texts, parse, parsed, self.text, slots)
         self.memo: dict = {}
-        self.available = True
-
-    def __getstate__(self) -> dict:
-        return {"available": False, "context": {}, "memo": {}}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
 
     def writers(self, member: str) -> list[tuple[kvmtext.TextFunction, kvmtext.Write]]:
         """The statements that write ``vcpu->arch.<member>``, with their functions."""

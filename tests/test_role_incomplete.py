@@ -22,7 +22,7 @@ from sarif_schema import sarif_of
 from analyzer.analysis import analyze
 from analyzer.cli import main
 from analyzer.kvmtext import functions
-from analyzer.patch import read_patches
+from analyzer.patch import apply_patch, read_patches
 from analyzer.runner import run_check
 from analyzer.sources import patched_image, tree_image
 from analyzer.statesym import TRUE, Invariant, Names, and_, determines, op, satisfiable
@@ -216,11 +216,7 @@ def _buggy(tmp_path: Path, comment: str = "") -> Path:
     tree = _copy(LEGACY / "tree", tmp_path)
     mmu = tree / "arch/x86/kvm/mmu.c"
     (p,) = read_patches((LEGACY / "patches" / "0002-read-unrecorded-cr0-bit.patch").read_bytes())
-    image = tree_image(tree)
-    from analyzer.patch import apply_patch
-
-    changed = apply_patch(p, image.get)
-    text = changed["arch/x86/kvm/mmu.c"]
+    text = apply_patch(p, tree_image(tree).get).files["arch/x86/kvm/mmu.c"]
     if comment:
         text = text.replace("\tif (kvm_read_cr0_bits(vcpu, X86_CR0_CD))",
                             f"\t{comment}\n\tif (kvm_read_cr0_bits(vcpu, X86_CR0_CD))")

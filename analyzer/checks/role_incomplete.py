@@ -138,7 +138,7 @@ def _is_vcpu_or_context(facts: Facts, func: str, param: str) -> bool:
 def check_incomplete(cmp: Compare, facts: Facts, resolver: Resolver) -> list[Finding]:
     state = facts.state
     ctx = context_var(cmp)
-    if not isinstance(state, StateView) or not state.available or ctx is None:
+    if not isinstance(state, StateView) or ctx is None:
         return []
     results = []
     for chain in caller_chains(facts, resolver, cmp.func):
