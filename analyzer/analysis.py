@@ -77,7 +77,7 @@ def analyze_cached(image: Image) -> Analysis:
 
     if cache.cache_root() is None:
         return analyze(image)
-    key = cache.image_key(image.files, image.headers)
+    key = cache.image_key(image.files, image.headers, image.context)
     found = cache.load(key)  # an Analysis, checked field by field, or None
     if isinstance(found, Analysis):
         return found
@@ -99,10 +99,20 @@ def analyze(image: Image, base: Analysis | None = None, base_image: Image | None
     headers = [_parse(path, text) for path, text in image.headers.items() if "union" in text]
     model = build_model(headers + parsed)
     facts = collect(parsed, model)
+    facts.state = _state_view(image, parsed + headers, model)
     context = _page_context(image, facts, model)
     flows = file_flows(parsed, context, set(model.slots))
     return _finish(image, model, facts, {pf.path: error_counts(pf) for pf in parsed},
                    [*image.headers, *image.files], pages=(flows, context))
+
+
+def _state_view(image: Image, parsed: list[ParsedFile], model: RoleModel):
+    """What role-incomplete reads: the image's files, parsed again on demand."""
+    from analyzer.state_sources import StateView
+
+    slots = tuple(s for s in model.slots if s.endswith("_role"))
+    return StateView(image.files, image.headers, image.context, {pf.path: pf for pf in parsed},
+                     _parse, slots)
 
 
 def _page_context(image: Image, facts: Facts, model: RoleModel) -> FlowContext:
@@ -153,6 +163,7 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
             found, deps = resolver.tracked(lambda site=site, check=check: check.find(site, facts, resolver))
             by_site[key] = (found, deps | {("fn", site.func), ("callers", site.func)})
     findings = [f for found, _deps in by_site.values() for f in found]
+    facts.state = None  # what role-incomplete read: its findings are made, nothing else needs it
     return Analysis(
         files=list(image.files),
         model=model,
@@ -169,7 +180,8 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
 
 
 def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | None:
-    if image.headers != base_image.headers or list(image.files) != list(base_image.files):
+    if (image.headers != base_image.headers or list(image.files) != list(base_image.files)
+            or image.context != base_image.context):
         return None
     changed = [p for p, text in image.files.items() if base_image.files[p] != text]
     if not changed:
@@ -181,6 +193,7 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     facts = collect_incremental(parsed, base.facts, moves)
     if facts is None:
         return None
+    facts.state = _state_view(image, parsed, base.model)
     parse_errors = dict(base.parse_errors)
     parse_errors.update((pf.path, error_counts(pf)) for pf in parsed)
     context = _page_context(image, facts, base.model)

@@ -64,9 +64,10 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
-def image_key(files: dict[str, str], headers: dict[str, str]) -> str:
+def image_key(files: dict[str, str], headers: dict[str, str],
+              context: dict[str, str] | None = None) -> str:
     h = hashlib.sha256(code_digest().encode())
-    for group in (files, headers):
+    for group in (files, headers, context or {}):
         for path, text in group.items():
             h.update(b"\0" + encode(path) + b"\0")
             h.update(hashlib.sha256(encode(text)).digest())

@@ -33,14 +33,17 @@ from analyzer.encoding import encode
 from analyzer.errors import UserError
 from analyzer.results import CheckReport, PatchResult
 from analyzer.sources import (
+    CONTEXT,
     HEADER,
     LEGACY_MMU,
     MMU_DIR,
     TMPL,
     Image,
+    image_paths,
     is_role_path,
     layout,
     source_text,
+    split_image,
 )
 
 if TYPE_CHECKING:
@@ -48,6 +51,8 @@ if TYPE_CHECKING:
 
 # Where role code can live; ``ls-tree`` and ``ls-files`` take these as path prefixes.
 ROLE_PATHSPECS = [MMU_DIR, LEGACY_MMU, f"arch/x86/kvm/{TMPL}", "arch/x86/kvm/mmu.h", HEADER]
+# What an image holds: the role code and the context files read beside it.
+IMAGE_PATHSPECS = [*ROLE_PATHSPECS, *CONTEXT]
 # How far back ``--commit-of`` looks for the commit a patch was made from.
 SEARCH_DEPTH = 2000
 
@@ -271,12 +276,11 @@ def staged_changes(repo: Repo, head: str | None) -> tuple[list[str], list[str]]:
 def _candidate(path: str) -> bool:
     if path.startswith(MMU_DIR + "/"):
         return "/" not in path[len(MMU_DIR) + 1:]
-    return path in ROLE_PATHSPECS
+    return path in ROLE_PATHSPECS or path in CONTEXT
 
 
 def _select(blobs: dict[str, str]) -> Entries:
-    sources, headers = layout(blobs)
-    return tuple((p, blobs[p]) for p in sources + headers)
+    return tuple((p, blobs[p]) for p in image_paths(blobs))
 
 
 def _records(out: bytes) -> list[tuple[list[str], str]]:
@@ -293,7 +297,7 @@ def tree_entries(repo: Repo, rev: str | None) -> Entries:
     """The MMU files of a commit's tree (none for ``None``, the empty tree)."""
     if rev is None:
         return ()
-    out = repo.git("ls-tree", "-r", "-z", rev, "--", *ROLE_PATHSPECS)
+    out = repo.git("ls-tree", "-r", "-z", rev, "--", *IMAGE_PATHSPECS)
     return _select({path: sha for (mode, _kind, sha), path in _records(out)
                     if mode in REGULAR and _candidate(path)})
 
@@ -301,7 +305,7 @@ def tree_entries(repo: Repo, rev: str | None) -> Entries:
 def index_entries(repo: Repo) -> Entries:
     """The MMU files as staged in the index (regular files: as in a commit,
     a gitlink or a symbolic link at a role path is no source)."""
-    out = repo.git("ls-files", "-s", "-z", "--", *ROLE_PATHSPECS)
+    out = repo.git("ls-files", "-s", "-z", "--", *IMAGE_PATHSPECS)
     blobs = {}
     for (mode, sha, stage), path in _records(out):
         if stage != "0":
@@ -331,9 +335,7 @@ def read_blobs(repo: Repo, entries: Entries) -> dict[str, str]:
 
 
 def image_of(repo: Repo, entries: Entries) -> Image:
-    texts = read_blobs(repo, entries)
-    sources, headers = layout(texts)
-    return Image({p: texts[p] for p in sources}, {p: texts[p] for p in headers})
+    return split_image(read_blobs(repo, entries))
 
 
 class Analyses:

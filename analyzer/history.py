@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from analyzer.errors import UserError
 from analyzer.gitmode import (
+    IMAGE_PATHSPECS,
     REGULAR,
     ROLE_PATHSPECS,
     Analyses,
@@ -43,7 +44,7 @@ from analyzer.gitmode import (
     tree_entries,
 )
 from analyzer.results import ABBREV, CheckReport, Origin, PatchResult
-from analyzer.sources import is_role_path, layout
+from analyzer.sources import image_paths, is_role_path, layout
 
 if TYPE_CHECKING:
     from analyzer.findings import Finding
@@ -79,13 +80,12 @@ class History:
         path), the files at the old paths stand for the role files."""
         if not renames:
             return tree_entries(self.repo, sha)
-        out = self.repo.git("ls-tree", "-r", "-z", sha, "--", *ROLE_PATHSPECS, *sorted(renames))
+        out = self.repo.git("ls-tree", "-r", "-z", sha, "--", *IMAGE_PATHSPECS, *sorted(renames))
         blobs = {path: blob for (mode, kind, blob), path in _records(out)
                  if kind == "blob" and mode in REGULAR and path not in renames.values()}
         blobs.update((renames[path], blob) for (mode, kind, blob), path in _records(out)
                      if kind == "blob" and mode in REGULAR and path in renames)
-        sources, headers = layout(blobs)
-        return tuple((p, blobs[p]) for p in sources + headers)
+        return tuple((p, blobs[p]) for p in image_paths(blobs))
 
     def fingerprints(self, entries: Entries) -> frozenset[str]:
         if entries not in self.prints:

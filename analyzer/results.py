@@ -18,8 +18,9 @@ if TYPE_CHECKING:  # a report of skipped patches loads no finding machinery (ter
 
 # The trace steps that reports name as a finding's sites: where a value of the
 # field is made (a producer's definition), forced (an override, a mask) or
-# kept (a store). SARIF relatedLocations and GitHub annotations list them.
-SITE_KINDS = ("store", "def", "override", "mask")
+# kept (a store); for role-incomplete, where the state is read and written.
+# SARIF relatedLocations and GitHub annotations list them.
+SITE_KINDS = ("store", "def", "override", "mask", "read", "writer")
 
 
 def unsuppressed(findings: list[Finding]) -> list[Finding]:

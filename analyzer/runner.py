@@ -15,6 +15,7 @@ from analyzer.errors import UserError
 from analyzer.patch import Patch, PatchError
 from analyzer.results import CheckReport, PatchResult, PatchWork, ScanReport
 from analyzer.sources import (
+    CONTEXT,
     Image,
     is_role_path,
     mmu_image,
@@ -28,6 +29,22 @@ def role_file_patches(patch: Patch) -> list:
     """The file changes of a patch that may change role flow."""
     return [f for f in patch.files
             if is_role_path(f.path) or (f.old_path is not None and is_role_path(f.old_path))]
+
+
+def _context_changes(patch: Patch, read, res: PatchResult) -> dict[str, str | None]:
+    """The patch's changes to the context files role-incomplete reads
+    (sources.CONTEXT), when they apply; when they do not, the context stays
+    as the tree has it, and a note says so."""
+    from analyzer.patch import apply_patch
+
+    files = [f for f in patch.files if f.path in CONTEXT or f.old_path in CONTEXT]
+    if not files:
+        return {}
+    try:
+        return dict(apply_patch(replace(patch, files=files), read).files)
+    except PatchError as err:
+        res.notes.append(f"context not applied ({err}): read as the tree has it")
+        return {}
 
 
 def run_scan(image: Image) -> ScanReport:
@@ -88,8 +105,9 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None = None) -> Ch
             res.status, res.reason = "error", str(err)
             failed = number
             continue
-        changes = applied.files
+        changes = dict(applied.files)
         res.repaired, res.repair_reason = bool(applied.repaired), applied.repair_reason
+        changes.update(_context_changes(patch, read, res))
         overlay.update(changes)
         from analyzer.analysis import analyze, analyze_cached
 

@@ -21,6 +21,11 @@ MMU_DIR = "arch/x86/kvm/mmu"
 LEGACY_MMU = "arch/x86/kvm/mmu.c"
 TMPL = "paging_tmpl.h"
 HEADER = "arch/x86/include/asm/kvm_host.h"
+# Other KVM files, read when present as context for role-incomplete: the
+# accessors of vCPU state (headers) and where that state is written (.c).
+# Never required, never analyzed for role flow.
+CONTEXT = ("arch/x86/kvm/x86.h", "arch/x86/kvm/kvm_cache_regs.h", "arch/x86/kvm/cpuid.h",
+           "arch/x86/kvm/cpuid.c", "arch/x86/kvm/x86.c")
 
 
 def find_tree(start: Path | None = None) -> Path:
@@ -70,12 +75,44 @@ class Image:
     headers: dict[str, str] = field(default_factory=dict)
     # Files of the tree left out (symlinks, not regular files), one line each.
     notes: list[str] = field(default_factory=list)
+    context: dict[str, str] = field(default_factory=dict)  # CONTEXT files the tree has
 
     def get(self, path: str) -> str | None:
-        return self.files.get(path, self.headers.get(path))
+        return self.files.get(path, self.headers.get(path, self.context.get(path)))
 
 
 _FIXED = (LEGACY_MMU, f"arch/x86/kvm/{TMPL}", HEADER, "arch/x86/kvm/mmu.h")
+
+
+def context_paths(paths: Iterable[str]) -> list[str]:
+    """The CONTEXT files among the tree's paths, when it has MMU sources."""
+    paths = set(paths)
+    return [p for p in CONTEXT if p in paths] if layout(paths)[0] else []
+
+
+def image_paths(paths: Iterable[str]) -> list[str]:
+    """Every path of the image the tree's paths make, in layout order:
+    sources, headers, context."""
+    paths = set(paths)
+    sources, headers = layout(paths)
+    return sources + headers + context_paths(paths)
+
+
+def split_image(texts: dict[str, str]) -> Image:
+    """An image of the texts of ``image_paths``."""
+    sources, headers = layout(texts)
+    return Image({p: texts[p] for p in sources}, {p: texts[p] for p in headers},
+                 context={p: texts[p] for p in context_paths(texts)})
+
+
+def _context(tree: Path) -> dict[str, str]:
+    """The CONTEXT files of a tree (regular files, not through a symlink)."""
+    out = {}
+    for p in CONTEXT:
+        text = read_tree_file(tree, p)
+        if text is not None:
+            out[p] = text
+    return out
 
 
 def _candidates(tree: Path) -> tuple[list[str], list[str]]:
@@ -139,7 +176,8 @@ def mmu_image(tree: Path) -> Image:
     def read(p: str) -> str:
         return read_text(tree / p, p, follow=False)
 
-    return Image({p: read(p) for p in sources}, {p: read(p) for p in headers}, notes)
+    return Image({p: read(p) for p in sources}, {p: read(p) for p in headers}, notes,
+                 _context(tree))
 
 
 def no_sources(tree: Path, image: Image) -> str:
@@ -172,6 +210,7 @@ def files_image(files: list[str], tree: Path | None) -> Image:
         candidates, image.notes = _candidates(tree)
         _, headers = layout(candidates)
         image.headers = {p: read_text(tree / p, p, follow=False) for p in headers}
+        image.context = _context(tree)
     return image
 
 
@@ -195,4 +234,7 @@ def patched_image(base: Image, changes: dict[str, str | None],
             got = read_other(p)
         return got or ""
 
-    return Image({p: text_of(p) for p in sources}, {p: text_of(p) for p in headers})
+    context = {p: t for p, t in base.context.items() if p not in changes} if sources else {}
+    context.update((p, t) for p, t in changes.items() if p in CONTEXT and t is not None and sources)
+    return Image({p: text_of(p) for p in sources}, {p: text_of(p) for p in headers},
+                 context={p: context[p] for p in CONTEXT if p in context})

@@ -36,10 +36,11 @@ COMMENT = re.compile(
     rf"(?P<open>/\*|//)\s*mmu-role-lint:\s*ignore\s+(?P<rule>{NAME})(?::(?P<field>{NAME}))?"
     r"(?P<rest>.*?)(?:\*/|$)")
 # The trace steps where a comment may accept a finding, beside its comparison:
-# where one path forces or keeps the field's value. Not a producer's
+# where one path forces or keeps the field's value, or (role-incomplete) where
+# the skipped code reads the state or stores what it computed. Not a producer's
 # definition (``role.base.cr4_pae = !!is_pae(vcpu)``): it computes the field
 # for every role built from it, so it is not where this mismatch is accepted.
-SUPPRESSIBLE_KINDS = ("store", "override", "mask")
+SUPPRESSIBLE_KINDS = ("store", "override", "mask", "read")
 ADD_REASON = " -- why the mismatch is accepted"
 
 
@@ -115,7 +116,7 @@ def unknown_field(field: str | None, fields: set[str]) -> str:
 
 
 def _sites(f: Finding) -> list[tuple[str, int, str]]:
-    """(file, line, function) of the comparison and the store/override/mask steps."""
+    """(file, line, function) of the comparison and the store/override/mask/read steps."""
     sites = [(f.file, f.line, f.function)]
     sites += [(t.file, t.line, t.function) for t in f.trace if t.kind in SUPPRESSIBLE_KINDS]
     return list(dict.fromkeys(sites))

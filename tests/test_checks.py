@@ -45,7 +45,7 @@ def test_listing_the_rules_loads_no_check():
             "RULES['role-mismatch'].load(); print('analyzer.checks.role_mismatch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == [
-        "['role-mismatch', 'role-mismatch-unknown', 'role-unchecked-reuse', "
+        "['role-mismatch', 'role-mismatch-unknown', 'role-unchecked-reuse', 'role-incomplete', "
         "'suppression-without-reason', 'suppression-unknown'] False False", "True"]
 
 

@@ -49,7 +49,7 @@ def test_scan_log_has_driver_rules_and_one_result(tmp_path, capsys):
     assert driver["name"] == "mmu-role-lint" and driver["version"] == __version__
     assert driver["informationUri"].startswith("https://")
     assert [r["id"] for r in driver["rules"]] == [
-        "role-mismatch", "role-mismatch-unknown", "role-unchecked-reuse",
+        "role-mismatch", "role-mismatch-unknown", "role-unchecked-reuse", "role-incomplete",
         "suppression-without-reason", "suppression-unknown"]
     (result,) = run["results"]
     assert result["ruleId"] == "role-mismatch" and result["level"] == expected["severity"]

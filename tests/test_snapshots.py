@@ -26,6 +26,8 @@ SEED_FIX = "fixtures/legacy/patches/0001-seed-fix.patch"
 SERIES = "fixtures/legacy/series/nxe-series.mbox"
 MODERN = "fixtures/modern/tree"
 MODERN_CONSTANT = "fixtures/modern/patches/0002-shadow-page-alloc-constant.patch"
+INCOMPLETE = "fixtures/incomplete-legacy/tree"
+INCOMPLETE_CR0 = "fixtures/incomplete-legacy/patches/0002-read-unrecorded-cr0-bit.patch"
 
 CASES: dict[str, list[str]] = {}
 for fmt in FORMATS:
@@ -33,6 +35,8 @@ for fmt in FORMATS:
     CASES[f"check-seed-fix-{fmt}"] = ["check", SEED_FIX, "--tree", LEGACY, "--format", fmt]
     CASES[f"check-modern-constant-{fmt}"] = ["check", MODERN_CONSTANT, "--tree", MODERN,
                                              "--format", fmt]
+    CASES[f"check-incomplete-{fmt}"] = ["check", INCOMPLETE_CR0, "--tree", INCOMPLETE,
+                                        "--format", fmt]
 CASES |= {
     "scan-modern-text": ["scan", "--tree", MODERN],
     "scan-legacy-unknown-text": ["scan", "--tree", LEGACY, "--unknown"],

@@ -28,6 +28,8 @@ ROLE_MISMATCH = "role-mismatch"
 ROLE_MISMATCH_UNKNOWN = "role-mismatch-unknown"
 # A page kept for a key without comparing it with the key.
 ROLE_UNCHECKED_REUSE = "role-unchecked-reuse"
+# State a skipped reconfiguration reads that the compared role does not record.
+ROLE_INCOMPLETE = "role-incomplete"
 # Reported by analyzer/suppress.py about a suppression comment, not by a check.
 SUPPRESSION_WITHOUT_REASON = "suppression-without-reason"
 # Likewise: a suppression comment naming a rule or a field that does not exist.
@@ -69,6 +71,7 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
     Rule(ROLE_MISMATCH, "analyzer.checks.role_mismatch:CHECK"),
     Rule(ROLE_MISMATCH_UNKNOWN),  # reported by the role-mismatch check
     Rule(ROLE_UNCHECKED_REUSE, "analyzer.checks.role_unchecked_reuse:CHECK"),
+    Rule(ROLE_INCOMPLETE, "analyzer.checks.role_incomplete:CHECK"),
     Rule(SUPPRESSION_WITHOUT_REASON),  # reported by analyzer/suppress.py
     Rule(SUPPRESSION_UNKNOWN),  # reported by analyzer/suppress.py
 )}

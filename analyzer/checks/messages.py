@@ -7,7 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.checks import ROLE_MISMATCH, ROLE_MISMATCH_UNKNOWN, ROLE_UNCHECKED_REUSE
+from analyzer.checks import (
+    ROLE_INCOMPLETE,
+    ROLE_MISMATCH,
+    ROLE_MISMATCH_UNKNOWN,
+    ROLE_UNCHECKED_REUSE,
+)
 
 
 @dataclass(frozen=True)
@@ -134,3 +139,18 @@ class MemberNotCompared(Message):
             "{member} varies between the callers of {func}")
     member: str
     func: str
+
+@dataclass(frozen=True)
+class Unrecorded(Message):
+    """vCPU state read by a reconfiguration that an equal role skips, which
+    the role does not record and no writer invalidates."""
+
+    rule, severity = ROLE_INCOMPLETE, "warning"
+    text = ("{state} ({read}) feeds {feeds}, but the role compared in {site}() does not record "
+            "it: when only it changes, {site}() {how} and keeps the old values ({why})")
+    state: str
+    read: str
+    feeds: str
+    site: str
+    how: str
+    why: str

@@ -103,6 +103,8 @@ class Facts:
     # iterator macros that skip some items: name -> (params, condition to skip)
     loop_filters: dict[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)
     next_id: int = 0
+    # what role-incomplete reads beside the role facts (analyzer.state_sources.StateView)
+    state: object = None
 
     def new_id(self) -> int:
         self.next_id += 1

@@ -1,0 +1,198 @@
+"""Functions of kernel C text, found by its layout: no parser.
+
+Kernel style opens a function body with ``{`` alone at the start of a line
+and closes it with ``}`` alone at the start of a line; the lines above the
+``{`` name the function. That is enough to know, cheaply and for files the
+analysis does not parse (``x86.c`` is 13,000 lines), which functions a file
+defines, what each calls, which ``vcpu->arch`` members it writes and reads,
+and whether it invalidates a cached MMU role (``...cpu_role.ext.valid = 0``,
+``...root_role.word = 0``, ``...root_role.invalid = 1``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+_STRING = re.compile(r'"(?:\\.|[^"\\\n])*"')
+_NAME = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+_CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+_ASSIGN = re.compile(r"(?<![=!<>+\-*/%&|^])(\|=|&=|\+=|-=|\^=|<<=|>>=|=)(?!=)")
+_ARCH_MEMBER = re.compile(r"(?:->|\.)arch\.(\w+)")
+_WRITING_CALL = re.compile(r"\b(memcpy|memset|copy_from_user|swap|memcpy_and_pad|bitmap_\w+|"
+                           r"__set_bit|set_bit|__clear_bit|clear_bit|__assign_bit|assign_bit)\s*\(")
+# calls that write their first argument, except these, which write any
+_WRITES_ANY_ARG = ("swap", "__set_bit", "set_bit", "__clear_bit", "clear_bit", "__assign_bit",
+                   "assign_bit")
+_HEAD_END = re.compile(r"[{}]|\belse\b|\)\s*(?=[A-Za-z_*(])")
+_NOT_CALLS = frozenset({
+    "if", "for", "while", "switch", "return", "sizeof", "typeof", "__typeof__", "defined",
+    "likely", "unlikely", "do",
+})
+
+
+def strip_comments(text: str) -> str:
+    """Comments and string literals blanked, same length and lines."""
+    def blank(m: re.Match) -> str:
+        return re.sub(r"[^\n]", " ", m.group(0))
+
+    return _STRING.sub(blank, _COMMENT.sub(blank, text))
+
+
+@dataclass
+class Write:
+    """A statement that writes a ``vcpu->arch`` member."""
+
+    member: str
+    line: int
+    text: str
+
+
+@dataclass
+class TextFunction:
+    name: str
+    file: str
+    line: int  # of the name
+    end_line: int
+    calls: set[str] = field(default_factory=set)
+    call_lines: dict[str, int] = field(default_factory=dict)  # callee -> first line calling it
+    writes: list[Write] = field(default_factory=list)
+    reads: set[str] = field(default_factory=set)  # vcpu->arch members read
+    invalidates: list[tuple[int, str]] = field(default_factory=list)  # (line, statement)
+
+
+def _invalidation(slots: tuple[str, ...]) -> re.Pattern:
+    names = "|".join(re.escape(s) for s in slots) or "mmu_role|cpu_role|root_role"
+    return re.compile(
+        rf"(?:\.|->)(?:{names})\s*\.\s*(?:ext\s*\.\s*valid\s*=\s*0|word\s*=\s*0|as_u64\s*=\s*0"
+        rf"|invalid\s*=\s*(?:1|true))\b")
+
+
+class TextFile:
+    """One C file read by layout: its functions' spans found at once, each
+    function read (calls, writes, invalidations) when first asked for."""
+
+    def __init__(self, path: str, text: str, slots: tuple[str, ...] = ()) -> None:
+        self.path = path
+        self.raw = text.split("\n")
+        self.clean = strip_comments(text)
+        self.inval = _invalidation(slots)
+        lines = self.clean.split("\n")
+        self.starts = [0]
+        for ln in lines:
+            self.starts.append(self.starts[-1] + len(ln) + 1)
+        self.spans: list[tuple[str, int, int, int]] = []  # (name, name line, "{" index, "}" index)
+        self._read: dict[int, TextFunction] = {}
+        i = 0
+        while i < len(lines):
+            if lines[i].rstrip() != "{":
+                i += 1
+                continue
+            head_start = i
+            while head_start > 0:
+                prev = lines[head_start - 1].rstrip()
+                if not prev.strip() or prev.endswith((";", "}", "{")) or prev.lstrip().startswith("#"):
+                    break
+                head_start -= 1
+            head = "\n".join(lines[head_start:i])
+            end = i + 1
+            while end < len(lines) and lines[end].rstrip() != "}":
+                if lines[end].startswith("{"):
+                    break  # a missing close: not a function we can read
+                end += 1
+            m = _NAME.search(head)
+            if m is None or end >= len(lines) or lines[end].rstrip() != "}":
+                i += 1
+                continue
+            self.spans.append((m.group(1), head_start + 1 + head.count("\n", 0, m.start()), i, end))
+            i = end + 1
+
+    def body(self, k: int) -> str:
+        _name, _line, brace, end = self.spans[k]
+        return self.clean[self.starts[brace + 1]:self.starts[end]]
+
+    def function(self, k: int) -> TextFunction:
+        """The ``k``-th function, read."""
+        got = self._read.get(k)
+        if got is None:
+            name, line, brace, end = self.spans[k]
+            got = self._read[k] = TextFunction(name, self.path, line, end + 1)
+            _read_body(got, self.body(k), self.starts[brace + 1], self.starts, self.raw, self.inval)
+        return got
+
+    def containing(self, needle: str) -> list[TextFunction]:
+        """The functions whose body has ``needle`` in it, read."""
+        if needle not in self.clean:
+            return []
+        return [self.function(k) for k in range(len(self.spans)) if needle in self.body(k)]
+
+
+def functions(path: str, text: str, slots: tuple[str, ...] = ()) -> list[TextFunction]:
+    """The functions a kernel C file defines, in order, each read."""
+    tf = TextFile(path, text, slots)
+    return [tf.function(k) for k in range(len(tf.spans))]
+
+
+def _read_body(fn: TextFunction, body: str, origin: int, starts: list[int], raw: list[str],
+               inval: re.Pattern) -> None:
+    def line_at(pos: int) -> int:  # pos: offset in the body
+        return bisect.bisect_right(starts, origin + pos)
+
+    for m in _CALL.finditer(body):
+        name = m.group(1)
+        if name not in _NOT_CALLS and name not in fn.calls:
+            fn.calls.add(name)
+            fn.call_lines[name] = line_at(m.start())
+    if "arch." not in body and "_role" not in body:
+        return
+    fn.reads.update(_ARCH_MEMBER.findall(body))
+    pos = 0
+    for chunk in body.split(";"):
+        if "arch." in chunk or "_role" in chunk:  # a write or an invalidation can be here
+            _statement(fn, chunk, pos, line_at, raw, inval)
+        pos += len(chunk) + 1
+
+
+def _statement(fn: TextFunction, chunk: str, pos: int, line_at, raw: list[str],
+               inval: re.Pattern) -> None:
+    # the statement after the last brace or control head: `if (x) { y = 1` -> `y = 1`
+    cut = 0
+    for m in _HEAD_END.finditer(chunk):
+        closes = m.group(0).startswith(")")
+        if not closes or chunk.count("(", 0, m.start()) <= chunk.count(")", 0, m.start() + 1):
+            cut = m.end()
+    tail = chunk[cut:]
+    lead = len(tail) - len(tail.lstrip())
+    line = line_at(pos + cut + lead)
+    text = " ".join(tail.split())
+    m = _ASSIGN.search(text)
+    if m is not None:
+        for member in _ARCH_MEMBER.findall(text[:m.start()]):
+            fn.writes.append(Write(member, line, _shown(raw, line, text)))
+    for cm in _WRITING_CALL.finditer(text):
+        args = text[cm.end():].split(",")
+        for t in args if cm.group(1) in _WRITES_ANY_ARG else args[:1]:
+            for member in _ARCH_MEMBER.findall(t):
+                fn.writes.append(Write(member, line, _shown(raw, line, text)))
+    if inval.search(text):
+        fn.invalidates.append((line, text))
+
+
+def _shown(raw: list[str], line: int, fallback: str) -> str:
+    got = raw[line - 1].strip() if 0 < line <= len(raw) else ""
+    return got if got and ("=" in got or "(" in got) else fallback
+
+
+# a line that starts a definition in kernel style: at column 0, the name and
+# its "(" with no ";" before (calls are indented; prototypes end in ";")
+_DEFINITION = re.compile(r"^[A-Za-z_][^;=(\n]*?\b([A-Za-z_]\w*)\s*\([^;\n]*$", re.M)
+
+
+def defined_names(text: str) -> set[str]:
+    """Names of the functions a file may define, from the lines that start
+    a definition in kernel style (a superset: a prototype split over lines
+    is one too)."""
+    return set(_DEFINITION.findall(text))
+

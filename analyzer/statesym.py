@@ -1,0 +1,308 @@
+"""Symbolic values of vCPU state, and whether a role determines one.
+
+A value is a tuple (a "sym"):
+
+- ``("c", n)``: an integer constant;
+- ``("n", NAME)``: a named constant (a macro such as ``PT64_ROOT_4LEVEL``)
+  whose value is not known; two names are two different values;
+- ``("a", storage, mask)``: vCPU state, an *atom*: ``storage`` is the member
+  of ``vcpu->arch`` it lives in (``arch.efer``), ``mask`` the flag it is
+  tested with (``EFER_LMA``) or ``None`` for the whole member;
+- ``("h", text)``: a value that is not vCPU state (a module parameter, a
+  host capability, an indirect call, a cached member of the context);
+- ``("r", text)``: a field of a stored role (the context's own record);
+- ``("u",)``: unknown;
+- ``("op", OP, *args)``: an operation; ``OP`` is a C operator, ``?:``,
+  or ``call:NAME`` for a call the analysis does not follow.
+
+``determines`` is the test of the role-incomplete rule: does the compared
+role change whenever an atom does, wherever the atom is read?
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+
+TRUE = ("c", 1)
+FALSE = ("c", 0)
+UNKNOWN = ("u",)
+
+# operators evaluated as C does (on Python ints); anything else is a term
+_BINARY = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+    "&": lambda a, b: a & b, "|": lambda a, b: a | b, "^": lambda a, b: a ^ b,
+    "<<": lambda a, b: a << b if 0 <= b < 64 else 0, ">>": lambda a, b: a >> b if 0 <= b < 64 else 0,
+    "==": lambda a, b: int(a == b), "!=": lambda a, b: int(a != b),
+    "<": lambda a, b: int(a < b), "<=": lambda a, b: int(a <= b),
+    ">": lambda a, b: int(a > b), ">=": lambda a, b: int(a >= b),
+}
+_COMPARE = ("==", "!=", "<", "<=", ">", ">=")
+MAX_ASSIGNMENTS = 1 << 14  # beyond this many variable assignments, do not enumerate
+
+
+def const(n: int) -> tuple:
+    return ("c", int(n))
+
+
+def is_const(s: tuple) -> bool:
+    return s[0] == "c"
+
+
+def op(name: str, *args: tuple) -> tuple:
+    """An operation, folded when its operands are constants."""
+    if name == "!" and args[0][0] == "c":
+        return const(not args[0][1])
+    if name == "!" and args[0][0] == "op" and args[0][1] == "!" and args[0][2][0] == "op" \
+            and args[0][2][1] == "!":
+        return args[0][2]  # !!!x is !x
+    if name in _BINARY and len(args) == 2 and args[0][0] == "c" and args[1][0] == "c":
+        return const(_BINARY[name](args[0][1], args[1][1]))
+    return ("op", name, *args)
+
+
+def and_(*parts: tuple) -> tuple:
+    out: list[tuple] = []
+    for p in parts:
+        if p == TRUE:
+            continue
+        if p == FALSE:
+            return FALSE
+        if p[0] == "op" and p[1] == "&&":
+            out.extend(x for x in p[2:] if x not in out)
+        elif p not in out:
+            out.append(p)
+    if not out:
+        return TRUE
+    return out[0] if len(out) == 1 else ("op", "&&", *out)
+
+
+def or_(a: tuple, b: tuple) -> tuple:
+    if a == TRUE or b == TRUE:
+        return TRUE
+    if a == FALSE:
+        return b
+    if b == FALSE:
+        return a
+    return a if a == b else ("op", "||", a, b)
+
+
+def not_(a: tuple) -> tuple:
+    if a[0] == "c":
+        return const(not a[1])
+    if a[0] == "op" and a[1] == "!":
+        return ("op", "!!", a[2]) if not _is_bool(a[2]) else a[2]
+    return ("op", "!", a)
+
+
+def _is_bool(s: tuple) -> bool:
+    return s[0] == "op" and s[1] in ("!", "!!", "&&", "||", *_COMPARE)
+
+
+def ite(c: tuple, a: tuple, b: tuple) -> tuple:
+    if a == b:
+        return a
+    if c[0] == "c":
+        return a if c[1] else b
+    return ("op", "?:", c, a, b)
+
+
+def atoms(s: tuple, out: set | None = None) -> set:
+    """The atoms (``("a", storage, mask)``) a sym reads."""
+    out = set() if out is None else out
+    stack = [s]
+    while stack:
+        x = stack.pop()
+        if x[0] == "a":
+            out.add(x)
+        elif x[0] == "op":
+            stack.extend(x[2:])
+    return out
+
+
+def _free(s: tuple, out: dict) -> None:
+    """Variables of a sym: atoms and values that are not constants, each
+    with the constants it is compared with (its interesting values)."""
+    stack = [s]
+    while stack:
+        x = stack.pop()
+        if x[0] in ("a", "h", "r", "u"):
+            out.setdefault(x, set())
+        elif x[0] == "op":
+            if x[1] in _COMPARE and len(x) == 4:
+                a, b = x[2], x[3]
+                if b[0] == "c" and a[0] in ("a", "h", "r", "u"):
+                    out.setdefault(a, set()).add(b[1])
+                if a[0] == "c" and b[0] in ("a", "h", "r", "u"):
+                    out.setdefault(b, set()).add(a[1])
+            if x[1].startswith("call:"):
+                # an uninterpreted function: its arguments are what varies
+                stack.extend(x[2:])
+                continue
+            stack.extend(x[2:])
+
+
+def domain(var: tuple, compared: set[int]) -> list[int]:
+    """The values worth trying for a variable: a flag is 0 or 1, anything
+    else also each constant it is compared with, and its neighbours."""
+    if var[0] == "a" and var[2] is not None:
+        return [0, 1]
+    values = {0, 1}
+    for c in compared:
+        values.update((c - 1, c, c + 1))
+    return sorted(values)
+
+
+class Names:
+    """Values for named constants: known ones from ``#define``s, the others
+    a distinct large number each, so two names never compare equal."""
+
+    def __init__(self, known: dict[str, int] | None = None) -> None:
+        self.known = dict(known or {})
+        self._made: dict[str, int] = {}
+
+    def value(self, name: str) -> int:
+        if name in self.known:
+            return self.known[name]
+        got = self._made.get(name)
+        if got is None:
+            got = self._made[name] = 1_000_003 + 7919 * len(self._made)
+        return got
+
+
+def evaluate(s: tuple, env: dict, names: Names):
+    """The value of a sym under an assignment of its variables: an int, or
+    a hashable term for what cannot be computed (uninterpreted calls)."""
+    kind = s[0]
+    if kind == "c":
+        return s[1]
+    if kind == "n":
+        return names.value(s[1])
+    if kind in ("a", "h", "r", "u"):
+        return env.get(s, ("free", s))
+    name = s[1]
+    if name == "?:":
+        c = evaluate(s[2], env, names)
+        if isinstance(c, int):
+            return evaluate(s[3] if c else s[4], env, names)
+        return ("?:", c, evaluate(s[3], env, names), evaluate(s[4], env, names))
+    if name == "&&":
+        for part in s[2:]:
+            v = evaluate(part, env, names)
+            if v == 0:
+                return 0
+            if not isinstance(v, int):
+                return ("&&", tuple(evaluate(p, env, names) for p in s[2:]))
+        return 1
+    if name == "||":
+        for part in s[2:]:
+            v = evaluate(part, env, names)
+            if isinstance(v, int) and v:
+                return 1
+            if not isinstance(v, int):
+                return ("||", tuple(evaluate(p, env, names) for p in s[2:]))
+        return 0
+    args = [evaluate(a, env, names) for a in s[2:]]
+    if all(isinstance(a, int) for a in args):
+        if name == "!" and len(args) == 1:
+            return int(not args[0])
+        if name == "!!" and len(args) == 1:
+            return int(bool(args[0]))
+        if name == "~" and len(args) == 1:
+            return ~args[0]
+        if name == "neg" and len(args) == 1:
+            return -args[0]
+        if name in _BINARY and len(args) == 2:
+            return _BINARY[name](args[0], args[1])
+        if name in ("/", "%") and len(args) == 2 and args[1]:
+            return args[0] // args[1] if name == "/" else args[0] % args[1]
+    if name == "&" and len(args) == 2 and 0 in args:
+        return 0
+    return (name, tuple(args))
+
+
+def truthy(v) -> bool | None:
+    if isinstance(v, int):
+        return v != 0
+    return None
+
+
+class Invariant:
+    """``flag`` set implies each of ``then`` set: a state where it does not
+    hold cannot exist (EFER.LMA without CR0.PG)."""
+
+    def __init__(self, flag: str, then: Iterable[str]) -> None:
+        self.flag = flag
+        self.then = tuple(then)
+
+    def holds(self, env: dict) -> bool:
+        set_flags = {var[2] for var, v in env.items() if var[0] == "a" and var[2] and v}
+        clear = {var[2] for var, v in env.items() if var[0] == "a" and var[2] and not v}
+        return not (self.flag in set_flags and any(t in clear for t in self.then))
+
+
+def _assignments(free: dict) -> Iterator[dict] | None:
+    """Every assignment of the variables (each with the constants it is
+    compared with), or None when there are too many to try."""
+    variables = sorted(free, key=repr)
+    domains = [domain(v, free[v]) for v in variables]
+    total = 1
+    for d in domains:
+        total *= len(d)
+    if total > MAX_ASSIGNMENTS:
+        return None
+    return (dict(zip(variables, values, strict=True)) for values in itertools.product(*domains))
+
+
+def satisfiable(where: tuple, names: Names, invariants: Iterable[Invariant] = ()) -> bool:
+    """Can the condition hold in some state? (True when there are too many
+    variables to try.)"""
+    if where == TRUE:
+        return True
+    free: dict = {}
+    _free(where, free)
+    envs = _assignments(free)
+    if envs is None:
+        return True
+    invariants = list(invariants)
+    return any(all(inv.holds(env) for inv in invariants) and truthy(evaluate(where, env, names)) is not False
+               for env in envs)
+
+
+def determines(fields: list[tuple], atom: tuple, where: tuple, names: Names,
+               invariants: Iterable[Invariant] = ()) -> bool:
+    """Whether the role, whose compared fields are ``fields``, changes
+    whenever ``atom`` does, in every state where ``where`` holds (the read's
+    path condition) and the invariants hold. A whole member in the role
+    (``arch.efer``, no mask) records each of its flags."""
+    if any(f == ("a", atom[1], None) for f in fields):
+        return True
+    if not satisfiable(where, names, invariants):
+        return True  # the read is never made
+    dep = [f for f in fields if atom in atoms(f)]
+    if not dep:
+        return False
+    free: dict = {}
+    for f in (*dep, where):
+        _free(f, free)
+    compared = free.pop(atom, set())
+    envs = _assignments(free)
+    if envs is None:
+        # too many to try: only the plain forms count
+        return any(f in (atom, ("op", "!!", atom), op("!", op("!", atom))) for f in dep)
+    mine = domain(atom, compared)
+    invariants = list(invariants)
+    for env in envs:
+        states = []
+        for a in mine:
+            e = {**env, atom: a}
+            if not all(inv.holds(e) for inv in invariants):
+                continue
+            reached = truthy(evaluate(where, e, names))
+            states.append((reached, tuple(evaluate(f, e, names) for f in dep)))
+        for (ra, va), (rb, vb) in itertools.combinations(states, 2):
+            if ra is False and rb is False:
+                continue  # the read is not reached in either state
+            if va == vb:
+                return False
+    return True
