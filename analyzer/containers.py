@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from analyzer.cparse import FunctionDef, Node, ParsedFile, functions, loop_macro_head
+from analyzer.facts.syntax import split_args
 from analyzer.ruledata import rule_file
 
 _IDENT = re.compile(r"[A-Za-z_]\w*$")
@@ -210,23 +211,6 @@ def page_types_of(texts: list[str], slots: set[str]) -> set[str]:
             if m.group(2) in inserted and m.group(1) in types:
                 out.add(m.group(1))
     return {t for t in out if t in types}
-
-
-def split_args(text: str) -> list[str]:
-    out, depth, cur = [], 0, []
-    for ch in text:
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        if ch == "," and depth == 0:
-            out.append("".join(cur).strip())
-            cur = []
-        else:
-            cur.append(ch)
-    if "".join(cur).strip():
-        out.append("".join(cur).strip())
-    return out
 
 
 def _strip(text: str) -> str:

@@ -184,12 +184,17 @@ def test_svg_without_graphviz_is_a_note(capsys, tmp_path, monkeypatch):
     assert err.count("\n") == 1 and "graphviz is not installed" in err
 
 
-def test_svg_runs_dot(capsys, tmp_path, monkeypatch):
+def fake_dot(tmp_path: Path, monkeypatch, script: str) -> None:
+    """A ``dot`` on PATH that runs ``script`` (sh) instead of graphviz."""
     fake = tmp_path / "bin" / "dot"
     fake.parent.mkdir()
-    fake.write_text('#!/bin/sh\n[ "$1" = -Tsvg ] && [ "$2" = -o ] && cat > "$3"\n')
+    fake.write_text("#!/bin/sh\n" + script)
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+
+
+def test_svg_runs_dot(capsys, tmp_path, monkeypatch):
+    fake_dot(tmp_path, monkeypatch, '[ "$1" = -Tsvg ] && [ "$2" = -o ] && cat > "$3"\n')
     svg = tmp_path / "g.svg"
     status = main(["graph", "--tree", str(LEGACY), "--function", "kvm_mmu_get_page",
                    "--svg", str(svg), "-o", str(tmp_path / "g.dot")])
@@ -198,11 +203,7 @@ def test_svg_runs_dot(capsys, tmp_path, monkeypatch):
 
 
 def test_svg_written_despite_a_layout_warning_is_not_bad_input(capsys, tmp_path, monkeypatch):
-    fake = tmp_path / "bin" / "dot"
-    fake.parent.mkdir()
-    fake.write_text('#!/bin/sh\ncat > "$3"\necho "Warning: too many nodes to lay out" >&2\nexit 1\n')
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    fake_dot(tmp_path, monkeypatch, 'cat > "$3"\necho "Warning: too many nodes to lay out" >&2\nexit 1\n')
     svg = tmp_path / "g.svg"
     status = main(["graph", "--tree", str(LEGACY), "--svg", str(svg), "-o", str(tmp_path / "g.dot")])
     err = capsys.readouterr().err
@@ -213,11 +214,7 @@ def test_svg_written_despite_a_layout_warning_is_not_bad_input(capsys, tmp_path,
 def test_svg_of_a_big_graph_says_it_is_working(capsys, tmp_path, monkeypatch):
     from analyzer.commands import graph as graph_cmd
 
-    fake = tmp_path / "bin" / "dot"
-    fake.parent.mkdir()
-    fake.write_text('#!/bin/sh\ncat > "$3"\n')
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    fake_dot(tmp_path, monkeypatch, 'cat > "$3"\n')
     monkeypatch.setattr(graph_cmd, "BIG", 3)
     status = main(["graph", "--tree", str(LEGACY), "--svg", str(tmp_path / "g.svg"),
                    "-o", str(tmp_path / "g.dot")])
