@@ -193,7 +193,7 @@ class Resolver:
     _cache: dict = field(default_factory=dict)
     _chains: dict = field(default_factory=dict)
     _fn_params: dict = field(default_factory=dict)
-    _phi_walk: set = field(default_factory=set)
+    _phi_memo: dict = field(default_factory=dict)
     _deps: dict = field(default_factory=dict)  # resolve key -> what it read
     _params_memo: dict = field(default_factory=dict)
     _keep: list = field(default_factory=list)
@@ -240,6 +240,49 @@ class Resolver:
 
     # ---- call chains -----------------------------------------------------
 
+    # ---- parameters a value depends on ----------------------------------
+    # These follow calls into their callees as deep as the call graph goes,
+    # so they run as generators from an explicit stack (``_drive``): a chain
+    # of a thousand calls costs no Python recursion. A generator yields a
+    # request ``(table, key, guard, make)`` for a value it needs, answered
+    # as ``_memo(table, key, guard, make)`` would, with ``make()`` a
+    # generator in turn.
+
+    def _drive(self, gen):
+        """Run ``gen`` and what it asks for; return its result."""
+        stack: list = [(None, None, gen)]
+        base = len(self._dep_stack)
+        send = None
+        try:
+            while True:
+                table, key, top = stack[-1]
+                try:
+                    req = top.send(send)
+                except StopIteration as done:
+                    stack.pop()
+                    if table is None:
+                        return done.value
+                    deps = frozenset(self._dep_stack.pop())
+                    table[key] = (done.value, deps)
+                    self.note(*deps)
+                    send = done.value
+                    continue
+                table, key, guard, make = req
+                if key in table:
+                    send, deps = table[key]
+                    self.note(*deps)
+                    continue
+                table[key] = (guard, frozenset())
+                self._dep_stack.append(set())
+                stack.append((table, key, make()))
+                send = None
+        finally:
+            del self._dep_stack[base:]
+
+    @staticmethod
+    def _ask(request):
+        return (yield request)
+
     def uses_params(self, value, func: str) -> bool:
         return bool(self.params_of(value, func))
 
@@ -250,72 +293,75 @@ class Resolver:
         got = self._params_memo.get(key)
         if got is None:
             got = set()
-            self._walk_params(value, func, got)
+            self._drive(self._walk(value, func, got))
             self._params_memo[key] = got
             self._keep.append(value)  # ids stay valid while memoized
         return got
 
     def fn_params_used(self, func: str) -> set[str]:
         """Parameters of ``func`` its returned roles depend on."""
-        def compute() -> set[str]:
-            self.note(("fn", func))
-            info = self.facts.functions.get(func)
-            out: set[str] = set()
-            if info is not None:
-                for cond, value, _st in info.returns:
-                    self._walk_params(value, func, out)
-                    self._walk_cond(cond, func, out)
-            return out
+        return self._drive(self._ask(self._returns_request(func)))
 
-        return self._memo(self._fn_params, ("returns", func), set(), compute)
+    def _returns_request(self, func: str) -> tuple:
+        return (self._fn_params, ("returns", func), set(), lambda: self._returns_params(func))
 
-    def _walk_params(self, value, func: str, out: set) -> None:
-        if isinstance(value, Value):
-            for term in value.fields.values():
-                self._walk_term(term, func, out)
-        else:
-            self._walk_term(value, func, out)
+    def _returns_params(self, func: str):
+        self.note(("fn", func))
+        info = self.facts.functions.get(func)
+        out: set[str] = set()
+        if info is not None:
+            for cond, value, _st in info.returns:
+                yield from self._walk((value, cond), func, out)
+        return out
 
-    def _walk_term(self, term, func: str, out: set) -> None:
-        if isinstance(term, Scalar) and term.func == func:
-            out.add(term.name)
-        elif isinstance(term, Ref) and term.origin.func == func:
-            o = term.origin
-            if o.kind == "param":
-                out.add(o.name)
-            elif o.kind == "call":
-                site = self.sites.get(o.site)
-                callee = self.facts.functions.get(o.name)
-                if site is None or callee is None:
-                    return
-                used = self.fn_params_used(o.name)
-                for p, arg in zip(callee.params, site.args, strict=False):
-                    if p.name in used:
-                        self._walk_params(arg, func, out)
-            elif o.kind == "phi":
-                phi = self.facts.phis.get(o.site)
-                if phi is not None and phi.id not in self._phi_walk:
-                    self._phi_walk.add(phi.id)
-                    for cond, v in phi.alternatives:
-                        self._walk_params(v, func, out)
-                        self._walk_cond(cond, func, out)
-                    self._phi_walk.discard(phi.id)
-        elif isinstance(term, Ite):
-            self._walk_term(term.then, func, out)
-            self._walk_term(term.other, func, out)
-            self._walk_cond(term.cond, func, out)
+    def _phi_params(self, phi, func: str):
+        out: set[str] = set()
+        for cond, value in phi.alternatives:
+            yield from self._walk((value, cond), func, out)
+        return out
 
-    def _walk_cond(self, cond, func: str, out: set) -> None:
-        if isinstance(cond, Truthy):
-            self._walk_term(cond.term, func, out)
-        elif isinstance(cond, Not):
-            self._walk_cond(cond.cond, func, out)
-        elif isinstance(cond, And | Or):
-            for p in cond.parts:
-                self._walk_cond(p, func, out)
-        elif isinstance(cond, Eq):
-            self._walk_term(cond.left, func, out)
-            self._walk_term(cond.right, func, out)
+    def _walk(self, root, func: str, out: set):
+        """Add to ``out`` the parameters of ``func`` that ``root`` (a value,
+        term, condition, or a tuple of them) reads."""
+        stack = [root]
+        while stack:
+            t = stack.pop()
+            if isinstance(t, Value):
+                stack.extend(reversed(list(t.fields.values())))
+            elif isinstance(t, tuple):
+                stack.extend(reversed(t))
+            elif isinstance(t, Scalar):
+                if t.func == func:
+                    out.add(t.name)
+            elif isinstance(t, Ref):
+                o = t.origin
+                if o.func != func:
+                    continue
+                if o.kind == "param":
+                    out.add(o.name)
+                elif o.kind == "call":
+                    site = self.sites.get(o.site)
+                    callee = self.facts.functions.get(o.name)
+                    if site is None or callee is None:
+                        continue
+                    used = yield self._returns_request(o.name)
+                    stack.extend(reversed([arg for p, arg in zip(callee.params, site.args, strict=False)
+                                           if p.name in used]))
+                elif o.kind == "phi":
+                    phi = self.facts.phis.get(o.site)
+                    if phi is not None:
+                        out |= yield (self._phi_memo, (phi.id, func), set(),
+                                      lambda phi=phi: self._phi_params(phi, func))
+            elif isinstance(t, Ite):
+                stack.extend((t.cond, t.other, t.then))
+            elif isinstance(t, Truthy):
+                stack.append(t.term)
+            elif isinstance(t, Not):
+                stack.append(t.cond)
+            elif isinstance(t, And | Or):
+                stack.extend(reversed(t.parts))
+            elif isinstance(t, Eq):
+                stack.extend((t.right, t.left))
 
     def chains(self, func: str, depth: int = MAX_CHAIN, seen: frozenset = frozenset()) -> list[tuple]:
         """Upward chains of call sites that bind ``func``'s parameters."""
@@ -352,28 +398,30 @@ class Resolver:
 
     def _direct_params(self, func: str) -> set[str]:
         """Parameters a function's compares, stores and call arguments read."""
-        def compute() -> set[str]:
-            self.note(("fn", func))
-            out: set[str] = set()
-            for cmp in self.facts.compares:
-                if cmp.func == func:
-                    self._walk_params(cmp.left, func, out)
-                    self._walk_params(cmp.right, func, out)
-            for store in self.facts.stores:
-                if store.func == func and store.value is not None:
-                    self._walk_params(store.value, func, out)
-            for site in self.facts.calls:
-                if site.caller == func:
-                    callee = self.facts.functions.get(site.callee)
-                    if callee is None:
-                        continue
-                    used = self.fn_params_used(site.callee) | self._direct_params(site.callee)
-                    for p, a in zip(callee.params, site.args, strict=False):
-                        if p.name in used:
-                            self._walk_params(a, func, out)
-            return out
+        return self._drive(self._ask(self._direct_request(func)))
 
-        return self._memo(self._fn_params, ("direct", func), set(), compute)
+    def _direct_request(self, func: str) -> tuple:
+        return (self._fn_params, ("direct", func), set(), lambda: self._direct_reads(func))
+
+    def _direct_reads(self, func: str):
+        self.note(("fn", func))
+        out: set[str] = set()
+        for cmp in self.facts.compares:
+            if cmp.func == func:
+                yield from self._walk((cmp.left, cmp.right), func, out)
+        for store in self.facts.stores:
+            if store.func == func and store.value is not None:
+                yield from self._walk(store.value, func, out)
+        for site in self.facts.calls:
+            if site.caller == func:
+                callee = self.facts.functions.get(site.callee)
+                if callee is None:
+                    continue
+                used = (yield self._returns_request(site.callee)) | (yield self._direct_request(site.callee))
+                for p, a in zip(callee.params, site.args, strict=False):
+                    if p.name in used:
+                        yield from self._walk(a, func, out)
+        return out
 
     # ---- values ----------------------------------------------------------
 
