@@ -30,6 +30,14 @@ Comments, strings, character literals and preprocessor lines (``#define``
 bodies and their ``\\`` continuations) are never rewritten. A rewrite whose
 span holds a non-ASCII character is skipped, so the UTF-8 byte length stays
 equal as well (tree-sitter byte offsets line up with the original).
+
+Before these rewrites, text whose cost is out of proportion is left out of the
+parse (``oversized``): a line longer than ``MAX_LINE_LENGTH`` characters and
+the inside of a top-level ``{...}`` block longer than ``MAX_BODY_LENGTH``
+become spaces. What the rest of the file needs stays: newlines, comments that
+reach outside them, the heads and line continuations of directives, and the
+braces of a line that do not pair within it. The function holding them is
+reported as not analyzed.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from __future__ import annotations
 import bisect
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -47,11 +55,14 @@ from analyzer.ruledata import rule_file
 
 IDIOMS_PATH = rule_file("idioms.toml")
 
-_TOKEN_RE = re.compile(
-    r"""
+# Directives, comments and strings: what code characters never start inside.
+_OPAQUE_TOKENS = r"""
      (?P<pp>^[ \t]*\#(?:/\*.*?\*/|//[^\n]*|\\\n|\\.|[^\n\\/]|/(?![*/]))*)
     |(?P<comment>/\*.*?(?:\*/|\Z)|//(?:\\\n|[^\n])*)
     |(?P<str>"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?)
+"""
+_TOKEN_RE = re.compile(
+    _OPAQUE_TOKENS + r"""
     |(?P<id>[A-Za-z_]\w*)
     |(?P<num>\.?\d(?:[eEpP][+-]|[\w.])*)
     |(?P<ws>[ \t\r\f\v]*\n|[ \t\r\f\v]+)
@@ -139,11 +150,12 @@ def neutralize(text: str, attribute_macros: Iterable[str] | None = None) -> str:
     """Return ``text`` with kernel idioms rewritten (see the module doc).
     ``attribute_macros`` defaults to the list in rules/idioms.toml."""
     names = load_attribute_macros() if attribute_macros is None else frozenset(attribute_macros)
+    regions = oversized(text)
+    out = _stub(text, regions) if regions else text
     # Tokenize once: each pass only blanks or overwrites whole token runs, so
     # the next pass sees the same tokens minus those it rewrote.
-    toks = _tokens(text)
+    toks = _tokens(out)
     inside = _in_function(toks)
-    out = text
     for rewrite in (_blank_listed_attributes, _blank_unknown_attributes,
                     _rewrite_loop_macros, _join_type_arguments):
         if rewrite is _blank_listed_attributes:
@@ -190,6 +202,189 @@ def _newlines(text: str) -> list[int]:
     return [m.start() for m in re.finditer("\n", text)]
 
 
+# ------------------------------------------------------------ oversized text
+
+# What one line, and one function body, may cost. Kernel lines stay under 200
+# characters and the largest KVM function under 20,000; past these sizes the
+# parse and the analysis cost hundreds of bytes of memory per character.
+MAX_LINE_LENGTH = 10_000  # characters in one line
+MAX_BODY_LENGTH = 250_000  # characters inside one top-level {...} block
+
+_LONG_LINE_RE = re.compile(rf"^[^\n]{{{MAX_LINE_LENGTH + 1}}}", re.MULTILINE)
+# braces and what hides them; "skip" passes over the rest a run at a time
+_SKELETON_RE = re.compile(_OPAQUE_TOKENS + r"""|(?P<brace>[{}])|(?P<skip>[^\n/"'{}\#]+|[/\#]|\n)""",
+                          re.MULTILINE | re.DOTALL | re.VERBOSE)
+
+
+_CONTINUATION = re.compile(r"\\(?=\n)")
+
+
+def _skeleton(text: str) -> Iterator[re.Match]:
+    """The directives, comments, strings and braces of ``text``, in order."""
+    for m in _SKELETON_RE.finditer(text):
+        if m.lastgroup != "skip":
+            yield m
+
+
+def _spaces(text: str) -> str:
+    """``text`` blanked, newlines kept."""
+    return "\n".join(" " * len(part) for part in text.split("\n"))
+
+
+@dataclass(frozen=True, slots=True)
+class Oversized:
+    """Text left out of the parse: characters [start, end) on lines
+    first_line..last_line (1-based); kind "line" (a long line) or "body"
+    (the inside of a long top-level block)."""
+
+    start: int
+    end: int
+    first_line: int
+    last_line: int
+    kind: str
+
+    @property
+    def reason(self) -> str:
+        size = self.end - self.start
+        if self.kind == "line":
+            return f"line {self.first_line} has {size:,} characters, more than {MAX_LINE_LENGTH:,}"
+        return f"its body has {size:,} characters, more than {MAX_BODY_LENGTH:,}"
+
+
+def oversized(text: str) -> list[Oversized]:
+    """The lines longer than MAX_LINE_LENGTH and the top-level block bodies
+    longer than MAX_BODY_LENGTH of ``text``, in order (a long line inside
+    such a body is part of it)."""
+    if len(text) <= MAX_LINE_LENGTH:
+        return []
+    spans: list[tuple[int, int, str]] = []
+    if len(text) > MAX_BODY_LENGTH:
+        spans = [(s, e, "body") for s, e in _top_blocks(text) if e - s > MAX_BODY_LENGTH]
+    bodies = list(spans)
+    k = 0
+    for m in _LONG_LINE_RE.finditer(text):
+        start = m.start()
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        while k < len(bodies) and bodies[k][1] <= start:
+            k += 1
+        if k == len(bodies) or start < bodies[k][0]:
+            spans.append((start, end, "line"))
+    spans.sort()
+    out = []
+    line, pos = 1, 0
+    for start, end, kind in spans:
+        line += text.count("\n", pos, start)
+        last = line + text.count("\n", start, end)
+        out.append(Oversized(start, end, line, last, kind))
+        line, pos = last, end
+    return out
+
+
+def _top_blocks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the inside of each top-level {...} block, following
+    preprocessor conditionals as ``_in_function`` does."""
+    out = []
+    depth = 0
+    start = 0
+    saved: list = []
+    for m in _skeleton(text):
+        kind = m.lastgroup
+        if kind == "pp":
+            depth = _after_directive(_PP_NAME_RE.match(text, m.start()), depth, saved)
+        elif kind == "brace":
+            if text[m.start()] == "{":
+                if depth == 0:
+                    start = m.end()
+                depth += 1
+            elif depth:
+                depth -= 1
+                if depth == 0:
+                    out.append((start, m.start()))
+    if depth:
+        out.append((start, len(text)))
+    return out
+
+
+def _after_directive(head: re.Match | None, state, saved: list):
+    """The brace state after a directive (``head`` matches _PP_NAME_RE):
+    each #elif/#else restarts from the state at its #if, and #endif keeps
+    the first branch's. ``state`` must not be changed in place."""
+    word = head.group(1) if head else ""
+    if word.startswith("if"):
+        saved.append((state, None))
+    elif word.startswith("el") and saved:
+        at_if, first = saved[-1]
+        saved[-1] = (at_if, first if first is not None else state)
+        return at_if
+    elif word == "endif" and saved:
+        _, first = saved.pop()
+        if first is not None:
+            return first
+    return state
+
+
+def _stub(text: str, regions: list[Oversized]) -> str:
+    """``text`` with the regions blanked (see the module doc)."""
+    pieces: list[str] = []
+    pos = 0
+    tokens = _skeleton(text)
+    tok = next(tokens, None)
+    for r in regions:
+        pieces.append(text[pos:r.start])
+        reaching = []  # the tokens that reach into the region, in order
+        while tok is not None and tok.start() < r.end:
+            if tok.end() > r.start:
+                reaching.append(tok)
+            if tok.end() > r.end:
+                break  # it may reach into the next region as well
+            tok = next(tokens, None)
+        keep = sorted(_kept(text, r, reaching))
+        at = r.start
+        for start, piece in keep:
+            pieces.append(_spaces(text[at:start]))
+            pieces.append(piece)
+            at = start + len(piece)
+        pieces.append(_spaces(text[at:r.end]))
+        pos = r.end
+    pieces.append(text[pos:])
+    return "".join(pieces)
+
+
+def _kept(text: str, r: Oversized, tokens: list) -> list[tuple[int, str]]:
+    """What stays of a region: (offset, text) pieces."""
+    keep: list[tuple[int, str]] = []
+    opened: list[int] = []  # braces of a long line that do not pair within it
+    closed: list[int] = []
+    for m in tokens:
+        kind, start, end = m.lastgroup, m.start(), m.end()
+        if kind == "brace":
+            if r.kind == "body":
+                continue  # they all pair within it
+            if text[start] == "{":
+                opened.append(start)
+            elif opened:
+                opened.pop()
+            else:
+                closed.append(start)
+        elif kind == "pp":
+            # its head (``#if`` gets the condition 0) and its line
+            # continuations: the directive keeps its kind and its extent
+            if start >= r.start:
+                head = _PP_NAME_RE.match(text, start)
+                room = "\n" not in text[head.end():head.end() + 2] and head.end() + 2 <= end
+                condition = " 0" if head.group(1) in ("if", "elif") and room else ""
+                keep.append((start, head.group() + condition))
+            at = max(start, r.start)
+            keep.extend((at + c.start(), "\\") for c in _CONTINUATION.finditer(text[at:min(end, r.end) + 1]))
+        elif start < r.start or end > r.end:
+            # a comment or string reaching out of the region: left as it is
+            start, end = max(start, r.start), min(end, r.end)
+            keep.append((start, text[start:end]))
+    keep.extend((k, text[k]) for k in (*closed, *opened))
+    return keep
+
+
 # ---------------------------------------------------------------- structure
 
 
@@ -217,22 +412,11 @@ def _in_function(toks: list[_Tok]) -> list[bool]:
     from the brace state at its #if, and #endif keeps the first branch's."""
     inside: list[bool] = []
     braces: list[bool] = []  # True for a function body
-    saved: list[tuple[list[bool], list[bool] | None]] = []
+    saved: list = []
     prev: _Tok | None = None
     for t in toks:
         if t.kind == "pp":
-            m = _PP_NAME_RE.match(t.text)
-            word = m.group(1) if m else ""
-            if word.startswith("if"):
-                saved.append((list(braces), None))
-            elif word.startswith("el") and saved:
-                at_if, first = saved[-1]
-                saved[-1] = (at_if, first if first is not None else list(braces))
-                braces = list(at_if)
-            elif word == "endif" and saved:
-                _, first = saved.pop()
-                if first is not None:
-                    braces = first
+            braces = list(_after_directive(_PP_NAME_RE.match(t.text), tuple(braces), saved))
             inside.append(any(braces))
             continue
         if t.text == "{" and t.kind == "p":
@@ -255,11 +439,31 @@ def _span_is_safe(text: str, toks: list[_Tok], first: int, last: int) -> bool:
     return text[toks[first].start : toks[last].end].isascii()
 
 
-def _blank(chars: list[str], start: int, end: int, replacement: str = "") -> None:
-    for k in range(start, end):
-        if chars[k] != "\n":
-            chars[k] = " "
-    chars[start : start + len(replacement)] = replacement
+class _Chars:
+    """A text a pass rewrites: the rewrites (which never overlap) are
+    collected and applied at the end, so a pass that rewrites little costs
+    little even on a huge text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.edits: list[tuple[int, str]] = []
+
+    def put(self, start: int, piece: str) -> None:
+        self.edits.append((start, piece))
+
+    def blank(self, start: int, end: int, replacement: str = "") -> None:
+        """Spaces over [start, end), newlines kept, after ``replacement``."""
+        self.put(start, replacement + _spaces(self.text[start + len(replacement):end]))
+
+    def result(self) -> str:
+        out: list[str] = []
+        pos = 0
+        for start, piece in sorted(self.edits):
+            assert start >= pos, "overlapping rewrites"
+            out += (self.text[pos:start], piece)
+            pos = start + len(piece)
+        out.append(self.text[pos:])
+        return "".join(out)
 
 
 # --------------------------------------------------------------- attributes
@@ -268,7 +472,7 @@ def _blank(chars: list[str], start: int, end: int, replacement: str = "") -> Non
 def _blank_listed_attributes(text: str, toks: list[_Tok], inside: list[bool],
                              names: frozenset[str]) -> str:
     pairs = _match_parens(toks)
-    chars = list(text)
+    chars = _Chars(text)
     i = 0
     while i < len(toks):
         t = toks[i]
@@ -277,10 +481,10 @@ def _blank_listed_attributes(text: str, toks: list[_Tok], inside: list[bool],
             if i + 1 < len(toks) and toks[i + 1].text == "(" and i + 1 in pairs:
                 last = pairs[i + 1]
             if _span_is_safe(text, toks, i, last):
-                _blank(chars, t.start, toks[last].end)
+                chars.blank(t.start, toks[last].end)
                 i = last
         i += 1
-    return "".join(chars)
+    return chars.result()
 
 
 def _is_name(t: _Tok | None) -> bool:
@@ -298,7 +502,7 @@ def _blank_unknown_attributes(text: str, toks: list[_Tok], inside_all: list[bool
     code = [toks[k] for k in code_at]  # directives never split a declaration
     pairs = _match_parens(code)
     inside = [inside_all[k] for k in code_at]
-    chars = list(text)
+    chars = _Chars(text)
 
     def is_candidate(k: int) -> bool:
         t = code[k]
@@ -329,9 +533,9 @@ def _blank_unknown_attributes(text: str, toks: list[_Tok], inside_all: list[bool
         for attr in _attributes_in_run(code, pairs, run, k, m):
             span = text[code[attr.first].start : code[attr.last].end]
             if span.isascii():
-                _blank(chars, code[attr.first].start, code[attr.last].end)
+                chars.blank(code[attr.first].start, code[attr.last].end)
         k = m
-    return "".join(chars)
+    return chars.result()
 
 
 def _attributes_in_run(
@@ -369,7 +573,7 @@ def _attributes_in_run(
 
 def _rewrite_loop_macros(text: str, toks: list[_Tok], inside: list[bool]) -> str:
     pairs = _match_parens(toks)
-    chars = list(text)
+    chars = _Chars(text)
     control_close: set[int] = set()  # ")" ending an if/for/while/switch head
     ternary = 0
     prev: int | None = None  # index of the previous code token
@@ -404,7 +608,7 @@ def _rewrite_loop_macros(text: str, toks: list[_Tok], inside: list[bool]) -> str
             ternary -= 1
         prev = k
         k += 1
-    return "".join(chars)
+    return chars.result()
 
 
 def _statement_position(
@@ -453,12 +657,12 @@ def _loop_macro_end(text: str, toks: list[_Tok], pairs: dict[int, int], k: int) 
     return close
 
 
-def _rewrite_one(chars: list[str], text: str, start: int, end: int) -> None:
+def _rewrite_one(chars: _Chars, text: str, start: int, end: int) -> None:
     first_line = text.find("\n", start, end)
     room = (first_line if first_line != -1 else end) - start
     for replacement in _LOOP_REPLACEMENTS:
         if len(replacement) <= room:
-            _blank(chars, start, end, replacement)
+            chars.blank(start, end, replacement)
             return
 
 
@@ -474,7 +678,7 @@ _TYPE_KEYWORDS = _words(
 
 def _join_type_arguments(text: str, toks: list[_Tok], inside: list[bool]) -> str:
     pairs = _match_parens(toks)
-    chars = list(text)
+    chars = _Chars(text)
     for k, t in enumerate(toks):
         if not (t.text == "(" and t.kind == "p" and inside[k] and k in pairs and k > 0):
             continue
@@ -492,10 +696,10 @@ def _join_type_arguments(text: str, toks: list[_Tok], inside: list[bool]) -> str
             elif depth == 0 and (j == pairs[k] or u.text == ","):
                 _join_if_type(chars, text, toks, arg_start, j - 1)
                 arg_start = j + 1
-    return "".join(chars)
+    return chars.result()
 
 
-def _join_if_type(chars: list[str], text: str, toks: list[_Tok], first: int, last: int) -> None:
+def _join_if_type(chars: _Chars, text: str, toks: list[_Tok], first: int, last: int) -> None:
     words = toks[first : last + 1]
     if len(words) < 2 or words[0].kind != "id":
         return
@@ -507,7 +711,7 @@ def _join_if_type(chars: list[str], text: str, toks: list[_Tok], first: int, las
     span = text[start:end]
     if not span.isascii() or not re.fullmatch(r"[\w* \t]+", span):
         return  # a comment or a line break inside: leave it
-    chars[start:end] = re.sub(r"[^\w]", "_", span)
+    chars.put(start, re.sub(r"[^\w]", "_", span))
 
 
 _TOP_END = "\n}\n"  # a closing brace at column 0: the end of a function
@@ -551,9 +755,9 @@ def _common(same, limit: int) -> int:
 def _balanced(text: str) -> bool:
     """Braces of code (not of comments, strings or directives) balance."""
     depth = 0
-    for t in _tokens(text):
-        if t.kind == "p" and t.text in ("{", "}"):
-            depth += 1 if t.text == "{" else -1
+    for m in _skeleton(text):
+        if m.lastgroup == "brace":
+            depth += 1 if text[m.start()] == "{" else -1
             if depth < 0:
                 return False
     return depth == 0
