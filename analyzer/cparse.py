@@ -7,6 +7,11 @@ read back from the ORIGINAL source (``ParsedFile.text_of``).
 
 Other modules walk the returned ``Node`` objects themselves; for patterns
 clearer as data, ``captures(query_source, node)`` runs a tree-sitter query.
+
+The analysis walks a function recursively; ``beyond_limits`` says when a
+function (or any node) is more than it may cost: text left out of the parse
+(``analyzer.neutralize.oversized``) or syntax nested deeper than
+``MAX_NESTING_DEPTH``.
 """
 
 from __future__ import annotations
@@ -19,17 +24,21 @@ import tree_sitter_c
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from analyzer.encoding import encode
-from analyzer.neutralize import neutralize
+from analyzer.neutralize import Oversized, neutralize, oversized
 
 __all__ = [
+    "MAX_NESTING_DEPTH",
+    "BeyondLimits",
     "FunctionDef",
     "Node",
     "ParsedFile",
+    "beyond_limits",
     "captures",
     "children_of_type",
     "descendants_of_type",
     "error_counts",
     "functions",
+    "left_out",
     "loop_macro_head",
     "parse_c",
 ]
@@ -50,7 +59,8 @@ class ParsedFile:
     """One parsed C file.
 
     ``text`` is the original text; ``source`` the neutralized UTF-8 bytes that
-    were parsed (same length as ``text`` encoded, so spans line up)."""
+    were parsed (same length as ``text`` encoded, so spans line up);
+    ``oversized`` the text neutralization left out of the parse."""
 
     path: str
     text: str
@@ -58,6 +68,7 @@ class ParsedFile:
     tree: Tree
     root: Node
     _raw: bytes = field(init=False, repr=False)
+    oversized: list[Oversized] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._raw = encode(self.text)
@@ -88,7 +99,59 @@ def parse_c(path: str, text: str, *, raw: bool = False, neutral: str | None = No
         neutral = text if raw else neutralize(text)
     source = encode(neutral)
     tree = _parser().parse(source)
-    return ParsedFile(path=path, text=text, source=source, tree=tree, root=tree.root_node)
+    return ParsedFile(path=path, text=text, source=source, tree=tree, root=tree.root_node,
+                      oversized=[] if raw else oversized(text))
+
+
+# Syntax nesting the analysis may walk: the symbolic execution recurses about
+# twice per level, and the terms it builds nest as deep. KVM's deepest
+# function nests 37 levels (the MMU's, 18).
+MAX_NESTING_DEPTH = 100
+
+
+class BeyondLimits(Exception):
+    """Raised by an analysis that meets text beyond the limits midway (the
+    condition of a loop macro it reads): the function is left out."""
+
+
+def left_out(pf: ParsedFile) -> list[tuple[int, str]]:
+    """(line, why) of what the analysis leaves out outside functions: text
+    left out of the parse, and declarations at file scope (role constants
+    are executed) nested deeper than MAX_NESTING_DEPTH."""
+    def meets(first: int, last: int, spans) -> bool:
+        return any(a <= last and first <= b for a, b in spans)
+
+    functions_at = [(f.start_line, f.end_line) for f in functions(pf)]
+    out = [(r.first_line, r.reason) for r in pf.oversized
+           if not meets(r.first_line, r.last_line, functions_at)]
+    regions = [(r.first_line, r.last_line) for r in pf.oversized]
+    for node in pf.root.named_children:
+        first, last = node.start_point.row + 1, node.end_point.row + 1
+        if node.type == "declaration" and not meets(first, last, regions) and beyond_limits(pf, node):
+            out.append((first, f"a declaration nested more than {MAX_NESTING_DEPTH} levels deep"))
+    return sorted(out)
+
+
+def beyond_limits(pf: ParsedFile, node: Node) -> str | None:
+    """Why the analysis must leave ``node`` (a function) out, else None: it
+    holds text left out of the parse, or nests deeper than
+    MAX_NESTING_DEPTH."""
+    first, last = node.start_point.row + 1, node.end_point.row + 1
+    for r in pf.oversized:
+        if r.first_line <= last and first <= r.last_line:
+            return r.reason
+    cursor = node.walk()
+    while True:
+        if cursor.depth > MAX_NESTING_DEPTH:
+            return f"its syntax nests more than {MAX_NESTING_DEPTH} levels deep"
+        # below a subtree of n nodes lie at most n - 1 levels: go down only
+        # where that could pass the limit
+        if (cursor.node.descendant_count - 1 > MAX_NESTING_DEPTH - cursor.depth
+                and cursor.goto_first_child()):
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return None
 
 
 @dataclass

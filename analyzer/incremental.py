@@ -193,7 +193,7 @@ def collect_incremental(changed: list[ParsedFile], base: Facts, moves: Moves | N
     moved = {}
     for _pf, fd in defs:
         was, now = base.functions[fd.name], facts.functions[fd.name]
-        if was.digest == now.digest and was.file in moves:
+        if was.digest == now.digest and was.file in moves and not was.not_analyzed:
             # only the steps of the function's own file move
             moved[fd.name] = LineMover({was.file: moves[was.file]})
     by_func: dict[str, list] = {}

@@ -195,22 +195,97 @@ class Value:
 
 
 def _collect_origins(term, out: set) -> None:
-    if isinstance(term, Ref):
-        out.add(term.origin)
-    elif isinstance(term, Ite):
-        _collect_origins(term.then, out)
-        _collect_origins(term.other, out)
-        _collect_cond_origins(term.cond, out)
+    stack = [term]
+    while stack:
+        t = stack.pop()
+        if isinstance(t, Ref):
+            out.add(t.origin)
+        elif isinstance(t, Ite):
+            stack.extend((t.cond, t.other, t.then))
+        elif isinstance(t, Truthy):
+            stack.append(t.term)
+        elif isinstance(t, Not):
+            stack.append(t.cond)
+        elif isinstance(t, And | Or):
+            stack.extend(t.parts)
+        elif isinstance(t, Eq):
+            stack.extend((t.right, t.left))
 
 
-def _collect_cond_origins(cond, out: set) -> None:
-    if isinstance(cond, Truthy):
-        _collect_origins(cond.term, out)
-    elif isinstance(cond, Not):
-        _collect_cond_origins(cond.cond, out)
-    elif isinstance(cond, And | Or):
-        for p in cond.parts:
-            _collect_cond_origins(p, out)
-    elif isinstance(cond, Eq):
-        _collect_origins(cond.left, out)
-        _collect_origins(cond.right, out)
+# ---- what one function's values may cost ---------------------------------
+
+# Resolving a value recurses once or twice per level of nesting, and about
+# ten times per origin it passes through (a phi, a call's result); so do the
+# graph, the cache and equality. KVM's own values stay far below these.
+MAX_TERM_DEPTH = 100  # terms and conditions nested in one another
+MAX_FLOW_DEPTH = 16  # phis and call results passed one after the other
+
+
+def value_depths(roots, through) -> tuple[int, int]:
+    """(nesting, flow) of the deepest path under ``roots`` (Values, terms,
+    conditions, and tuples or lists of them): how many terms and conditions
+    it nests, and through how many origins it goes, where ``through(origin)``
+    gives what an origin's value is made of (a phi's alternatives, a call's
+    arguments) or None. Shared subterms are measured once."""
+    memo: dict[int, tuple[int, int]] = {}
+    alive: list = []  # what memo's ids name stays alive until the end
+    stack: list = [(roots, None)]
+    while stack:
+        obj, parts = stack.pop()
+        if parts is None:
+            if id(obj) in memo:
+                continue
+            memo[id(obj)] = (0, 0)  # until measured: a cycle adds nothing
+            alive.append(obj)
+            parts = _parts(obj, through)
+            stack.append((obj, parts))
+            stack.extend((p, None) for p in parts[0] if id(p) not in memo)
+            continue
+        kids, nest, hop = parts
+        deepest, longest = 0, 0
+        for k in kids:
+            n, f = memo.get(id(k), (0, 0))
+            deepest, longest = max(deepest, n), max(longest, f)
+        memo[id(obj)] = (deepest + nest, longest + hop)
+    return memo[id(roots)]
+
+
+def _parts(obj, through) -> tuple[tuple, int, int]:
+    """(what obj is made of, nesting it adds, origins it passes)."""
+    if isinstance(obj, Value):
+        return tuple(obj.fields.values()), 0, 0
+    if isinstance(obj, tuple | list):
+        return tuple(obj), 0, 0
+    if isinstance(obj, Ite):
+        return (obj.cond, obj.then, obj.other), 1, 0
+    if isinstance(obj, Truthy):
+        return (obj.term,), 1, 0
+    if isinstance(obj, Not):
+        return (obj.cond,), 1, 0
+    if isinstance(obj, And | Or):
+        return obj.parts, 1, 0
+    if isinstance(obj, Eq):
+        return (obj.left, obj.right), 1, 0
+    if isinstance(obj, Ref):
+        made = through(obj.origin)
+        if made is not None:
+            return tuple(made), 1, 1
+    return (), 1, 0
+
+
+def beyond_value_limits(roots, phis: dict[int, object], calls: dict[int, object],
+                        func: str) -> str | None:
+    """Why the values a function made (``roots``) cost more than one
+    function's may, else None. ``phis`` and ``calls`` map the function's phi
+    and call-site ids to their alternatives and arguments."""
+    def through(origin: Origin):
+        if origin.func != func:
+            return None
+        return (phis if origin.kind == "phi" else calls if origin.kind == "call" else {}).get(origin.site)
+
+    nest, flow = value_depths(roots, through)
+    if flow > MAX_FLOW_DEPTH:
+        return f"its role values pass {flow} branches or calls in a row, more than {MAX_FLOW_DEPTH}"
+    if nest > MAX_TERM_DEPTH:
+        return f"its role values nest {nest} terms deep, more than {MAX_TERM_DEPTH}"
+    return None

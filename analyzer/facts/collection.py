@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import hashlib
 
-from analyzer.cparse import FunctionDef, ParsedFile, functions
+from analyzer.cparse import BeyondLimits, FunctionDef, ParsedFile, beyond_limits, functions
 from analyzer.facts.executor import Executor
 from analyzer.facts.loops import filter_conditions, loop_filters
 from analyzer.facts.records import Facts, FuncInfo, Param
 from analyzer.facts.syntax import role_type_of
 from analyzer.roles import RoleModel
-from analyzer.terms import Step
+from analyzer.terms import Step, beyond_value_limits
 
 
 def collect(parsed: list[ParsedFile], model: RoleModel) -> Facts:
@@ -27,8 +27,33 @@ def collect(parsed: list[ParsedFile], model: RoleModel) -> Facts:
 
 def execute(pf: ParsedFile, fd: FunctionDef, facts: Facts) -> None:
     """Execute one function's body, entering its facts. The conditions of
-    its filtering loops are parsed first: execution never parses."""
-    Executor(pf, fd, facts, filter_conditions(pf, fd, facts.loop_filters)).run()
+    its filtering loops are parsed first: execution never parses.
+
+    Unless it costs more than one function may (``beyond_limits`` before,
+    ``BeyondLimits`` from its loop conditions, ``beyond_value_limits`` after):
+    then none of its facts are kept, and ``not_analyzed`` says why."""
+    info = facts.functions[fd.name]
+    why = beyond_limits(pf, fd.node)
+    if why is None:
+        marks = (len(facts.calls), len(facts.stores), len(facts.compares), len(facts.exits),
+                 facts.next_id)
+        try:
+            Executor(pf, fd, facts, filter_conditions(pf, fd, facts.loop_filters)).run()
+        except BeyondLimits as err:
+            why = str(err)
+        calls, phis = facts.calls[marks[0]:], {i: p for i, p in facts.phis.items() if i > marks[4]}
+        roots = [info.returns, [c.args for c in calls], [s.value for s in facts.stores[marks[1]:]],
+                 [(c.left, c.right, c.cond) for c in facts.compares[marks[2]:]],
+                 [e.cond for e in facts.exits[marks[3]:]], [p.alternatives for p in phis.values()]]
+        why = why or beyond_value_limits(roots, {i: p.alternatives for i, p in phis.items()},
+                                         {c.id: c.args for c in calls}, fd.name)
+        if why is not None:
+            del facts.calls[marks[0]:], facts.stores[marks[1]:], facts.compares[marks[2]:]
+            del facts.exits[marks[3]:]
+            for i in phis:
+                del facts.phis[i]
+    if why is not None:
+        info.not_analyzed, info.returns = why, []
 
 
 def canonical_order(facts: Facts) -> None:
@@ -73,8 +98,8 @@ def declare(parsed: list[ParsedFile], facts: Facts) -> list[tuple[ParsedFile, Fu
 def _collect_globals(pf: ParsedFile, facts: Facts) -> None:
     """Role constants at file scope, e.g. a mask of base role bits."""
     for node in pf.root.named_children:
-        if node.type != "declaration":
-            continue
+        if node.type != "declaration" or beyond_limits(pf, node):
+            continue  # too deep to execute: cparse.left_out reports it
         rt = role_type_of(pf.text_of(node.child_by_field_name("type")), facts.model)
         if rt is None:
             continue

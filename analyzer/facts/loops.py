@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import re
 
-from analyzer.cparse import FunctionDef, Node, ParsedFile, captures, loop_macro_head, parse_c
+from analyzer.cparse import (
+    BeyondLimits,
+    FunctionDef,
+    Node,
+    ParsedFile,
+    beyond_limits,
+    captures,
+    loop_macro_head,
+    parse_c,
+)
 from analyzer.facts.syntax import balanced, split_args, walk
 
 _SKIP_IF = re.compile(r"\bif\s*\((?P<cond>.*)\)\s*\{\s*\}\s*else\s*$", re.S)
@@ -74,6 +83,8 @@ def _skip_condition(pf: ParsedFile, node: Node, filters) -> tuple[ParsedFile, No
     text = re.sub(r"\b(" + "|".join(map(re.escape, params)) + r")\b",
                   lambda m: f"({table[m.group(1)]})", cond)
     snippet = parse_c(f"<macro {name}>", f"void __f(void) {{ if ({text}) ; }}")
+    if beyond_limits(snippet, snippet.root):
+        raise BeyondLimits(f"the condition of its loop macro {name} is too large to analyze")
     ifs = [n for n in walk(snippet.root) if n.type == "if_statement"]
     if len(ifs) != 1 or snippet.root.has_error:
         return None

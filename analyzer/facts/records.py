@@ -28,6 +28,7 @@ class FuncInfo:
     role_flow: bool = False  # touches role values at all
     digest: str = ""  # of the definition's text: did a patch change it?
     end_line: int = 0
+    not_analyzed: str = ""  # why it was left out (beyond the limits), "" when analyzed
 
     def param_index(self, name: str) -> int | None:
         for p in self.params:
