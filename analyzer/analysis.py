@@ -7,11 +7,11 @@ from functools import cached_property
 
 from analyzer.checks import checks
 from analyzer.containers import FlowContext, file_flows, flow_context, solve
-from analyzer.cparse import ParsedFile, error_counts, parse_c
+from analyzer.cparse import ParsedFile, error_counts, left_out, parse_c
 from analyzer.facts import Facts, collect
-from analyzer.findings import Finding, merge_findings
+from analyzer.findings import Finding, NotAnalyzed, merge_findings
 from analyzer.incremental import SiteReuse, collect_incremental, line_moves, union_defs
-from analyzer.resolve import Resolver
+from analyzer.resolve import BEYOND_LIMITS, MAX_RESOLVE_DEPTH, Resolver
 from analyzer.roles import RoleModel, default_model, model_from_parsed
 from analyzer.sources import Image
 from analyzer.suppress import apply_suppressions
@@ -37,6 +37,7 @@ class Analysis:
     # what those flows were computed against
     page_flows: dict = field(default_factory=dict)
     page_context: object = None
+    left_out: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # file -> outside functions
 
     @cached_property
     def graph(self):
@@ -47,6 +48,25 @@ class Analysis:
 
         return build(self.facts)
 
+    def not_analyzed(self, files=None) -> list[NotAnalyzed]:
+        """What the analysis left out (of ``files`` only, when given):
+        functions beyond the limits, text outside functions too long to
+        parse, and sites whose values are resolved too deep."""
+        out = [NotAnalyzed(i.file, i.line, name, i.not_analyzed)
+               for name, i in self.facts.functions.items() if i.not_analyzed]
+        out += [NotAnalyzed(path, line, "", why)
+                for path, items in self.left_out.items() for line, why in items]
+        for key, site, _check in site_keys(self.facts):
+            if BEYOND_LIMITS in self.by_site.get(key, ((), frozenset()))[1]:
+                info = self.facts.functions[site.func]
+                step = getattr(site, "step", None)
+                line = step.line if step is not None else info.line
+                out.append(NotAnalyzed(info.file, line, site.func,
+                                       f"the values at line {line} are resolved inside one another "
+                                       f"more than {MAX_RESOLVE_DEPTH} times"))
+        return sorted((n for n in out if files is None or n.file in files),
+                      key=lambda n: (n.file, n.line, n.function))
+
     def role_flow_errors(self) -> dict[str, int]:
         """ERROR/MISSING nodes inside functions that take part in role flow."""
         out: dict[str, int] = {}
@@ -56,6 +76,17 @@ class Analysis:
                 if n:
                     out[name] = n
         return out
+
+
+def site_keys(facts: Facts):
+    """(key, site, check) for each site a check looks at; the key names it
+    in ``Analysis.by_site``. The checks are imported."""
+    for rule, check in checks():
+        seen: dict[str, int] = {}
+        for site in check.sites(facts):
+            key = (rule.id, site.func, seen.get(site.func, 0))
+            seen[site.func] = key[2] + 1
+            yield key, site, check
 
 
 def build_model(parsed: list[ParsedFile]) -> RoleModel:
@@ -103,7 +134,8 @@ def analyze(image: Image, base: Analysis | None = None, base_image: Image | None
     context = _page_context(image, facts, model)
     flows = file_flows(parsed, context, set(model.slots))
     return _finish(image, model, facts, {pf.path: error_counts(pf) for pf in parsed},
-                   [*image.headers, *image.files], pages=(flows, context))
+                   [*image.headers, *image.files], pages=(flows, context),
+                   unparsed={pf.path: left_out(pf) for pf in parsed})
 
 
 def _state_view(image: Image, parsed: list[ParsedFile], model: RoleModel):
@@ -143,25 +175,21 @@ def _parse(path: str, text: str, old: str | None = None) -> ParsedFile:
 
 def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
             parsed: list[str], reuse: SiteReuse | None = None,
-            pages: tuple[dict, FlowContext] | None = None) -> Analysis:
+            pages: tuple[dict, FlowContext] | None = None, unparsed: dict | None = None) -> Analysis:
     """Run every check over the sites it declares, each site once, or take
     its findings from the analysis before an edit (``reuse``)."""
     flows, context = pages if pages is not None else ({}, None)
     resolver = Resolver(facts, pages=solve(flows) if flows else None)
     by_site: dict[SiteKey, tuple[list[Finding], frozenset]] = {}
     reused = 0
-    for rule, check in checks():
-        seen: dict[str, int] = {}
-        for site in check.sites(facts):
-            key = (rule.id, site.func, seen.get(site.func, 0))
-            seen[site.func] = key[2] + 1
-            old = reuse.findings_for(key) if reuse is not None else None
-            if old is not None:
-                by_site[key] = old
-                reused += 1
-                continue
-            found, deps = resolver.tracked(lambda site=site, check=check: check.find(site, facts, resolver))
-            by_site[key] = (found, deps | {("fn", site.func), ("callers", site.func)})
+    for key, site, check in site_keys(facts):
+        old = reuse.findings_for(key) if reuse is not None else None
+        if old is not None:
+            by_site[key] = old
+            reused += 1
+            continue
+        found, deps = resolver.tracked(lambda site=site, check=check: check.find(site, facts, resolver))
+        by_site[key] = (found, deps | {("fn", site.func), ("callers", site.func)})
     findings = [f for found, _deps in by_site.values() for f in found]
     facts.state = None  # what role-incomplete read: its findings are made, nothing else needs it
     return Analysis(
@@ -176,6 +204,7 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
         reused=reused,
         page_flows=flows,
         page_context=context,
+        left_out={path: items for path, items in (unparsed or {}).items() if items},
     )
 
 
@@ -203,4 +232,7 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     flows.update(file_flows(parsed, context, set(base.model.slots)))
     reuse = SiteReuse(base.facts, base.by_site, facts, set(changed), moves,
                       pages_changed=any(flows[p] != base.page_flows.get(p) for p in changed))
-    return _finish(image, base.model, facts, parse_errors, changed, reuse, pages=(flows, context))
+    unparsed = dict(base.left_out)
+    unparsed.update((pf.path, left_out(pf)) for pf in parsed)
+    return _finish(image, base.model, facts, parse_errors, changed, reuse, pages=(flows, context),
+                   unparsed=unparsed)

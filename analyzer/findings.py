@@ -78,3 +78,23 @@ def merge_findings(findings: list[Finding]) -> list[Finding]:
         if cur is None or SEVERITY_RANK[f.severity] > SEVERITY_RANK[cur.severity]:
             best[f.fingerprint] = f
     return sorted(best.values(), key=lambda f: (f.file, f.line, f.column, f.field))
+
+
+@dataclass(frozen=True)
+class NotAnalyzed:
+    """A function the analysis left out because it costs more than one
+    function may (see README, "Limits"); ``function`` is "" for text outside
+    any function."""
+
+    file: str
+    line: int
+    function: str
+    reason: str
+
+    def __str__(self) -> str:
+        what = f"{self.function}() not analyzed" if self.function else "not analyzed"
+        return f"{self.file}:{self.line}: {what}: {self.reason}"
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "function": self.function,
+                "reason": self.reason}

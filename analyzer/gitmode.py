@@ -383,7 +383,10 @@ def _judge(res: PatchResult, analyses: Analyses, touched: list[str],
         res.status, res.reason = "skipped", (f"no KVM MMU sources (looked for {MMU_DIR}/*.c "
                                              f"and {LEGACY_MMU})")
         return
-    res.delta = compare(analyses.of(old).findings, analyses.of(new, base=old).findings)
+    before = analyses.of(old)  # first: the analysis after is made from it
+    after = analyses.of(new, base=old)
+    res.delta = compare(before.findings, after.findings)
+    res.notes += [str(n) for n in after.not_analyzed(touched)]
 
 
 def judge_commits(repo: Repo, commits: list[Commit], analyses: Analyses | None = None) -> CheckReport:

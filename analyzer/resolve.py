@@ -40,6 +40,14 @@ from analyzer.terms import (
 MAX_CHAIN = 6
 MAX_CHAINS = 48
 MAX_ALTS = 96
+# Values resolved inside one another (through calls, parameters, loads and
+# phis): each costs about ten Python frames. Past it a value is left
+# unresolved, and what depends on that is marked with the dependency
+# BEYOND_LIMITS (the comparison is then reported as not analyzed). Each
+# function's own values are bounded (analyzer.terms); this bounds their
+# chains across functions. KVM's need 10.
+MAX_RESOLVE_DEPTH = 48
+BEYOND_LIMITS = ("limits",)
 
 
 def trail(*nodes, base: tuple = ()) -> tuple:
@@ -198,6 +206,7 @@ class Resolver:
     _params_memo: dict = field(default_factory=dict)
     _keep: list = field(default_factory=list)
     _dep_stack: list = field(default_factory=list)
+    _nesting: int = 0  # resolve() calls running, one inside the other
 
     # ---- what a result depends on ----------------------------------------
     # ("fn", f): the facts of function f; ("callers", f): the list of call
@@ -436,8 +445,15 @@ class Resolver:
         if key in self._cache:
             self.note(("fn", func), *self._deps.get(key, ()))
             return self._cache[key]
+        if self._nesting >= MAX_RESOLVE_DEPTH:
+            self.note(BEYOND_LIMITS)
+            return [Concrete({})]
         self._cache[key] = []  # recursion guard
-        out, deps = self.tracked(lambda: self._resolve(value, func, ctx))
+        self._nesting += 1
+        try:
+            out, deps = self.tracked(lambda: self._resolve(value, func, ctx))
+        finally:
+            self._nesting -= 1
         self._deps[key] = deps | {("fn", func)}
         self.note(("fn", func))
         self._cache[key] = out

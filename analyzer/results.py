@@ -149,6 +149,7 @@ class ScanReport:
     files: list[str]
     findings: list[Finding]
     analysis: object = None  # the Analysis (``scan -v`` reads it)
+    not_analyzed: list = field(default_factory=list)  # NotAnalyzed: what the limits left out
 
     def exit_status(self) -> int:
         return 1 if unsuppressed(self.findings) else 0

@@ -51,7 +51,8 @@ def run_scan(image: Image) -> ScanReport:
     from analyzer.analysis import analyze_cached  # heavy: tree-sitter
 
     result = analyze_cached(image)
-    return ScanReport(files=list(image.files), findings=result.findings, analysis=result)
+    return ScanReport(files=list(image.files), findings=result.findings, analysis=result,
+                      not_analyzed=result.not_analyzed())
 
 
 def run_check(patches: list[Patch], tree: Path, base: Image | None = None) -> CheckReport:
@@ -116,6 +117,7 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None = None) -> Ch
         new_image = patched_image(image, changes, read)
         after = analyze(new_image, base=before, base_image=image)
         res.delta = compare(before.findings, after.findings)
+        res.notes += [str(n) for n in after.not_analyzed(changes)]
         res.work = PatchWork(parsed=list(after.parsed), reused=after.reused,
                              compares=len(after.facts.compares),
                              flow_errors=sum(after.role_flow_errors().values()))

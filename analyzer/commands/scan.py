@@ -20,8 +20,9 @@ def verbose_report(analysis, elapsed: float) -> None:
     facts = analysis.facts
     flow = sum(1 for f in facts.functions.values() if f.role_flow)
     total_err = sum(sum(v.values()) for v in analysis.parse_errors.values())
+    left = sum(1 for f in facts.functions.values() if f.not_analyzed)
     say(f"mmu-role-lint: {len(analysis.files)} files, {len(facts.functions)} functions, "
-        f"{flow} in role flow; role types from {analysis.model.source}: "
+        f"{flow} in role flow, {left} not analyzed; role types from {analysis.model.source}: "
         f"{', '.join(sorted(analysis.model.types))}")
     say(f"mmu-role-lint: parse: {total_err} ERROR/MISSING nodes in all, "
         f"{sum(errs.values())} in role-flow functions"

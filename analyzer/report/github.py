@@ -43,7 +43,9 @@ def annotation(f: Finding, kind: str = "", state: str = "", extra: str = "") -> 
 
 
 def scan(report: ScanReport) -> str:
-    return "".join(annotation(f) + "\n" for f in report.findings)
+    out = [command("warning", str(n), file=n.file, line=n.line, title="mmu-role-lint: not analyzed")
+           for n in report.not_analyzed]
+    return "".join(line + "\n" for line in out + [annotation(f) for f in report.findings])
 
 
 def check(report: CheckReport) -> str:

@@ -10,8 +10,11 @@ VERSION = 1
 
 
 def scan(report: ScanReport) -> str:
-    return json.dumps({"version": VERSION, "files": report.files,
-                       "findings": [f.as_dict() for f in report.findings]}, indent=2) + "\n"
+    out: dict = {"version": VERSION, "files": report.files,
+                 "findings": [f.as_dict() for f in report.findings]}
+    if report.not_analyzed:
+        out["not_analyzed"] = [n.as_dict() for n in report.not_analyzed]
+    return json.dumps(out, indent=2) + "\n"
 
 
 def with_origin(finding: dict, origin: Origin | None) -> dict:

@@ -170,7 +170,10 @@ def _log(results: list[dict], exit_status: int, notifications: list[dict]) -> st
 
 
 def scan(report: ScanReport) -> str:
-    return _log([_result(f) for f in report.findings], report.exit_status(), [])
+    notes = [{"level": "warning", "message": {"text": str(n)},
+              "locations": [_location(n.file, n.line, 1, n.function)]}
+             for n in report.not_analyzed]
+    return _log([_result(f) for f in report.findings], report.exit_status(), notes)
 
 
 def check(report: CheckReport) -> str:

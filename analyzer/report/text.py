@@ -78,6 +78,7 @@ def scan(report: ScanReport, *, terse: bool = False, quiet: bool = False) -> str
         counted += f", {others} other finding{'s' if others != 1 else ''}"
     if notes:
         counted += f", {notes} undecided (--unknown)"
+    out.extend(f"note: {n}" for n in report.not_analyzed)
     out.append(f"{counted} in {len(report.files)} file{'s' if len(report.files) != 1 else ''}")
     out.append(total_line(report.findings))
     return "\n".join(out) + "\n"
