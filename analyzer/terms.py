@@ -214,20 +214,17 @@ def _collect_origins(term, out: set) -> None:
 
 # ---- what one function's values may cost ---------------------------------
 
-# Resolving a value recurses once or twice per level of nesting, and about
-# ten times per origin it passes through (a phi, a call's result); so do the
-# graph, the cache and equality. KVM's own values stay far below these.
+# Resolution, the graph, equality and pickling walk terms recursively, one or
+# two Python frames per level (chains of phis and calls are bounded where
+# they are followed, in analyzer.resolve). KVM's values nest 7 levels.
 MAX_TERM_DEPTH = 100  # terms and conditions nested in one another
-MAX_FLOW_DEPTH = 16  # phis and call results passed one after the other
 
 
-def value_depths(roots, through) -> tuple[int, int]:
-    """(nesting, flow) of the deepest path under ``roots`` (Values, terms,
-    conditions, and tuples or lists of them): how many terms and conditions
-    it nests, and through how many origins it goes, where ``through(origin)``
-    gives what an origin's value is made of (a phi's alternatives, a call's
-    arguments) or None. Shared subterms are measured once."""
-    memo: dict[int, tuple[int, int]] = {}
+def value_depth(roots) -> int:
+    """How many terms and conditions nest in one another, at most, under
+    ``roots`` (Values, terms, conditions, and tuples or lists of them).
+    Shared subterms are measured once; no recursion."""
+    memo: dict[int, int] = {}
     alive: list = []  # what memo's ids name stays alive until the end
     stack: list = [(roots, None)]
     while stack:
@@ -235,57 +232,40 @@ def value_depths(roots, through) -> tuple[int, int]:
         if parts is None:
             if id(obj) in memo:
                 continue
-            memo[id(obj)] = (0, 0)  # until measured: a cycle adds nothing
+            memo[id(obj)] = 0
             alive.append(obj)
-            parts = _parts(obj, through)
+            parts = _parts(obj)
             stack.append((obj, parts))
             stack.extend((p, None) for p in parts[0] if id(p) not in memo)
             continue
-        kids, nest, hop = parts
-        deepest, longest = 0, 0
-        for k in kids:
-            n, f = memo.get(id(k), (0, 0))
-            deepest, longest = max(deepest, n), max(longest, f)
-        memo[id(obj)] = (deepest + nest, longest + hop)
+        kids, level = parts
+        memo[id(obj)] = level + max((memo.get(id(k), 0) for k in kids), default=0)
     return memo[id(roots)]
 
 
-def _parts(obj, through) -> tuple[tuple, int, int]:
-    """(what obj is made of, nesting it adds, origins it passes)."""
+def _parts(obj) -> tuple[tuple, int]:
+    """(what obj is made of, the level it adds)."""
     if isinstance(obj, Value):
-        return tuple(obj.fields.values()), 0, 0
+        return tuple(obj.fields.values()), 0
     if isinstance(obj, tuple | list):
-        return tuple(obj), 0, 0
+        return tuple(obj), 0
     if isinstance(obj, Ite):
-        return (obj.cond, obj.then, obj.other), 1, 0
+        return (obj.cond, obj.then, obj.other), 1
     if isinstance(obj, Truthy):
-        return (obj.term,), 1, 0
+        return (obj.term,), 1
     if isinstance(obj, Not):
-        return (obj.cond,), 1, 0
+        return (obj.cond,), 1
     if isinstance(obj, And | Or):
-        return obj.parts, 1, 0
+        return obj.parts, 1
     if isinstance(obj, Eq):
-        return (obj.left, obj.right), 1, 0
-    if isinstance(obj, Ref):
-        made = through(obj.origin)
-        if made is not None:
-            return tuple(made), 1, 1
-    return (), 1, 0
+        return (obj.left, obj.right), 1
+    return (), 1
 
 
-def beyond_value_limits(roots, phis: dict[int, object], calls: dict[int, object],
-                        func: str) -> str | None:
+def beyond_value_limits(roots) -> str | None:
     """Why the values a function made (``roots``) cost more than one
-    function's may, else None. ``phis`` and ``calls`` map the function's phi
-    and call-site ids to their alternatives and arguments."""
-    def through(origin: Origin):
-        if origin.func != func:
-            return None
-        return (phis if origin.kind == "phi" else calls if origin.kind == "call" else {}).get(origin.site)
-
-    nest, flow = value_depths(roots, through)
-    if flow > MAX_FLOW_DEPTH:
-        return f"its role values pass {flow} branches or calls in a row, more than {MAX_FLOW_DEPTH}"
-    if nest > MAX_TERM_DEPTH:
-        return f"its role values nest {nest} terms deep, more than {MAX_TERM_DEPTH}"
+    function's may, else None."""
+    depth = value_depth(roots)
+    if depth > MAX_TERM_DEPTH:
+        return f"its role values nest {depth} terms deep, more than {MAX_TERM_DEPTH}"
     return None

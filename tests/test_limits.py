@@ -22,7 +22,7 @@ from analyzer.cli import main
 from analyzer.cparse import MAX_NESTING_DEPTH, beyond_limits, functions, parse_c
 from analyzer.neutralize import MAX_BODY_LENGTH, MAX_LINE_LENGTH, neutralize, oversized
 from analyzer.resolve import MAX_RESOLVE_DEPTH
-from analyzer.terms import MAX_FLOW_DEPTH, MAX_TERM_DEPTH
+from analyzer.terms import MAX_TERM_DEPTH
 
 MMU = "arch/x86/kvm/mmu.c"
 ROLE = "union kvm_mmu_page_role"
@@ -58,10 +58,11 @@ def sequential_ifs(n: int) -> str:
     return HEAD + START + "".join(f"\tif (x == {i})\n\t\trole.level = {i};\n" for i in range(n)) + TAIL
 
 
-def sequential_phis(n: int) -> str:
+def sequential_phis(n: int, terms: int = 1) -> str:
     """n ifs one after the other, each replacing the whole role: n phis,
-    each an alternative of the next."""
-    return HEAD + START + "".join(f"\tif (x == {i})\n\t\trole = other;\n" for i in range(n)) + TAIL
+    each an alternative of the next; each condition has ``terms`` terms."""
+    cond = " &&\n\t    ".join(f"x != {i}" for i in range(terms))
+    return HEAD + START + f"\tif (tdp_enabled && {cond})\n\t\trole = other;\n" * n + TAIL
 
 
 def long_line(n: int) -> str:
@@ -130,7 +131,7 @@ def only_not_analyzed(data: dict, function: str = "deep_role") -> str:
 def largest(within) -> int:
     """The largest n for which ``within(n)`` holds (it holds for 1 and fails
     below 8 times the largest limit)."""
-    lo, hi = 1, 8 * max(MAX_NESTING_DEPTH, MAX_TERM_DEPTH, MAX_FLOW_DEPTH)
+    lo, hi = 1, 8 * max(MAX_NESTING_DEPTH, MAX_TERM_DEPTH)
     assert within(lo) and not within(hi)
     while hi - lo > 1:
         mid = (lo + hi) // 2
@@ -166,37 +167,50 @@ def test_nesting_within_the_limit_is_analyzed(capsys, tmp_path, shape):
     assert SEED_FINDING in found(data) and status == 1
 
 
-# ---- values: conditionals nested by a sequence of ifs, chains of phis -----
+# ---- values: conditionals nested by a sequence of ifs; chains of phis ----
 
 def test_values_nested_too_deep_leave_the_function_out(capsys, tmp_path):
-    _status, data = scan_json(capsys, tree_with(tmp_path, sequential_ifs(4 * MAX_TERM_DEPTH)))
+    _status, data = scan_json(capsys, tree_with(tmp_path, sequential_ifs(10 * MAX_TERM_DEPTH)))
     assert f"terms deep, more than {MAX_TERM_DEPTH}" in only_not_analyzed(data)
     assert SEED_FINDING in found(data)
 
 
-def test_a_phi_chain_too_long_leaves_the_function_out(capsys, tmp_path):
-    _status, data = scan_json(capsys, tree_with(tmp_path, sequential_phis(20 * MAX_FLOW_DEPTH)))
-    assert f"in a row, more than {MAX_FLOW_DEPTH}" in only_not_analyzed(data)
-    assert SEED_FINDING in found(data)
-
-
-@pytest.mark.parametrize("make", [sequential_ifs, sequential_phis])
-def test_values_within_the_limits_are_analyzed(capsys, tmp_path, make):
+def test_values_nested_within_the_limit_are_analyzed(capsys, tmp_path):
     def analyzed(n: int) -> bool:
-        _status, data = scan_json(capsys, tree_with(tmp_path / str(n), make(n)))
+        _status, data = scan_json(capsys, tree_with(tmp_path / str(n), sequential_ifs(n)))
         return "not_analyzed" not in data
 
-    n = largest(analyzed)
-    # the largest chain within the limits resolved in full; a phi chain this
-    # long used to take exponential time (6 phis: minutes)
-    assert n >= min(MAX_TERM_DEPTH, MAX_FLOW_DEPTH) - 5
+    assert largest(analyzed) >= MAX_TERM_DEPTH - 5
+
+
+def test_a_chain_of_phis_is_resolved(capsys, tmp_path):
+    """Each phi is an alternative of the next: walked once each, not once
+    per path (6 phis used to take minutes, 20 would never end)."""
+    status, data = scan_json(capsys, tree_with(tmp_path, sequential_phis(20)))
+    assert "not_analyzed" not in data
+    assert SEED_FINDING in found(data) and status == 1
+
+
+def test_values_resolved_too_deep_leave_the_comparison_out(capsys, tmp_path):
+    status, data = scan_json(capsys, tree_with(tmp_path, sequential_phis(500)))
+    reason = only_not_analyzed(data, function="deep_role_use")
+    assert f"resolved inside one another more than {MAX_RESOLVE_DEPTH} times" in reason
+    assert SEED_FINDING in found(data) and status == 1
+
+
+def test_the_limits_together_leave_room_on_the_stack(capsys, tmp_path):
+    """Resolution at its limit, through conditions nested almost to theirs:
+    the deepest recursion the limits allow."""
+    c_text = sequential_phis(2 * MAX_RESOLVE_DEPTH, MAX_TERM_DEPTH - 10)
+    status, data = scan_json(capsys, tree_with(tmp_path, c_text))
+    assert "resolved inside one another" in only_not_analyzed(data, function="deep_role_use")
+    assert SEED_FINDING in found(data) and status == 1
 
 
 def test_values_resolved_through_too_many_functions_leave_the_comparison_out(capsys, tmp_path):
     """Each function is within the limits, but the comparison's values go
-    through 12 of them, each with a chain of phis."""
-    c_text = calls_through_phis(12, MAX_FLOW_DEPTH - 1)
-    status, data = scan_json(capsys, tree_with(tmp_path, c_text))
+    through 12 of them, each with a chain of 15 phis."""
+    status, data = scan_json(capsys, tree_with(tmp_path, calls_through_phis(12, 15)))
     reason = only_not_analyzed(data, function="deep_role_use")
     assert f"resolved inside one another more than {MAX_RESOLVE_DEPTH} times" in reason
     assert SEED_FINDING in found(data) and status == 1

@@ -45,8 +45,7 @@ def execute(pf: ParsedFile, fd: FunctionDef, facts: Facts) -> None:
         roots = [info.returns, [c.args for c in calls], [s.value for s in facts.stores[marks[1]:]],
                  [(c.left, c.right, c.cond) for c in facts.compares[marks[2]:]],
                  [e.cond for e in facts.exits[marks[3]:]], [p.alternatives for p in phis.values()]]
-        why = why or beyond_value_limits(roots, {i: p.alternatives for i, p in phis.items()},
-                                         {c.id: c.args for c in calls}, fd.name)
+        why = why or beyond_value_limits(roots)
         if why is not None:
             del facts.calls[marks[0]:], facts.stores[marks[1]:], facts.compares[marks[2]:]
             del facts.exits[marks[3]:]
