@@ -36,7 +36,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from analyzer.cparse import FunctionDef, Node, ParsedFile, functions, loop_macro_head
+from analyzer.cparse import FunctionDef, Node, ParsedFile, beyond_limits, functions, loop_macro_head
 from analyzer.facts.syntax import split_args
 from analyzer.ruledata import rule_file
 
@@ -170,7 +170,8 @@ def file_flow(pf: ParsedFile, slots: set[str], page_types: set[str],
     macros (name -> (params, body))."""
     flow = FileFlow()
     for fd in functions(pf):
-        _Function(pf, fd, flow, slots, page_types, defined, macros).run()
+        if beyond_limits(pf, fd.node) is None:  # else reported as not analyzed
+            _Function(pf, fd, flow, slots, page_types, defined, macros).run()
     return flow
 
 

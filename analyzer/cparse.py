@@ -16,6 +16,7 @@ function (or any node) is more than it may cost: text left out of the parse
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -135,11 +136,23 @@ def left_out(pf: ParsedFile) -> list[tuple[int, str]]:
 def beyond_limits(pf: ParsedFile, node: Node) -> str | None:
     """Why the analysis must leave ``node`` (a function) out, else None: it
     holds text left out of the parse, or nests deeper than
-    MAX_NESTING_DEPTH."""
+    MAX_NESTING_DEPTH. Answered once per node."""
+    memo = pf.__dict__.setdefault("_beyond", {})
+    key = (node.start_byte, node.end_byte)
+    if key not in memo:
+        memo[key] = _beyond_limits(pf, node)
+    return memo[key]
+
+
+def _beyond_limits(pf: ParsedFile, node: Node) -> str | None:
     first, last = node.start_point.row + 1, node.end_point.row + 1
     for r in pf.oversized:
         if r.first_line <= last and first <= r.last_line:
             return r.reason
+    for start, line in _deep_loop_heads(pf):
+        if node.start_byte <= start < node.end_byte:
+            return (f"the arguments of its loop macro on line {line} nest more than "
+                    f"{MAX_NESTING_DEPTH} levels deep")
     cursor = node.walk()
     while True:
         if cursor.depth > MAX_NESTING_DEPTH:
@@ -152,6 +165,29 @@ def beyond_limits(pf: ParsedFile, node: Node) -> str | None:
         while not cursor.goto_next_sibling():
             if not cursor.goto_parent():
                 return None
+
+
+def _deep_loop_heads(pf: ParsedFile) -> list[tuple[int, int]]:
+    """(start byte, line) of the iterator macros whose arguments nest deeper
+    than MAX_NESTING_DEPTH: they are blanked for the parse but read as text
+    (the macro's filter, the lists it walks). Found once per file."""
+    got = pf.__dict__.get("_deep_heads")
+    if got is None:
+        got = []
+        for loop in captures("(while_statement) @loop", pf.root).get("loop", []):
+            body = loop.child_by_field_name("body")
+            opened = pf._raw.count(b"(", loop.start_byte, body.start_byte if body else loop.end_byte)
+            if opened <= MAX_NESTING_DEPTH:
+                continue  # too few parentheses to nest that deep
+            head = loop_macro_head(pf, loop) or ""
+            depth = deepest = 0
+            for paren in re.finditer(r"[()]", head):
+                depth += 1 if paren.group() == "(" else -1
+                deepest = max(deepest, depth)
+            if deepest > MAX_NESTING_DEPTH:
+                got.append((loop.start_byte, pf.line_of(loop)))
+        pf.__dict__["_deep_heads"] = got
+    return got
 
 
 @dataclass

@@ -246,6 +246,27 @@ def test_a_loop_macro_too_deep_leaves_its_user_out(capsys, tmp_path):
     assert SEED_FINDING in found(data) and status == 1
 
 
+def test_a_deep_pointer_expression_leaves_the_function_out(capsys, tmp_path):
+    """The page flow (analyzer.containers) walks pointer expressions too."""
+    value = "(\n" * 1500 + "page_header(vcpu->arch.mmu->root_hpa)" + ")\n" * 1500
+    c_text = (HEAD + START + f"\tstruct kvm_mmu_page *sp = {value};\n\n"
+              "\tsp->role = role;\n" + TAIL)
+    status, data = scan_json(capsys, tree_with(tmp_path, c_text))
+    assert f"nests more than {MAX_NESTING_DEPTH} levels" in only_not_analyzed(data)
+    assert SEED_FINDING in found(data) and status == 1
+
+
+def test_deep_loop_macro_arguments_leave_the_function_out(capsys, tmp_path):
+    """A loop macro's arguments are blanked for the parse but read as text."""
+    lists = "f(" * 1000 + "&vcpu->kvm->arch.mmu_page_hash[x]" + ")" * 1000
+    c_text = (HEAD + START + "\tstruct kvm_mmu_page *sp;\n\n"
+              f"\tfor_each_valid_sp(vcpu->kvm, sp, {lists}) {{\n"
+              "\t\tif (sp->role.word == role.word)\n\t\t\trole.level = x;\n\t}\n" + TAIL)
+    status, data = scan_json(capsys, tree_with(tmp_path, c_text))
+    assert "the arguments of its loop macro on line" in only_not_analyzed(data)
+    assert SEED_FINDING in found(data) and status == 1
+
+
 # ---- size: one long line, one long body (memory) --------------------------
 
 def test_a_line_over_the_length_limit_leaves_its_function_out(capsys, tmp_path):
