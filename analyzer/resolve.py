@@ -34,6 +34,7 @@ from analyzer.terms import (
     Truthy,
     Unknown,
     Value,
+    parts_of,
     step_of,
 )
 
@@ -335,11 +336,7 @@ class Resolver:
         stack = [root]
         while stack:
             t = stack.pop()
-            if isinstance(t, Value):
-                stack.extend(reversed(list(t.fields.values())))
-            elif isinstance(t, tuple):
-                stack.extend(reversed(t))
-            elif isinstance(t, Scalar):
+            if isinstance(t, Scalar):
                 if t.func == func:
                     out.add(t.name)
             elif isinstance(t, Ref):
@@ -361,16 +358,8 @@ class Resolver:
                     if phi is not None:
                         out |= yield (self._phi_memo, (phi.id, func), set(),
                                       lambda phi=phi: self._phi_params(phi, func))
-            elif isinstance(t, Ite):
-                stack.extend((t.cond, t.other, t.then))
-            elif isinstance(t, Truthy):
-                stack.append(t.term)
-            elif isinstance(t, Not):
-                stack.append(t.cond)
-            elif isinstance(t, And | Or):
-                stack.extend(reversed(t.parts))
-            elif isinstance(t, Eq):
-                stack.extend((t.right, t.left))
+            else:
+                stack.extend(reversed(parts_of(t)))
 
     def chains(self, func: str, depth: int = MAX_CHAIN, seen: frozenset = frozenset()) -> list[tuple]:
         """Upward chains of call sites that bind ``func``'s parameters."""

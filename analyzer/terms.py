@@ -194,22 +194,35 @@ class Value:
         return out
 
 
+def parts_of(t) -> tuple:
+    """What a term, condition, Value, or tuple or list of them is made of,
+    in order (an Ite: then, other, cond); () for a leaf. Walks of terms use
+    it with a stack of their own, never recursion."""
+    if isinstance(t, Ite):
+        return (t.then, t.other, t.cond)
+    if isinstance(t, Truthy):
+        return (t.term,)
+    if isinstance(t, Not):
+        return (t.cond,)
+    if isinstance(t, And | Or):
+        return t.parts
+    if isinstance(t, Eq):
+        return (t.left, t.right)
+    if isinstance(t, Value):
+        return tuple(t.fields.values())
+    if isinstance(t, tuple | list):
+        return tuple(t)
+    return ()
+
+
 def _collect_origins(term, out: set) -> None:
     stack = [term]
     while stack:
         t = stack.pop()
         if isinstance(t, Ref):
             out.add(t.origin)
-        elif isinstance(t, Ite):
-            stack.extend((t.cond, t.other, t.then))
-        elif isinstance(t, Truthy):
-            stack.append(t.term)
-        elif isinstance(t, Not):
-            stack.append(t.cond)
-        elif isinstance(t, And | Or):
-            stack.extend(t.parts)
-        elif isinstance(t, Eq):
-            stack.extend((t.right, t.left))
+        else:
+            stack.extend(parts_of(t))
 
 
 # ---- what one function's values may cost ---------------------------------
@@ -244,22 +257,8 @@ def value_depth(roots) -> int:
 
 
 def _parts(obj) -> tuple[tuple, int]:
-    """(what obj is made of, the level it adds)."""
-    if isinstance(obj, Value):
-        return tuple(obj.fields.values()), 0
-    if isinstance(obj, tuple | list):
-        return tuple(obj), 0
-    if isinstance(obj, Ite):
-        return (obj.cond, obj.then, obj.other), 1
-    if isinstance(obj, Truthy):
-        return (obj.term,), 1
-    if isinstance(obj, Not):
-        return (obj.cond,), 1
-    if isinstance(obj, And | Or):
-        return obj.parts, 1
-    if isinstance(obj, Eq):
-        return (obj.left, obj.right), 1
-    return (), 1
+    """(what obj is made of, the level it adds: none for a container)."""
+    return parts_of(obj), 0 if isinstance(obj, Value | tuple | list) else 1
 
 
 def beyond_value_limits(roots) -> str | None:
