@@ -22,6 +22,7 @@ from analyzer.terms import (
     Const,
     Eq,
     Ite,
+    Mask,
     Named,
     Not,
     Opaque,
@@ -125,10 +126,16 @@ class LineMover:
     def fact(self, item: CallSite | Store | Compare | Phi | Exit) -> CallSite | Store | Compare | Phi | Exit:
         move = self.term
         if isinstance(item, CallSite):
-            return replace(item, args=[move(a) for a in item.args], step=self.step(item.step))
+            return replace(item, args=[move(a) for a in item.args], step=self.step(item.step),
+                           cond=move(item.cond))
         if isinstance(item, Store):
+            part = item.part
+            if isinstance(part, Mask):
+                part = Mask(move(part.value) if part.value is not None else None, part.inverted)
+            elif part is not None:
+                part = move(part)
             return replace(item, value=move(item.value) if item.value is not None else None,
-                           step=self.step(item.step))
+                           step=self.step(item.step), cond=move(item.cond), part=part)
         if isinstance(item, Compare):
             return replace(item, left=move(item.left), right=move(item.right),
                            step=self.step(item.step), cond=move(item.cond))

@@ -53,7 +53,7 @@ MAGIC = "mmu-role-lint analysis"
 # such a field takes one of TERMS (or None), nothing else.
 TERMS = (terms.Const, terms.Named, terms.Opaque, terms.Unknown, terms.Scalar, terms.Ref,
          terms.Truthy, terms.Not, terms.And, terms.Or, terms.Eq, terms.OpaqueCond, terms.CompareCond,
-         terms.Ite, terms.Value)
+         terms.Ite, terms.Value, terms.Mask)
 RECORDS = (Analysis, Facts, FuncInfo, Param, CallSite, Store, Compare, Exit, Phi, RoleModel,
            RoleType,
            Finding, TraceStep, terms.Step, terms.Origin, FileFlow, FlowContext)

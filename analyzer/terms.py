@@ -169,6 +169,15 @@ class Ite:
     step: Step = field(default=NO_STEP, compare=False)
 
 
+@dataclass(frozen=True)
+class Mask:
+    """What ``x->role.word &= m.word`` writes: the mask's role value (None
+    when it cannot be read) and whether it is inverted (``~m.word``)."""
+
+    value: object
+    inverted: bool = False
+
+
 def step_of(term) -> Step:
     return getattr(term, "step", NO_STEP)
 

@@ -9,7 +9,7 @@ from analyzer.facts.dispatch import Handlers
 from analyzer.facts.expressions import apply_mask
 from analyzer.facts.records import Store
 from analyzer.facts.syntax import normalize_expr
-from analyzer.terms import Opaque, Unknown, Value
+from analyzer.terms import Mask, Opaque, Unknown, Value
 
 
 class Assignments(Handlers):
@@ -123,18 +123,29 @@ class Assignments(Handlers):
         ex = self.ex
         slot_name, path = slot
         rtype = ex.model.slots[slot_name]
-        kind, prefix, _sub = ex.paths.classify(rtype, path)
+        kind, prefix, sub = ex.paths.classify(rtype, path)
         st = ex.step(node, "store")
         ex.mark_role_flow()
         sid = ex.facts.new_id()
-        if kind in ("word", "sub", "whole") and op == "=" and not prefix:
+        cond = ex.binder.cond_now()
+        val = None
+        if kind in ("word", "sub", "whole") and op == "=":
             val = ex.role(right) if kind != "word" else ex.word(right)
             if val is None:
                 val = ex.word(right) if kind != "word" else ex.role(right)
-            if val is not None and val.type == rtype:
-                ex.facts.stores.append(Store(sid, ex.func, slot_name, val.copy(), "", st))
-                return
-        ex.facts.stores.append(Store(sid, ex.func, slot_name, None, path, st))
+            if val is not None and val.type != (sub or rtype):
+                val = None
+        if val is not None and not prefix:
+            ex.facts.stores.append(Store(sid, ex.func, slot_name, val.copy(), "", st, cond))
+            return
+        part: object = None
+        if kind == "field":
+            part = ex.scalar(right, st) if op == "=" else Opaque(normalize_expr(ex.text(node)), st)
+        elif val is not None:
+            part = val.copy()  # ``.base = r``, ``.base.word = w``
+        elif kind == "word" and op == "&=":
+            part = Mask(*ex.word.mask_of(right))
+        ex.facts.stores.append(Store(sid, ex.func, slot_name, None, path, st, cond, part))
 
     def write_kind(self, val: Value) -> str:
         return "def" if val.fresh else "override"

@@ -13,6 +13,7 @@ from analyzer.terms import (
     Eq,
     Ite,
     Not,
+    Opaque,
     OpaqueCond,
     Or,
     Ref,
@@ -46,6 +47,10 @@ class Conditions(Handlers):
         local = ex.paths.local(node) if node.type == "field_expression" else None
         if isinstance(term, Const | Ref | Scalar | Ite):
             return Truthy(term, local[1].rsplit(".", 1)[-1] if local else "")
+        if node.type == "identifier" and ex.text(node) in ex.state.scalars:
+            # a local: what was assigned to it, not its name (which another
+            # function's local may share)
+            return OpaqueCond(term.text if isinstance(term, Opaque) else "")
         return OpaqueCond(normalize_expr(ex.text(node)))
 
     def PARENTHESIZED_EXPRESSION(self, node: Node):

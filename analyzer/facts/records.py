@@ -44,6 +44,7 @@ class CallSite:
     callee: str
     args: list[object]  # Value for role arguments, a term otherwise
     step: Step
+    cond: object = TRUE  # the path condition the call runs under, in the caller
 
 
 @dataclass
@@ -54,6 +55,11 @@ class Store:
     value: Value | None  # None for a partial (single field) store
     path: str  # "" for a whole-role store, the field path otherwise
     step: Step
+    cond: object = TRUE  # the path condition the store runs under
+    # what a partial store writes: a scalar term into a field (``sp->role.x
+    # = v``), a ``Value`` of the sub role or word it names (``.base = r``,
+    # ``.word = w``), or a ``Mask`` for ``.word &= m``
+    part: object = None
 
 
 @dataclass

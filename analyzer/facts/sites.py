@@ -66,12 +66,16 @@ class Sites(Handlers):
             return
         ex.mark_role_flow()
         cid = ex.facts.new_id()
-        conds = [*ex.binder.pathcond, *self.expression_conds(node)]
-        cond = TRUE if not conds else conds[0] if len(conds) == 1 else And(tuple(conds))
         ex.facts.compares.append(Compare(
             cid, ex.func, a.copy(), b.copy(), fields, ex.step(node, "compare"),
-            squash(ex.text(left)), squash(ex.text(right)), cond))
+            squash(ex.text(left)), squash(ex.text(right)), self.cond_at(node)))
         ex.compare_sites[(node.start_byte, node.end_byte)] = (cid, op == "==")
+
+    def cond_at(self, node: Node) -> object:
+        """The condition under which an expression is evaluated: the path
+        to its statement and the short-circuit operators around it."""
+        conds = [*self.ex.binder.pathcond, *self.expression_conds(node)]
+        return TRUE if not conds else conds[0] if len(conds) == 1 else And(tuple(conds))
 
     def expression_conds(self, node: Node) -> list:
         """Conditions short-circuit operators put on a subexpression:
@@ -124,6 +128,6 @@ class Sites(Handlers):
                     val = ex.word(a)
                 args.append(val if val is not None else ex.scalar(a, ex.step(a, "arg")))
         sid = ex.facts.new_id()
-        ex.facts.calls.append(CallSite(sid, ex.func, callee, args, st))
+        ex.facts.calls.append(CallSite(sid, ex.func, callee, args, st, self.cond_at(node)))
         ex.call_sites[key] = sid
         return sid

@@ -74,11 +74,14 @@ class Binder:
         nothing needs the state before it, which is not copied."""
         frame = Frame(cond)
         before = None if last else self.state.copy()
+        depth = len(self.pathcond)
         self.pathcond.append(cond)
         try:
             yield frame
         finally:
-            self.pathcond.pop()
+            # what the branch learnt (the conditions of its early exits)
+            # holds only inside it
+            del self.pathcond[depth:]
             frame.state = self.state
             if before is not None:
                 self.state = before
