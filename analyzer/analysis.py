@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from analyzer.checks import checks
+from analyzer.constants import macro_values
 from analyzer.containers import FlowContext, file_flows, flow_context, solve
 from analyzer.cparse import ParsedFile, error_counts, left_out, parse_c
 from analyzer.facts import Facts, collect
 from analyzer.findings import Finding, NotAnalyzed, merge_findings
 from analyzer.incremental import SiteReuse, collect_incremental, line_moves, union_defs
-from analyzer.resolve import BEYOND_LIMITS, MAX_RESOLVE_DEPTH, Resolver
+from analyzer.resolve import BEYOND_LIMITS, MAX_RESOLVE_DEPTH, Resolver, tested_fields
 from analyzer.roles import RoleModel, default_model, model_from_parsed
 from analyzer.sources import Image
 from analyzer.suppress import apply_suppressions
@@ -38,6 +39,8 @@ class Analysis:
     page_flows: dict = field(default_factory=dict)
     page_context: object = None
     left_out: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # file -> outside functions
+    # the values of the tree's object-like macros (analyzer.constants)
+    constants: dict = field(default_factory=dict)
 
     @cached_property
     def graph(self):
@@ -135,7 +138,8 @@ def analyze(image: Image, base: Analysis | None = None, base_image: Image | None
     flows = file_flows(parsed, context, set(model.slots))
     return _finish(image, model, facts, {pf.path: error_counts(pf) for pf in parsed},
                    [*image.headers, *image.files], pages=(flows, context),
-                   unparsed={pf.path: left_out(pf) for pf in parsed})
+                   unparsed={pf.path: left_out(pf) for pf in parsed},
+                   constants=_constants(image))
 
 
 def _state_view(image: Image, parsed: list[ParsedFile], model: RoleModel):
@@ -145,6 +149,10 @@ def _state_view(image: Image, parsed: list[ParsedFile], model: RoleModel):
     slots = tuple(s for s in model.slots if s.endswith("_role"))
     return StateView(image.files, image.headers, image.context, {pf.path: pf for pf in parsed},
                      _parse, slots)
+
+
+def _constants(image: Image) -> dict[str, int]:
+    return macro_values([*image.headers.values(), *image.files.values()])
 
 
 def _page_context(image: Image, facts: Facts, model: RoleModel) -> FlowContext:
@@ -175,22 +183,28 @@ def _parse(path: str, text: str, old: str | None = None) -> ParsedFile:
 
 def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
             parsed: list[str], reuse: SiteReuse | None = None,
-            pages: tuple[dict, FlowContext] | None = None, unparsed: dict | None = None) -> Analysis:
+            pages: tuple[dict, FlowContext] | None = None, unparsed: dict | None = None,
+            constants: dict[str, int] | None = None) -> Analysis:
     """Run every check over the sites it declares, each site once, or take
     its findings from the analysis before an edit (``reuse``)."""
     flows, context = pages if pages is not None else ({}, None)
-    resolver = Resolver(facts, pages=solve(flows) if flows else None)
+    resolver = Resolver(facts, pages=solve(flows) if flows else None, constants=constants or {})
     by_site: dict[SiteKey, tuple[list[Finding], frozenset]] = {}
     reused = 0
+    found_by_rule: dict[str, list[Finding]] = {}
     for key, site, check in site_keys(facts):
         old = reuse.findings_for(key) if reuse is not None else None
         if old is not None:
             by_site[key] = old
             reused += 1
-            continue
-        found, deps = resolver.tracked(lambda site=site, check=check: check.find(site, facts, resolver))
-        by_site[key] = (found, deps | {("fn", site.func), ("callers", site.func)})
-    findings = [f for found, _deps in by_site.values() for f in found]
+        else:
+            found, deps = resolver.tracked(lambda site=site, check=check: check.find(site, facts, resolver))
+            by_site[key] = (found, deps | {("fn", site.func), ("callers", site.func)})
+        found_by_rule.setdefault(key[0], []).extend(by_site[key][0])
+    findings: list[Finding] = []
+    for rule, check in checks():
+        mine = found_by_rule.get(rule.id, [])
+        findings.extend(check.combine(mine) if check.combine is not None else mine)
     facts.state = None  # what role-incomplete read: its findings are made, nothing else needs it
     return Analysis(
         files=list(image.files),
@@ -205,6 +219,7 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
         page_flows=flows,
         page_context=context,
         left_out={path: items for path, items in (unparsed or {}).items() if items},
+        constants=constants or {},
     )
 
 
@@ -228,6 +243,11 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     context = _page_context(image, facts, base.model)
     if context != base.page_context or not base.page_flows:
         return None  # what pages are, or which functions exist, changed
+    constants = _constants(image)
+    if constants != base.constants:
+        return None  # a macro's value changed: so may every term that names it
+    if tested_fields(facts) != tested_fields(base.facts):
+        return None  # a condition tests another field of a context role: every load of it changes
     flows = dict(base.page_flows)
     flows.update(file_flows(parsed, context, set(base.model.slots)))
     reuse = SiteReuse(base.facts, base.by_site, facts, set(changed), moves,
@@ -235,4 +255,4 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     unparsed = dict(base.left_out)
     unparsed.update((pf.path, left_out(pf)) for pf in parsed)
     return _finish(image, base.model, facts, parse_errors, changed, reuse, pages=(flows, context),
-                   unparsed=unparsed)
+                   unparsed=unparsed, constants=constants)

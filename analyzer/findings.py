@@ -38,13 +38,19 @@ class Finding:
     related: list[Step] = field(default_factory=list)
     graph_path: list[tuple] = field(default_factory=list)
     suppressed: str | None = None
+    # what the finding is about, beside its rule and field, when not its
+    # function: the text of the line that causes it (a function a patch
+    # renames, or code it moves, keeps it)
+    anchor: str = ""
+    detail: str = ""  # the check's message record as JSON text, for combining findings
 
     @property
     def fingerprint(self) -> str:
-        """Rule, field and function names only: moving code keeps it."""
+        """Rule, field and the cause's text (else the function's name) only:
+        moving code keeps it."""
         import hashlib
 
-        key = f"{self.rule}|{self.field}|{self.function}"
+        key = f"{self.rule}|{self.field}|{self.anchor or self.function}"
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
     @property

@@ -3,7 +3,8 @@
 A comment ``/* mmu-role-lint: ignore RULE[:FIELD] -- reason */`` (or the same
 after ``//``) on the line of a site of a finding, or on the line just above
 it, marks the finding as suppressed with that reason. The sites of a finding
-are its comparison and the store, override and mask steps of its trace. A
+are its location (the cause) and the comparison, store, override and mask
+steps of its trace. A
 comment that names no rule and field of the finding, or sits at no site of
 it, is ignored. A matching comment without a reason suppresses nothing and is
 reported itself (``suppression-without-reason``, a warning); so is, anywhere
@@ -40,7 +41,7 @@ COMMENT = re.compile(
 # the skipped code reads the state or stores what it computed. Not a producer's
 # definition (``role.base.cr4_pae = !!is_pae(vcpu)``): it computes the field
 # for every role built from it, so it is not where this mismatch is accepted.
-SUPPRESSIBLE_KINDS = ("store", "override", "mask", "read")
+SUPPRESSIBLE_KINDS = ("compare", "store", "override", "mask", "read")
 ADD_REASON = " -- why the mismatch is accepted"
 
 
@@ -116,7 +117,7 @@ def unknown_field(field: str | None, fields: set[str]) -> str:
 
 
 def _sites(f: Finding) -> list[tuple[str, int, str]]:
-    """(file, line, function) of the comparison and the store/override/mask/read steps."""
+    """(file, line, function) of the location and the compare/store/override/mask/read steps."""
     sites = [(f.file, f.line, f.function)]
     sites += [(t.file, t.line, t.function) for t in f.trace if t.kind in SUPPRESSIBLE_KINDS]
     return list(dict.fromkeys(sites))

@@ -13,9 +13,9 @@ from analyzer import checks
 from analyzer.analysis import analyze
 from analyzer.checks import Check, Rule
 from analyzer.checks.messages import (
-    ForcedMisses,
     ForcedUnderUndecidedGuard,
-    NeverMatches,
+    MissesWhen,
+    NeverFinds,
     Undecided,
 )
 from analyzer.findings import Finding
@@ -23,19 +23,32 @@ from analyzer.sources import patched_image, tree_image
 
 
 def test_messages_keep_their_text():
-    assert str(NeverMatches("cr4_pae", 1, "stored", 0, "lookup")) == (
-        "role field 'cr4_pae' is 1 on the stored side but 0 on the lookup side: "
-        "this comparison never matches")
-    assert str(ForcedMisses("nxe", 0, "left", (("direct", 1), ("level", 4)), "is_nx(vcpu)", "right")) == (
-        "role field 'nxe' is forced to 0 on the left side when direct=1 and level=4 but computed "
-        "as 'is_nx(vcpu)' on the right side: lookups miss whenever it is not 0")
+    # a lookup that misses in every state, one that misses in some: the seed's
+    assert str(NeverFinds("efer_nx", 0, "stored", True, (), 1, "lookup",
+                          (("kvm_mmu_find_shadow_page", None),
+                           ("is_root_usable", "tdp_mmu_enabled == 0")),
+                          ("kvm_mmu_alloc_shadow_page",))) == (
+        "role field 'efer_nx' is forced to 0 on the stored side but 1 on the lookup side: "
+        "kvm_mmu_find_shadow_page never finds what kvm_mmu_alloc_shadow_page stores; "
+        "lookups miss whenever tdp_mmu_enabled == 0 (is_root_usable)")
+    assert str(MissesWhen("cr4_pae", 0, "stored", True, (("direct", 1),), "'!!is_pae(vcpu)'",
+                          "lookup", (("cached_root_available", "is_pae(vcpu) != 0"),),
+                          ("kvm_mmu_get_page",))) == (
+        "role field 'cr4_pae' is forced to 0 on the stored side when direct=1 but computed as "
+        "'!!is_pae(vcpu)' on the lookup side: lookups miss whenever is_pae(vcpu) != 0 "
+        "(cached_root_available)")
+    assert str(NeverFinds("access", 2, "lookup", False, (), 7, "stored",
+                          (("a", None), ("b", None)), ("x", "y"))) == (
+        "role field 'access' is 2 on the lookup side but 7 on the stored side: "
+        "a and b never find what x and y store")
     assert str(ForcedUnderUndecidedGuard("nxe", 0, "left", (), "is_nx(vcpu)", "right")) == (
         "role field 'nxe' is forced to 0 on the left side but computed as 'is_nx(vcpu)' on the "
         "right side, where the guard cannot be decided")
     assert str(Undecided("smm", "'a'", "stored", "'b'", "lookup")) == (
         "role field 'smm' is 'a' on the stored side and 'b' on the lookup side: "
         "equal or not cannot be decided")
-    assert (NeverMatches.rule, NeverMatches.severity) == ("role-mismatch", "error")
+    assert (NeverFinds.rule, NeverFinds.severity) == ("role-mismatch", "error")
+    assert (MissesWhen.rule, MissesWhen.severity) == ("role-mismatch", "warning")
     assert (Undecided.rule, Undecided.severity) == ("role-mismatch-unknown", "note")
 
 

@@ -67,9 +67,10 @@ def test_debian_6_12_containers(linux_6_12: Path):
 
 
 @pytest.mark.real_kernel
-def test_efer_nx_forced_on_shadow_pages_is_not_reported_in_the_tdp_mmu(linux_6_12: Path):
+def test_efer_nx_forced_on_shadow_pages_is_one_finding_at_the_injected_line(linux_6_12: Path):
     """Shadow pages never enter tdp_mmu_roots: the TDP MMU's root lookup
-    cannot miss because of them (issue 10)."""
+    cannot miss because of them; the shadow-page hash and the root slots
+    can (issue 10)."""
     import difflib
 
     from analyzer.patch import read_patches
@@ -84,7 +85,14 @@ def test_efer_nx_forced_on_shadow_pages_is_not_reported_in_the_tdp_mmu(linux_6_1
                                         mutated.splitlines(keepends=True),
                                         fromfile=f"a/{path}", tofile=f"b/{path}"))
     (res,) = run_check(read_patches(diff), linux_6_12).patches
-    found = {(f.function, f.field) for f in res.delta.introduced if f.severity != "note"}
-    assert ("kvm_mmu_find_shadow_page", "efer_nx") in found
-    assert ("is_root_usable", "efer_nx") in found
-    assert not any(f.file.endswith("tdp_mmu.c") for f in res.delta.introduced)
+    # one finding, at the injected line, naming the lookups that miss
+    (f,) = [f for f in res.delta.introduced if f.severity != "note"]
+    injected = mutated.splitlines().index("\trole.efer_nx = 0;") + 1
+    assert (f.file, f.line, f.field, f.function) == (path, injected, "efer_nx",
+                                                     "kvm_mmu_alloc_shadow_page")
+    assert "kvm_mmu_find_shadow_page" in f.message and "(is_root_usable)" in f.message
+    compares = {st.function for st in f.related if st.kind == "compare"}
+    assert {"kvm_mmu_find_shadow_page", "is_root_usable"} <= compares
+    # nothing in the TDP MMU: no finding there, no TDP MMU lookup named
+    assert not any(g.file.endswith("tdp_mmu.c") for g in res.delta.introduced)
+    assert "kvm_tdp_mmu" not in f.message

@@ -95,7 +95,7 @@ def test_fixes_names_the_producer_change(tmp_path, capsys):
     lines = out.splitlines()
     assert lines[0] == f'Fixes: {h.sha["producer"][:12]} ("{PRODUCER_SUBJECT}")'
     assert "fixed: role field 'cr4_pae'" in lines[1] and lines[1].startswith(f"{MMU_C}:")
-    assert lines[2] == "  in cached_root_available(), field 'cr4_pae'"
+    assert lines[2] == "  in kvm_mmu_get_page(), field 'cr4_pae'"
     assert len(lines) == 3
 
     status, doc = fixes_json(capsys, h.top, "HEAD")
@@ -105,7 +105,7 @@ def test_fixes_names_the_producer_change(tmp_path, capsys):
     fix = doc["fixes"][0]
     assert fix["introduced_by"]["subject"] == PRODUCER_SUBJECT
     assert fix["finding"]["field"] == "cr4_pae"
-    assert fix["finding"]["location"]["function"] == "cached_root_available"
+    assert fix["finding"]["location"]["function"] == "kvm_mmu_get_page"
     assert "reason" not in fix
 
 
@@ -246,7 +246,7 @@ def test_wrong_fixes_trailer_gets_a_warning_naming_the_right_commit(tmp_path, ca
     h.fix(body=f'Fixes: {wrong[:12]} ("x86/kvm/mmu: note 1")')
     right = f'Fixes: {h.sha["producer"][:12]} ("{PRODUCER_SUBJECT}")'
     warning = (f'Fixes: {wrong[:12]} ("x86/kvm/mmu: note 1") did not introduce what this '
-               f"fixes: 'cr4_pae' in cached_root_available() was introduced by {right}")
+               f"fixes: 'cr4_pae' in kvm_mmu_get_page() was introduced by {right}")
 
     status, out, _ = run(capsys, "git", "--tree", str(h.top), "HEAD", "--fixes")
     assert status == 0
@@ -287,7 +287,7 @@ def test_fixes_trailer_naming_a_commit_off_the_history(tmp_path, capsys):
                          "--format", "json")
     assert status == 0
     warnings = json.loads(out)["patches"][0]["warnings"]
-    right = f"'cr4_pae' in cached_root_available() was introduced by Fixes: {h.sha['producer'][:12]}"
+    right = f"'cr4_pae' in kvm_mmu_get_page() was introduced by Fixes: {h.sha['producer'][:12]}"
     assert warnings[0].startswith(f'Fixes: {side[:12]} ("x86/kvm/mmu: note 0") is not an '
                                   f"ancestor of this change: {right}")
     assert warnings[1].startswith(f"Fixes: 0123456789ab names no commit of this repository: {right}")

@@ -79,13 +79,19 @@ def test_markers_match_sites(layout: str) -> None:
     assert len(producers) == len(marked)
 
 
-def test_legacy_tree_reports_the_seed_bug_where_marked() -> None:
+def test_legacy_tree_reports_the_seed_bug_at_its_cause_naming_the_marked_lookup() -> None:
+    """One finding, where the stored value diverges (the direct-page filter
+    in kvm_mmu_get_page), naming the marked comparison as the lookup that
+    misses and having it among its related locations."""
     tree = FIXTURES / "legacy" / "tree"
     result = analyze(tree_image(tree))
     expected = {(f, line) for f, line in markers(tree).get("role-mismatch:cr4_pae", set())}
-    got = {(f.file, f.line) for f in decided(result.findings)}
-    assert got == expected and len(got) == 1
-    assert decided(result.findings)[0].field == "cr4_pae"
+    (f,) = decided(result.findings)
+    assert f.field == "cr4_pae" and len(expected) == 1
+    source = (tree / f.file).read_text().splitlines()
+    assert source[f.line - 1].strip() == "role.cr4_pae = 0;"
+    assert expected <= {(st.file, st.line) for st in f.related if st.kind == "compare"}
+    assert "(cached_root_available)" in f.message
 
 
 def test_modern_tree_is_clean() -> None:

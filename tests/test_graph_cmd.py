@@ -114,16 +114,19 @@ def test_finding_path_is_two_chains_in_trace_order(capsys, tmp_path):
         if u != chains[-1][-1]:
             chains.append([u])
         chains[-1].append(v)
+    compare = next(t["line"] for t in f["trace"] if t["kind"] == "compare")
     assert len(chains) == 2 and chains[0][-1] == chains[1][-1]
     assert dot.shapes[chains[0][-1]] == "box" and dot.labels[chains[0][-1]].startswith(
-        f"cached_root_available:{f['location']['line']} ")
+        f"cached_root_available:{compare} ")
     assert set(dot.labels) == {n for chain in chains for n in chain}
-    for side, chain in zip(("lookup", "stored"), chains, strict=True):
+    # the side of the cause first: the stored side's filter
+    assert dot.step(chains[0][0]) == f"{f['location']['function']}:{f['location']['line']}"
+    for side, chain in zip(("stored", "lookup"), chains, strict=True):
         steps = [dot.step(n) for n in chain if dot.shapes[n] == "box"]
         trace = [f"{t['function']}:{t['line']}" for t in f["trace"]
                  if t["side"] == side and t["kind"] != "guard"]
         assert steps == trace
-    stored_flows = [label for u, _, label in dot.edges if u in chains[1]]
+    stored_flows = [label for u, _, label in dot.edges if u in chains[0]]
     assert stored_flows == ["value", "store", "load", "stored side: value"]
     # the override that forces the field is drawn apart
     assert {dot.labels[n] for n in dot.filled} == {"kvm_mmu_get_page:91 role.cr4_pae = 0"}

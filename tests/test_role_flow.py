@@ -90,12 +90,18 @@ def src(**over: str) -> str:
 
 
 def test_seed_shape_guarded_constant_against_computed_value():
-    assert_findings(src(), "role-mismatch:cr4_pae@root_cached")
-
-
-def test_finding_is_a_warning_at_the_compare_site_with_both_sides_traced():
+    # located where the stored value diverges (the filter), naming the lookup
+    assert_findings(src(), "role-mismatch:cr4_pae@get_page")
     (f,) = decided(analyze_c(src()).findings)
-    assert (f.severity, f.field, f.function) == ("warning", "cr4_pae", "root_cached")
+    assert f.message.endswith("lookups miss whenever is_pae(vcpu) != 0 (root_cached)")
+
+
+def test_finding_is_a_warning_at_the_override_with_both_sides_traced():
+    (f,) = decided(analyze_c(src()).findings)
+    assert (f.severity, f.field, f.function) == ("warning", "cr4_pae", "get_page")
+    assert src().splitlines()[f.line - 1].strip() == "role.cr4_pae = 0;"
+    # the compare site is a related location
+    assert ("root_cached", "compare") in {(st.function, st.kind) for st in f.related}
     kinds = {(t.side, t.kind) for t in f.trace}
     assert ("stored", "override") in kinds and ("stored", "store") in kinds
     assert ("lookup", "def") in kinds and ("lookup", "compare") in kinds
@@ -122,9 +128,27 @@ def test_dropping_the_filter_removes_the_finding():
     assert_findings(src(filter=""))
 
 
+SHADOW_ROOT = """static int alloc_shadow_root(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu_page *sp = get_page(vcpu, 0, root_level(vcpu), 0, 7);
+	return sp != 0;
+}
+
+static int alloc_direct_root("""
+
+
 def test_guard_not_holding_for_the_pair_is_not_reported():
-    # the lookup's direct is computed, so "when direct" is not known to hold
-    assert_findings(src(direct="!is_paging(vcpu)"))
+    # the lookup's direct is computed (direct = !is_paging), so "when
+    # direct" is not known to hold for it: cr4_pae is not reported; with
+    # paging on it looks for shadow pages (direct = 0), which are made too
+    both = src(direct="!is_paging(vcpu)").replace("static int alloc_direct_root(", SHADOW_ROOT)
+    assert_findings(both)
+    # with only direct pages made, lookups with paging on find none: a
+    # call-site constant is a value, compared with the state it depends on
+    alone = src(direct="!is_paging(vcpu)")
+    assert_findings(alone, "role-mismatch:direct@alloc_direct_root")
+    (f,) = decided(analyze_c(alone).findings)
+    assert "lookups miss whenever is_paging(vcpu) != 0" in f.message
 
 
 def test_two_different_constants_are_an_error():
@@ -136,7 +160,8 @@ def test_two_different_constants_are_an_error():
 def test_mask_dropping_a_field_the_lookup_carries():
     mask = "new_role.base.word &= keep_mask.word;"
     header_mask = "static const union kvm_mmu_page_role keep_mask = { .level = 0xf, .direct = 1, .access = 7, .cr4_pae = 1, .smm = 0xff };\n"
-    assert_findings(header_mask + src(filter="", mask=mask), "role-mismatch:nxe@root_cached")
+    # the mask is where the stored value diverges
+    assert_findings(header_mask + src(filter="", mask=mask), "role-mismatch:nxe@init_tdp")
 
 
 def test_mask_keeping_every_field_is_clean():
@@ -161,18 +186,44 @@ def test_reordered_assignments_and_comments_change_nothing():
     reordered = src().replace(
         "\trole.base.access = 7;\n\trole.base.nxe = !!is_nx(vcpu);",
         "\t/* order does not matter */\n\trole.base.nxe = !!is_nx(vcpu);\n\n\trole.base.access = 7;")
-    assert_findings(reordered, "role-mismatch:cr4_pae@root_cached")
+    assert_findings(reordered, "role-mismatch:cr4_pae@get_page")
 
 
 def test_common_producer_change_feeding_both_paths_is_clean():
     assert_findings(src(common="role.base.cr4_pae = is_pae(vcpu) ? 1 : 0;", filter=""))
 
 
-def test_field_from_a_call_site_argument_tells_pages_apart():
-    # a shadow (direct = 0) page compared with a direct lookup is another page
+def test_a_call_site_constant_no_lookup_matches_is_reported_at_the_call():
+    # the only page is made with direct = 0 and access = 3, the lookup looks
+    # for direct = 1, access = 7: it never finds it (call-site arguments are
+    # values like any other; issue 10, cause 3)
     shadow = src(direct="true", filter="").replace(
         "get_page(vcpu, 0, root_level(vcpu), 1, 7)", "get_page(vcpu, 0, root_level(vcpu), 0, 3)")
-    assert_findings(shadow)
+    assert_findings(shadow, "role-mismatch:access@alloc_direct_root",
+                    "role-mismatch:direct@alloc_direct_root")
+    assert {f.severity for f in decided(analyze_c(shadow).findings)} == {"error"}
+
+
+def test_a_field_set_differently_on_separate_paths_tells_configurations_apart():
+    # direct pages (direct = 1) and shadow pages (direct = 0, access = 3) are
+    # both made, and both kinds are looked up: each lookup finds its partner
+    both = src(direct="true", filter="") + """
+static int alloc_shadow_root(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu_page *sp = get_page(vcpu, 0, root_level(vcpu), 0, 3);
+	return sp != 0;
+}
+
+void new_shadow_cr3(struct kvm_vcpu *vcpu, struct kvm_mmu_page *root)
+{
+	union kvm_mmu_page_role want = calc_root_role(vcpu);
+
+	want.direct = 0;
+	want.access = 3;
+	root_cached(vcpu, root, want);
+}
+"""
+    assert_findings(both)
 
 
 def test_compare_and_store_sites_are_found():
@@ -234,32 +285,36 @@ def test_loads_through_different_pointers_stay_apart():
         "return want.word == root->role.word;",
         "return !root->parent->role.direct && want.word == root->role.word;").replace(
         "struct kvm_mmu_page *root,\n\t\t\tunion", "struct kvm_mmu_page *root,\n\t\t\tunion")
-    assert_findings(other, "role-mismatch:cr4_pae@root_cached")
+    assert_findings(other, "role-mismatch:cr4_pae@get_page")
 
 
-def test_fields_outside_a_masked_comparison_still_tell_pages_apart():
-    # a comparison that masks `direct` out still only meets pages of its kind:
-    # the direct page (direct = 1 from its caller) is not the lookup's page
+def test_a_masked_comparison_compares_only_the_fields_it_keeps():
+    # the comparison keeps cr4_pae and nxe: the only page (direct = 1, which
+    # the comparison ignores) has cr4_pae 0, the lookup 1: it never matches
     masked = src(direct="0", common="role.base.cr4_pae = 1;", filter="role.cr4_pae = 0;").replace(
         "\treturn want.word == root->role.word;",
         "\treturn !((want.word ^ root->role.word) & keep.word);")
     masked = ("static const union kvm_mmu_page_role keep = { .cr4_pae = 1, .nxe = 1 };\n" + masked)
-    assert_findings(masked)
-    # ...while the same comparison against a page of its kind is checked
-    same_kind = masked.replace("get_page(vcpu, 0, root_level(vcpu), 1, 7)",
-                               "get_page(vcpu, 0, root_level(vcpu), 0, 7)")
-    assert_findings(same_kind, "role-mismatch:cr4_pae@root_cached")
+    assert_findings(masked, "role-mismatch:cr4_pae@get_page")
+    # ...and a field it drops is never reported
+    keep_nxe = masked.replace(".cr4_pae = 1, .nxe = 1", ".nxe = 1")
+    assert_findings(keep_nxe)
 
 
 def test_undecidable_fields_are_notes_of_their_own_rule():
-    # two ways of writing one value: the analysis cannot tell they are equal
-    code = src(common="role.base.cr4_pae = !!is_pae(vcpu);",
+    # `x ? 1 : 0` is `!!x`: one value of guest state, written two ways
+    same = src(common="role.base.cr4_pae = !!is_pae(vcpu);",
                filter="role.cr4_pae = is_pae(vcpu) ? 1 : 0;")
+    assert [f for f in analyze_c(same).findings if f.field == "cr4_pae"] == []
+    # two different expressions: the analysis cannot tell they are equal
+    code = src(common="role.base.cr4_pae = !!is_pae(vcpu);", filter="role.cr4_pae = guest_pae(vcpu);")
     notes = [f for f in analyze_c(code).findings if f.field == "cr4_pae"]
     assert [(f.rule, f.severity, f.function) for f in notes] == [
         ("role-mismatch-unknown", "note", "root_cached")]
-    # and the guard the lookup cannot decide (direct computed there)
-    undecided = [f for f in analyze_c(src(direct="!is_paging(vcpu)")).findings if f.field == "cr4_pae"]
+    # and the guard the lookup cannot decide (direct computed there): the
+    # direct page is its partner with paging off only if the guard holds
+    both = src(direct="!is_paging(vcpu)").replace("static int alloc_direct_root(", SHADOW_ROOT)
+    undecided = [f for f in analyze_c(both).findings if f.field == "cr4_pae"]
     assert [(f.rule, f.severity) for f in undecided] == [("role-mismatch-unknown", "note")]
     assert "guard cannot be decided" in undecided[0].message
 
@@ -283,7 +338,11 @@ bool any_cached(struct kvm_vcpu *vcpu, struct kvm_mmu_page *list)
 
 def test_an_iterator_macro_that_skips_direct_pages_is_followed():
     # the macro's own `if (...) {} else` tail: the body never sees direct pages
+    # one cause, one finding: it names both lookups that miss
     plain = src() + LOOP % {"filter": ""}
-    assert_findings(plain, "role-mismatch:cr4_pae@root_cached", "role-mismatch:cr4_pae@any_cached")
+    assert_findings(plain, "role-mismatch:cr4_pae@get_page")
+    (f,) = decided(analyze_c(plain).findings)
+    assert f.message.endswith("(any_cached, root_cached)")
     skips = src() + LOOP % {"filter": "if ((_sp)->role.direct) {} else"}
-    assert_findings(skips, "role-mismatch:cr4_pae@root_cached")
+    (f,) = decided(analyze_c(skips).findings)
+    assert f.message.endswith("(root_cached)")

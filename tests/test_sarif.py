@@ -60,7 +60,7 @@ def test_scan_log_has_driver_rules_and_one_result(tmp_path, capsys):
     assert phys["artifactLocation"] == {"uri": "arch/x86/kvm/mmu.c", "uriBaseId": "SRCROOT"}
     assert phys["region"] == {"startLine": expected["location"]["line"],
                               "startColumn": expected["location"]["column"]}
-    assert loc["logicalLocations"] == [{"name": "cached_root_available", "kind": "function"}]
+    assert loc["logicalLocations"] == [{"name": "kvm_mmu_get_page", "kind": "function"}]
     assert result["partialFingerprints"] == {"mmuRoleLint/v1": expected["fingerprint"]}
     assert "baselineState" not in result and result["suppressions"] == []
 
@@ -85,7 +85,8 @@ def test_code_flows_have_one_thread_per_side_in_trace_order(tmp_path, capsys):
     (expected,) = json_findings(capsys, "scan", "--tree", str(LEGACY))
     (flow,) = log["runs"][0]["results"][0]["codeFlows"]
     threads = {t["id"]: t["locations"] for t in flow["threadFlows"]}
-    assert list(threads) == ["lookup", "stored"]
+    # the cause is on the stored side: its thread comes first
+    assert list(threads) == ["stored", "lookup"]
     for side, locations in threads.items():
         steps = [t for t in expected["trace"] if t["side"] == side]
         got = [(region(tfl["location"])[1], tfl["kinds"], tfl["location"]["message"]["text"])
@@ -104,6 +105,9 @@ def test_related_locations_are_the_producer_and_store_sites(tmp_path):
             "lookup side: def: role.base.cr4_pae = !!is_pae(vcpu)") in sites
     assert (line_of("role.cr4_pae = 0;"), "stored side: override: role.cr4_pae = 0") in sites
     assert (line_of("sp->role = role;"), "stored side: store: sp->role = role") in sites
+    # the comparison that misses is a related location too
+    assert (line_of("new_role.word == page_header(root.hpa)->role.word"),
+            "lookup side: compare: new_role.word == page_header(root.hpa)->role.word") in sites
     assert [r["id"] for r in related] == list(range(1, len(related) + 1))
     store = next(r for r in related if "store:" in r["message"]["text"])
     assert store["physicalLocation"]["region"]["startColumn"] >= 1

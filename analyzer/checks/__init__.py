@@ -49,6 +49,8 @@ class Check:
 
     sites: Callable[[Facts], Iterable[Site]]  # the sites of the image, in source order
     find: Callable[[Site, Facts, Resolver], list[Finding]]  # the findings at one site
+    # the findings of every site -> one per cause (None: as they are)
+    combine: Callable[[list[Finding]], list[Finding]] | None = None
 
 
 @dataclass(frozen=True)

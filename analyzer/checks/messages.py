@@ -4,7 +4,8 @@ check says which kind, with what arguments, and the text is made here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from analyzer.checks import (
@@ -29,17 +30,97 @@ class Message:
 
 
 @dataclass(frozen=True)
-class NeverMatches(Message):
-    """Two different constants: the comparison can never succeed."""
+class Misses(Message):
+    """A lookup that does not find what a store wrote: the field's value on
+    the side where it diverges (``side``), on the other side, the lookups
+    that miss with the guest states they miss in ("" for every state), and
+    the functions of the stores."""
 
-    rule, severity = ROLE_MISMATCH, "error"
-    text = ("role field '{field}' is {value} on the {side} side but {other} on the "
-            "{other_side} side: this comparison never matches")
     field: str
     value: object
     side: str
+    forced: bool
+    guard: tuple  # (field, value) pairs the forced value is guarded by
     other: object
     other_side: str
+    misses: tuple  # ((lookup function, states: None for every state), ...)
+    stores: tuple  # store functions
+
+    text = ("role field '{field}' is {value_text} on the {side} side{when} but {other_text} "
+            "on the {other_side} side: {consequence}")
+
+    def arguments(self) -> dict[str, object]:
+        when = " when " + " and ".join(f"{g}={v}" for g, v in self.guard) if self.guard else ""
+        value = (f"forced to {self.value}" if self.forced
+                 else f"computed as {self.value}" if isinstance(self.value, str) else f"{self.value}")
+        other = (f"computed as {self.other}" if isinstance(self.other, str) else f"{self.other}")
+        return {**super().arguments(), "when": when, "value_text": value, "other_text": other,
+                "consequence": self.consequence()}
+
+    def consequence(self) -> str:
+        never = [fn for fn, text in self.misses if text is None]
+        parts = []
+        if never:
+            stores = _names(list(self.stores)) or "the stores it meets"
+            verb = "never finds" if len(never) == 1 else "never find"
+            parts.append(f"{_names(never)} {verb} what {stores} store{'s' if len(self.stores) < 2 else ''}")
+        by_states: dict[str, list[str]] = {}
+        for fn, text in self.misses:
+            if text is not None:
+                by_states.setdefault(text, []).append(fn)
+        for text, fns in by_states.items():
+            when = f"whenever {text}" if text else "in some guest states"
+            parts.append(f"lookups miss {when} ({', '.join(fns)})")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class NeverFinds(Misses):
+    """In every guest state it holds in, a lookup finds nothing (an error)."""
+
+    rule, severity = ROLE_MISMATCH, "error"
+
+
+@dataclass(frozen=True)
+class MissesWhen(Misses):
+    """A lookup misses in some guest states only (a warning that names them)."""
+
+    rule, severity = ROLE_MISMATCH, "warning"
+
+
+SEVERITY_OF = {NeverFinds: "error", MissesWhen: "warning"}
+
+
+def misses_class(never: bool) -> type[Misses]:
+    return NeverFinds if never else MissesWhen
+
+
+def encode_misses(msg: Message) -> str:
+    """A ``Misses`` as JSON text, for ``Finding.detail`` (the cache stores
+    findings as data); "" for any other message."""
+    if not isinstance(msg, Misses):
+        return ""
+    return json.dumps([type(msg).__name__, *(getattr(msg, f.name) for f in fields(msg))])
+
+
+def decode_misses(text: str) -> Misses | None:
+    """The ``Misses`` ``encode_misses`` wrote, None for ""."""
+    if not text:
+        return None
+    name, *args = json.loads(text)
+    cls = {c.__name__: c for c in SEVERITY_OF}[name]
+    return cls(*(_tuples(a) for a in args))
+
+
+def _tuples(v: object) -> object:
+    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
+
+
+def _names(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 @dataclass(frozen=True)
@@ -56,15 +137,6 @@ class _Forced(Message):
     def arguments(self) -> dict[str, object]:
         when = " when " + " and ".join(f"{g}={v}" for g, v in self.guard) if self.guard else ""
         return {**super().arguments(), "when": when}
-
-
-@dataclass(frozen=True)
-class ForcedMisses(_Forced):
-    """The lookups miss whenever the computed value is not the forced one."""
-
-    rule, severity = ROLE_MISMATCH, "warning"
-    text = ("role field '{field}' is forced to {value} on the {side} side{when} but computed "
-            "as '{computed}' on the {other_side} side: lookups miss whenever it is not {value}")
 
 
 @dataclass(frozen=True)

@@ -86,13 +86,13 @@ def around_function(g, name: str) -> tuple[list, list[Edge]]:
 
 
 def finding_path(g, f) -> tuple[list, list[Edge]]:
-    """One path per side, each ending at the comparison; consecutive nodes
-    are graph edges (an edge missing from the graph is labelled ``trace``)."""
-    cmp = ("step", f.file, f.line, f.column, "compare")
+    """One path per side, each ending at a comparison (a finding that names
+    several lookups has a pair of sides for each); consecutive nodes are
+    graph edges (an edge missing from the graph is labelled ``trace``)."""
     sides: list[list] = [[]]
     for n in f.graph_path:
         sides[-1].append(n)
-        if n == cmp:
+        if n[0] == "step" and n[4] == "compare":
             sides.append([])
     edges: list[Edge] = []
     for side in sides:

@@ -1,9 +1,10 @@
 """SARIF 2.1.0 for code-scanning UIs and editors (README.md).
 
 One run of the tool ``mmu-role-lint``, its rules documented from
-``rules/<id>.md``. One result per finding: the comparison is its location,
-the fingerprint its ``partialFingerprints["mmuRoleLint/v1"]``, the producer,
-store, override and mask sites its ``relatedLocations``, and the trace a
+``rules/<id>.md``. One result per finding: where the value diverges is its
+location, the fingerprint its ``partialFingerprints["mmuRoleLint/v1"]``, the
+comparisons that miss and the producer, store, override and mask sites its
+``relatedLocations``, and the trace a
 ``codeFlow`` with one ``threadFlow`` per side. ``check`` reports the series of
 patches against the tree before it: what the series introduces is ``new``,
 what it keeps ``unchanged``, what it fixes ``absent``. Suppressed findings

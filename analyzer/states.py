@@ -1,0 +1,221 @@
+"""Guest states: the conditions a role configuration holds under.
+
+What the analysis cannot compute is an expression of vCPU or host state
+(``is_pae(vcpu)``, ``tdp_mmu_enabled``, an unbound parameter). Each such
+expression is an *atom*, named by its canonical text: the same text is the
+same value wherever it is read, on the lookup side and on the stored side
+alike (the cache is meant to hit when the guest is in the state the page was
+made for). A *state* gives every atom a value; a *formula* says which states
+it holds in:
+
+- ``True`` / ``False``;
+- ``("eq", atom, n)``: the atom's value is the integer ``n``;
+- ``("not", f)``, ``("and", (f, ...))``, ``("or", (f, ...))``.
+
+``!!x`` and ``x`` are one atom (role fields are bits and these predicates
+bools), ``!x`` is its negation. States are enumerated over the values the
+formulas at hand compare each atom with, plus 0 and "anything else": a
+handful of atoms, so a few hundred states at most (``MAX_STATES``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+
+from analyzer.facts.syntax import balanced
+
+MAX_STATES = 4096
+
+
+class _Other:
+    """The value of an atom that is none of the integers the formulas name."""
+
+    def __repr__(self) -> str:
+        return "other"
+
+
+OTHER = _Other()
+
+Formula = object  # True | False | tuple
+
+
+def canon(text: str) -> tuple[str, str]:
+    """(atom, mode) of an expression's text: mode "id" (the value itself),
+    "bool" (``!!x``: 0 or 1) or "not" (``!x``)."""
+    mode = "id"
+    while text.startswith("!"):
+        if text.startswith("!!"):
+            text, mode = _strip(text[2:]), ("bool" if mode == "id" else mode)
+        else:
+            text, mode = _strip(text[1:]), {"id": "not", "bool": "not", "not": "bool"}[mode]
+    return text, mode
+
+
+def _strip(text: str) -> str:
+    while text.startswith("(") and text.endswith(")") and balanced(text[1:-1]):
+        text = text[1:-1]
+    return text
+
+
+def is_value(text: str, n: int) -> Formula:
+    """The states where the expression ``text`` has the integer value ``n``."""
+    atom, mode = canon(text)
+    if mode == "id":
+        return ("eq", atom, n)
+    zero = ("eq", atom, 0)
+    if n not in (0, 1):
+        return False
+    holds_zero = (n == 0) == (mode == "bool")
+    return zero if holds_zero else ("not", zero)
+
+
+def truthy(text: str) -> Formula:
+    return neg(is_value(text, 0))
+
+
+def same(a: str, b: str) -> Formula | None:
+    """Two expressions are equal: True for one atom read alike, None when
+    it cannot be decided (two different atoms)."""
+    (x, mx), (y, my) = canon(a), canon(b)
+    if x == y and (mx == my or {mx, my} == {"id", "bool"}):
+        return True
+    if x == y and "not" in (mx, my) and mx != my:
+        return False if "id" not in (mx, my) else None
+    return None
+
+
+def neg(f: Formula) -> Formula:
+    if f is True:
+        return False
+    if f is False:
+        return True
+    if isinstance(f, tuple) and f[0] == "not":
+        return f[1]
+    return ("not", f)
+
+
+def conj(parts: Iterable[Formula]) -> Formula:
+    return _fold(parts, "and", True)
+
+
+def disj(parts: Iterable[Formula]) -> Formula:
+    return _fold(parts, "or", False)
+
+
+def _fold(parts: Iterable[Formula], tag: str, unit: bool) -> Formula:
+    """The conjunction (``tag`` "and", ``unit`` True) or disjunction of
+    formulas, flattened, without repeats, with constants folded."""
+    out: list = []
+    for p in parts:
+        if p is (not unit):
+            return not unit
+        if p is unit:
+            continue
+        if isinstance(p, tuple) and p[0] == tag:
+            out.extend(q for q in p[1] if q not in out)
+        elif p not in out:
+            out.append(p)
+    if not out:
+        return unit
+    return out[0] if len(out) == 1 else (tag, tuple(out))
+
+
+def relax(f: Formula, keep) -> Formula:
+    """``f`` with the atoms ``keep`` rejects made free: each literal on them
+    (in negation normal form) becomes True, so the result holds wherever
+    ``f`` holds for some value of those atoms, and maybe more."""
+    return _relax(f, keep, False)
+
+
+def _relax(f: Formula, keep, negated: bool) -> Formula:
+    if f is True or f is False:
+        return (not f) if negated else f
+    tag = f[0]  # type: ignore[index]
+    if tag == "eq":
+        if not keep(f[1]):  # type: ignore[index]
+            return True
+        return neg(f) if negated else f
+    if tag == "not":
+        return _relax(f[1], keep, not negated)  # type: ignore[index]
+    parts = [_relax(p, keep, negated) for p in f[1]]  # type: ignore[index]
+    if (tag == "and") != negated:
+        return conj(parts)
+    return disj(parts)
+
+
+def holds(f: Formula, state: dict) -> bool:
+    if f is True or f is False:
+        return f
+    tag = f[0]  # type: ignore[index]
+    if tag == "eq":
+        return state.get(f[1], OTHER) == f[2]  # type: ignore[index]
+    if tag == "not":
+        return not holds(f[1], state)  # type: ignore[index]
+    if tag == "and":
+        return all(holds(p, state) for p in f[1])  # type: ignore[index]
+    return any(holds(p, state) for p in f[1])  # type: ignore[index]
+
+
+def atoms(f: Formula, out: dict[str, set] | None = None) -> dict[str, set]:
+    """atom -> the integers the formula compares it with."""
+    out = {} if out is None else out
+    stack = [f]
+    while stack:
+        g = stack.pop()
+        if g is True or g is False:
+            continue
+        tag = g[0]  # type: ignore[index]
+        if tag == "eq":
+            out.setdefault(g[1], set()).add(g[2])  # type: ignore[index]
+        elif tag == "not":
+            stack.append(g[1])  # type: ignore[index]
+        else:
+            stack.extend(g[1])  # type: ignore[index]
+    return out
+
+
+def states(domains: dict[str, set]) -> Iterator[dict] | None:
+    """Every state over the atoms (None when there are too many)."""
+    names = sorted(domains)
+    values = [[*sorted(domains[n] | {0}), OTHER] for n in names]
+    total = 1
+    for v in values:
+        total *= len(v)
+        if total > MAX_STATES:
+            return None
+    return (dict(zip(names, combo, strict=True)) for combo in itertools.product(*values))
+
+
+def satisfiable(f: Formula) -> bool | None:
+    if f is True or f is False:
+        return f
+    got = states(atoms(f))
+    if got is None:
+        return None
+    return any(holds(f, s) for s in got)
+
+
+def describe(misses: list[dict], hits: list[dict], prefer: Iterable[str] = ()) -> str:
+    """A short condition true in every state of ``misses`` and false in
+    some of ``hits``: at most two literals, atoms of ``prefer`` first; ""
+    when there is none."""
+    if not misses or not hits:
+        return ""
+    first = set(prefer)
+    names = sorted(set().union(*misses), key=lambda a: (a not in first, a))
+    lits = []
+    for atom in names:
+        in_misses = {s.get(atom, OTHER) for s in misses}
+        in_hits = {s.get(atom, OTHER) for s in hits}
+        if 0 not in in_misses and 0 in in_hits:
+            lits.append(f"{atom} != 0")
+        elif len(in_misses) == 1:
+            (value,) = in_misses
+            if value is not OTHER and in_hits - {value}:
+                lits.append(f"{atom} == {value}")
+        else:
+            kept = sorted(v for v in in_hits - in_misses if v is not OTHER)
+            if kept:
+                lits.append(f"{atom} != {kept[0]}")
+    return " and ".join(lits[:2])

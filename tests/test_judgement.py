@@ -1,0 +1,121 @@
+"""The judgement of issue 10 on small C snippets of our own: configurations
+(undecided guards split, partial stores and masks followed, macros as
+numbers), findings at their cause with fingerprints that survive renames,
+and the guest-state formulas and macro values underneath."""
+
+from __future__ import annotations
+
+from helpers import analyze_c, assert_findings, decided
+from test_role_flow import src
+
+from analyzer import states
+from analyzer.constants import definitions, evaluate, macro_values
+
+MACROS = ("#define ACC_EXEC 1\n#define ACC_WRITE (1ULL << 1)\n#define ACC_USER (1ULL << 2)\n"
+          "#define ACC_ALL (ACC_EXEC | ACC_WRITE | ACC_USER)\n")
+
+
+def _line_of(code: str, text: str) -> int:
+    (n,) = [i for i, line in enumerate(code.splitlines(), 1) if line.strip() == text]
+    return n
+
+
+def test_macro_constants_compare_as_numbers():
+    # the producer says 7, the page allocator's caller ACC_ALL: one value
+    spelled = MACROS + src(filter="").replace("get_page(vcpu, 0, root_level(vcpu), 1, 7)",
+                                              "get_page(vcpu, 0, root_level(vcpu), 1, ACC_ALL)")
+    assert_findings(spelled)
+    # ACC_WRITE | ACC_USER is 6: the root is stored with access the lookup never has
+    wrong = spelled.replace("1, ACC_ALL)", "1, ACC_WRITE | ACC_USER)")
+    (f,) = decided(analyze_c(wrong).findings)
+    assert (f.severity, f.field, f.function) == ("error", "access", "alloc_direct_root")
+    assert "is forced to 6 on the stored side but 7 on the lookup side" in f.message
+
+
+def test_a_macro_without_a_value_is_not_judged():
+    unknown = src(filter="").replace("get_page(vcpu, 0, root_level(vcpu), 1, 7)",
+                                     "get_page(vcpu, 0, root_level(vcpu), 1, ACC_SOMETHING)")
+    assert_findings(unknown)
+
+
+def test_a_partial_store_after_the_store_changes_what_is_stored():
+    code = src(filter="").replace("\tsp->role = role;\n", "\tsp->role = role;\n\tsp->role.smm = 0;\n")
+    (f,) = decided(analyze_c(code).findings)
+    assert (f.field, f.function, f.line) == ("smm", "get_page", _line_of(code, "sp->role.smm = 0;"))
+    assert f.severity == "warning" and "whenever is_smm(vcpu) != 0" in f.message
+    # get_page's own lookup and root_cached both miss: one finding names both
+    assert f.message.endswith("(get_page, root_cached)")
+
+
+def test_a_word_mask_on_the_stored_role_clears_the_fields_it_drops():
+    keep = "static const union kvm_mmu_page_role keep = { .level = 0xf, .direct = 1, .access = 7, .cr4_pae = 1, .nxe = 1 };\n"
+    code = keep + src(filter="").replace("\tsp->role = role;\n",
+                                         "\tsp->role = role;\n\tsp->role.word &= keep.word;\n")
+    (f,) = decided(analyze_c(code).findings)
+    assert (f.field, f.line) == ("smm", _line_of(code, "sp->role.word &= keep.word;"))
+
+
+def test_an_undecided_guard_gives_one_configuration_per_branch():
+    # a host flag the analysis cannot decide: pages are made both ways, and
+    # the lookup misses in the states where the flag clears smm (issue 10,
+    # cause 4: this was one "mixed" value, a note at most)
+    code = src(filter="if (tdp_mmu_on)\n\t\trole.smm = 0;")
+    (f,) = decided(analyze_c(code).findings)
+    assert (f.field, f.severity) == ("smm", "warning")
+    assert "tdp_mmu_on != 0" in f.message and "is_smm(vcpu) != 0" in f.message
+
+
+def test_a_guard_the_callers_decide_is_decided():
+    # both callers of get_page pass direct = 1: the filter always applies
+    assert_findings(src(), "role-mismatch:cr4_pae@get_page")
+    # a caller passing 0 makes shadow pages the lookup does not look for
+    both = src().replace("static int alloc_direct_root(", """static int alloc_shadow_root(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu_page *sp = get_page(vcpu, 0, root_level(vcpu), 0, 7);
+	return sp != 0;
+}
+
+static int alloc_direct_root(""")
+    assert_findings(both, "role-mismatch:cr4_pae@get_page")
+
+
+def test_fingerprints_survive_renaming_the_cause_and_the_lookup():
+    before = decided(analyze_c(src()).findings)
+    renamed = src().replace("get_page", "get_shadow_page").replace("root_cached", "root_is_cached")
+    after = decided(analyze_c(renamed).findings)
+    assert [f.fingerprint for f in after] == [f.fingerprint for f in before]
+    assert after[0].function == "get_shadow_page"
+    # moving the code keeps it too
+    moved = "/* a comment */\n\n" + src()
+    assert [f.fingerprint for f in decided(analyze_c(moved).findings)] == [
+        f.fingerprint for f in before]
+
+
+def test_formulas_of_guest_state():
+    pae = states.is_value("!!is_pae(vcpu)", 0)
+    assert pae == ("eq", "is_pae(vcpu)", 0)
+    assert states.is_value("!is_paging(vcpu)", 1) == ("eq", "is_paging(vcpu)", 0)
+    assert states.is_value("!!x", 2) is False
+    assert states.same("!!is_pae(vcpu)", "is_pae(vcpu)") is True
+    assert states.same("is_pae(vcpu)", "guest_pae(vcpu)") is None
+    f = states.conj((states.truthy("tdp_mmu_enabled"), pae))
+    assert states.satisfiable(f) is True
+    assert states.satisfiable(states.conj((f, states.neg(pae)))) is False
+    # an atom left free: each of its literals holds
+    assert states.relax(f, lambda a: a != "tdp_mmu_enabled") == pae
+    assert states.relax(states.neg(f), lambda a: a != "tdp_mmu_enabled") is True
+    misses = [{"is_pae(vcpu)": states.OTHER, "smm": 0}, {"is_pae(vcpu)": states.OTHER, "smm": 1}]
+    hits = [{"is_pae(vcpu)": 0, "smm": 0}]
+    assert states.describe(misses, hits) == "is_pae(vcpu) != 0"
+    assert states.describe(misses, []) == ""
+
+
+def test_macro_values_of_the_tree():
+    text = MACROS + "#define LEVELS 4 /* comment */\n#define TWICE 1\n#define TWICE 2\n#define F(x) x\n"
+    values = macro_values([text])
+    assert values["ACC_ALL"] == 7 and values["LEVELS"] == 4
+    assert "TWICE" not in values and definitions([text])["TWICE"] is None  # defined two ways
+    assert "F" not in definitions([text])  # function-like
+    assert evaluate("ACC_WRITE | ACC_USER", values) == 6
+    assert evaluate("(u64)~0 & 3", values) == 3
+    assert evaluate("is_pae(vcpu)", values) is None
