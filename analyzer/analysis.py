@@ -40,7 +40,7 @@ class Analysis:
     page_context: object = None
     left_out: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # file -> outside functions
     # the values of the tree's object-like macros (analyzer.constants)
-    constants: dict = field(default_factory=dict)
+    constants: dict[str, int] = field(default_factory=dict)
 
     @cached_property
     def graph(self):
@@ -246,10 +246,12 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     constants = _constants(image)
     if constants != base.constants:
         return None  # a macro's value changed: so may every term that names it
-    if tested_fields(facts) != tested_fields(base.facts):
-        return None  # a condition tests another field of a context role: every load of it changes
     flows = dict(base.page_flows)
     flows.update(file_flows(parsed, context, set(base.model.slots)))
+    tested, before = tested_fields(facts), tested_fields(base.facts)
+    retested = {s for s in tested.keys() | before.keys() if tested.get(s) != before.get(s)}
+    if retested and retested - Resolver(facts, pages=solve(flows)).page_slots():
+        return None  # a condition tests another field of a context role: every load of it changes
     reuse = SiteReuse(base.facts, base.by_site, facts, set(changed), moves,
                       pages_changed=any(flows[p] != base.page_flows.get(p) for p in changed))
     unparsed = dict(base.left_out)

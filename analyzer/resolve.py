@@ -33,6 +33,7 @@ from analyzer.terms import (
     Const,
     Eq,
     Ite,
+    Mask,
     Named,
     Not,
     Opaque,
@@ -753,8 +754,8 @@ class Resolver:
                     t = p.part.fields.get(rel)
                     if t is not None:
                         fields[f] = _forced(self.term(t, func, ctx, env), here)
-            elif isinstance(p.part, tuple):  # ("mask", (mask value, inverted))
-                mask, inverted = p.part[1]
+            elif isinstance(p.part, Mask):  # ``.word &= m``
+                mask, inverted = p.part.value, p.part.inverted
                 for f in under:
                     rel = f[len(prefix) + 1:] if prefix else f
                     bit = mask.fields.get(rel) if mask is not None else None

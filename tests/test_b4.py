@@ -150,7 +150,7 @@ def test_b4_prep_check_runs_us_per_patch(tmp_path):
     assert list(blocks) == ["x86/kvm/mmu: stop keeping nxe in the cached context role",
                             "x86/kvm/mmu: document how page roles are built and matched"]
     (verdict,) = blocks["x86/kvm/mmu: stop keeping nxe in the cached context role"]
-    assert verdict.startswith("ERROR: arch/x86/kvm/mmu.c:221: role-mismatch: role field 'nxe'")
+    assert verdict.startswith("ERROR: arch/x86/kvm/mmu.c:322: role-mismatch: role field 'nxe'")
     assert blocks["x86/kvm/mmu: document how page roles are built and matched"] == []  # passed
     assert "Success: 1, Warning: 0, Error: 1" in out
 

@@ -58,7 +58,7 @@ def test_terse_is_one_line_per_finding(capsys):
 def test_quiet_prints_only_what_counts(capsys):
     status, out, err = check(capsys, "-q", str(MASK))
     assert status == 1 and err == ""
-    assert out.splitlines()[0].startswith("arch/x86/kvm/mmu.c:221:7: warning: role field 'nxe'")
+    assert out.splitlines()[0].startswith("arch/x86/kvm/mmu.c:322:2: warning: role field 'nxe'")
     assert "summary:" not in out and "total:" not in out and "patch 1/1" not in out
     assert "persisting" not in out  # only the introduced finding
     status, out, _ = check(capsys, "--quiet", "--terse", str(MASK))

@@ -32,7 +32,7 @@ TAIL = "\treturn role;\n}\n"
 # compares what deep_role returns: resolution walks all of its values
 USE = ("\nstatic bool deep_role_use(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp)\n{\n"
        "\treturn sp->role.word == deep_role(vcpu, 3, sp->role).word;\n}\n")
-SEED_FINDING = ("cr4_pae", "cached_root_available")
+SEED_FINDING = ("cr4_pae", "kvm_mmu_get_page")  # located at the override that causes it
 
 
 def blocks(n: int) -> str:

@@ -5,6 +5,7 @@ check says which kind, with what arguments, and the text is made here."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
@@ -116,7 +117,7 @@ def _tuples(v: object) -> object:
     return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
 
 
-def _names(items: list[str]) -> str:
+def _names(items: Sequence[str]) -> str:
     """``a``, ``a and b``, ``a, b and c``."""
     if len(items) <= 1:
         return "".join(items)
@@ -163,11 +164,6 @@ class Undecided(Message):
     other_side: str
 
 
-
-def _and(names: tuple) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
 @dataclass(frozen=True)
 class _RoleVaries(Message):
     """An existing page kept for a key whose role fields ``fields`` vary
@@ -178,7 +174,7 @@ class _RoleVaries(Message):
     func: str
 
     def arguments(self) -> dict[str, object]:
-        return {**super().arguments(), "fields": _and(self.fields),
+        return {**super().arguments(), "fields": _names(self.fields),
                 "verb": "vary" if len(self.fields) > 1 else "varies"}
 
 
@@ -199,7 +195,7 @@ class RolePartlyCompared(_RoleVaries):
     compared: tuple = ()
 
     def arguments(self) -> dict[str, object]:
-        return {**super().arguments(), "compared": _and(self.compared)}
+        return {**super().arguments(), "compared": _names(self.compared)}
 
 
 @dataclass(frozen=True)
@@ -211,6 +207,7 @@ class MemberNotCompared(Message):
             "{member} varies between the callers of {func}")
     member: str
     func: str
+
 
 @dataclass(frozen=True)
 class Unrecorded(Message):

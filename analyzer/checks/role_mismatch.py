@@ -84,6 +84,8 @@ class _Site:
     stored: _Side
     paths: list[str]
     page_slots: set[int] = field(default_factory=set)  # ids of the stores into the page slot read
+    # a read of that slot's fields in an expression (``parent->role.level - 1``)
+    page_read: re.Pattern | None = None
     leaves: set[str] = field(default_factory=set)  # the compared fields' names
     cond_reads: tuple | None = None  # the origins the compare's condition reads (None: no condition)
     meets: dict = field(default_factory=dict)  # those origins' configurations -> the condition
@@ -178,6 +180,8 @@ def check_compare(cmp: Compare, facts: Facts, resolver: Resolver) -> list[Findin
     if _score(stored.value, resolver) == 2:
         slots = {o.name for o in stored.value.origins()}
         site.page_slots = {s.id for s in facts.stores if s.slot in slots}
+        names = "|".join(sorted(re.escape(n) for n in slots))
+        site.page_read = re.compile(rf"(?:->|\.)\s*(?:{names})\s*\.\s*\w")
     joint = resolver.uses_params(cmp.left, cmp.func) or resolver.uses_params(cmp.right, cmp.func)
     chains = resolver.chains(cmp.func) if joint else [()]
     wheres = {}
@@ -288,8 +292,15 @@ def _parent_store(site: _Site, c: Concrete) -> int | None:
 def _made_from_pages(site: _Site, c: Concrete, n: int) -> bool:
     """A configuration made from the role of a stored page (a child page's
     role, or the role a child is looked up with): it passed ``n`` stores
-    into the compared page slot (a stored page itself passed one)."""
-    return sum(1 for sid, _chain in c.stores if sid in site.page_slots) >= n
+    into the compared page slot (a stored page itself passed one), one of
+    them maybe a field of a page's role read into an expression (a call's
+    argument ``parent->role.level - 1``)."""
+    got = sum(1 for sid, _chain in c.stores if sid in site.page_slots)
+    if got < n and site.page_read is not None and any(
+            t.kind in ("opaque", "symbol") and site.page_read.search(str(t.value))
+            for t in c.fields.values()):
+        got += 1
+    return got >= n
 
 
 def _field_equal(x: RTerm, y: RTerm):
