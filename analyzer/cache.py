@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from analyzer.encoding import decode, encode
 from analyzer.errors import UserError
 from analyzer.filereader import MAX_BYTES, read_bytes
-from analyzer.neutralize import _LOOP_REPLACEMENTS
+from analyzer.neutralize import LOOP_REPLACEMENTS as _LOOP_REPLACEMENTS
 from analyzer.ruledata import rules_dir
 
 if TYPE_CHECKING:

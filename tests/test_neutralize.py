@@ -300,3 +300,21 @@ def test_text_outside_code_is_untouched():
         "x = 'a';",
     )
     assert neutralize(src) == src
+
+
+# ------------------------------------------------- declaration macros in bodies
+
+
+def test_a_static_declaration_macro_in_a_body_parses_as_a_call():
+    src = body("static DEFINE_RATELIMIT_STATE(ratelimit_state, 5 * HZ, 10);",
+               "struct kvm_mmu_page *sp = sptep_to_sp(sptep);",
+               "if (sp->role.level) return;")
+    out = assert_fixed(src)
+    assert "       DEFINE_RATELIMIT_STATE(ratelimit_state, 5 * HZ, 10);" in out
+
+
+@pytest.mark.parametrize("line", ["static int count(void);", "static u64 *p;",
+                                  "static const struct x y = { 0 };", "x = y; static_branch(z);"])
+def test_real_static_declarations_are_left_alone(line):
+    src = body(line)
+    assert neutralize(src) == src
