@@ -346,3 +346,33 @@ def test_an_iterator_macro_that_skips_direct_pages_is_followed():
     skips = src() + LOOP % {"filter": "if ((_sp)->role.direct) {} else"}
     (f,) = decided(analyze_c(skips).findings)
     assert f.message.endswith("(root_cached)")
+
+
+def test_an_early_exit_inside_a_branch_leaves_no_guard_on_later_compares():
+    # after `if (level) { if (direct) return; }` the compare runs whether
+    # level holds or not: the branch's guard must not stay on the path
+    code = """
+bool after(struct kvm_mmu_page *sp, union kvm_mmu_page_role role)
+{
+	if (sp->role.level) {
+		if (sp->role.direct)
+			return false;
+	}
+	return sp->role.word == role.word;
+}
+bool inside(struct kvm_mmu_page *sp, union kvm_mmu_page_role role)
+{
+	if (sp->role.level) {
+		if (sp->role.direct)
+			return false;
+		return sp->role.word == role.word;
+	}
+	return false;
+}
+"""
+    from analyzer.terms import TRUE
+
+    conds = {c.func: c.cond for c in analyze_c(code).facts.compares}
+    assert conds["after"] == TRUE
+    inside = repr(conds["inside"])
+    assert "path='level'" in inside and "Not(cond=Truthy(" in inside and "path='direct'" in inside
