@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""Benchmark mmu-role-lint on Debian's linux-source-6.12, side by side with
-checkpatch.pl and spatch, interleaved round by round.
+"""Benchmark mmu-role-lint as a user installs it, side by side with
+checkpatch.pl and spatch, interleaved round by round: the rows and targets
+of issue 16.
 
-    python bench/run.py [--runs N] [--json FILE] [--markdown FILE] [--keep]
+    python bench/run.py [--runs N] [--python PATH] [--release-trees OLD NEW]
+                        [--json FILE] [--markdown FILE] [--keep]
 
 Run by hand, never by the test suite. Standard library only, plus the test
 helper ``tests/kernels.py`` (which imports pytest) for the kernel sources.
-Kernel files are extracted under the cache ($MMU_ROLE_LINT_CACHE or
-~/.cache/mmu-role-lint), patches and the git repository of (d) are built in
-a temporary directory: nothing is written into this repository unless
---json/--markdown name a file in it. See bench/README.md.
+The analyzer timed is a regular install: a throwaway venv in the work
+directory with ``pip install`` of this checkout (not editable; pip writes
+the bytecode), or the one --python names. Kernel files are extracted under
+the cache ($MMU_ROLE_LINT_CACHE or ~/.cache/mmu-role-lint); the venv, the
+patches, the release diff, the replicated tree and the git repository of (d)
+are built in a temporary directory: nothing is written into this repository
+unless --json/--markdown name a file in it. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -48,7 +53,16 @@ CHECKPATCH_FILES = ("scripts/checkpatch.pl", "scripts/spelling.txt",
 EXTRA_FILES = (DOC,)
 D_COMMITS = 50
 AUTHOR = ("Bench Mark", "bench@example.org")
-TARGETS = {"a": 0.6, "b": 1.0, "c": 0.5, "d": 10.0, "e": 120.0}
+# Issue 16's targets: (a), (a-first) and (r) as a ratio to the spatch
+# listing, (b) to checkpatch.pl, (d) in commits/s, (x8) as a ratio to (x1),
+# (e) the peak RSS of every analyzer row in MB.
+TARGETS = {"a": 0.35, "a-first": 0.6, "b": 0.5, "r": 1.0, "d": 20.0, "x8": 9.0, "e": 120.0}
+# The release diff of (r): the KVM sources and kvm_host.h between two trees.
+RELEASE_TREES = (Path("/work/kernels/v5.4.59"), Path("/work/kernels/v5.10.89"))
+RELEASE_PATHS = ("arch/x86/include/asm/kvm_host.h", "arch/x86/kvm")
+COPIES = 8  # (x8): mmu.c's functions this many times
+# What `pip install` of the package needs from this checkout (pyproject.toml).
+PACKAGE_FILES = ("pyproject.toml", "README.md", "analyzer", "rules")
 
 # Lists every assignment to a role field in a file: role.f, role.base.f,
 # x->role.f, x.root_role.base.f ... (any identifier ending in "role").
@@ -374,6 +388,175 @@ def build_repo(tree: Path, docs: Path, work: Path) -> tuple[Path, str, list[Step
 
 
 # --------------------------------------------------------------------------
+# the analyzer as a user installs it
+
+
+def run_or_exit(cmd: list[str], what: str, **kw: object) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)  # type: ignore[call-overload]
+    if result.returncode != 0:
+        sys.exit(f"bench: {what} failed (exit {result.returncode}): {' '.join(cmd)}\n"
+                 f"{(result.stderr or result.stdout).strip()}")
+    return result
+
+
+def install(work: Path) -> Path:
+    """A throwaway venv in the work directory with `pip install` of this
+    checkout as it is (not editable: pip copies the package and compiles its
+    bytecode, as for a user). pip builds from a copy of the package files, so
+    that no build/ or egg-info lands in the repository. Returns its python."""
+    src = work / "src"
+    src.mkdir()
+    for name in PACKAGE_FILES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, src / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(ROOT / name, src / name)
+    venv = work / "venv"
+    log(f"installing mmu-role-lint into {venv} (pip install, not editable)")
+    run_or_exit([sys.executable, "-m", "venv", str(venv)], "python -m venv")
+    python = venv / "bin" / "python"
+    run_or_exit([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                 str(src)], "pip install")
+    return python
+
+
+INSTALL_PROBE = """\
+import importlib.metadata as md, pathlib, analyzer
+top = pathlib.Path(analyzer.__file__).resolve().parent
+print(top)
+print(md.version("mmu-role-lint"))
+print(sum(1 for _ in top.rglob("*.pyc")), sum(1 for _ in top.rglob("*.py")))
+"""
+
+
+def analyzer_command(python: Path) -> tuple[list[str], str]:
+    """The command that runs the install of `python` (its `mmu-role-lint`
+    script, else `python -m analyzer`) and a line saying what it is."""
+    probe = run_or_exit([str(python), "-c", INSTALL_PROBE], f"importing analyzer with {python}",
+                        cwd=tempfile.gettempdir())
+    top, version, counts = probe.stdout.split("\n")[:3]
+    pyc, py = counts.split()
+    where = Path(top)
+    regular = not where.is_relative_to(ROOT)
+    if not regular:
+        log(f"{python} imports analyzer from this checkout ({where}): not a regular install")
+    script = python.parent / "mmu-role-lint"
+    cmd = [str(script)] if script.is_file() else [str(python), "-m", "analyzer"]
+    desc = (f"mmu-role-lint {version} installed at {where} ({pyc} .pyc for {py} .py)"
+            + ("" if regular else ", NOT a regular install (editable or a checkout)"))
+    return cmd, desc
+
+
+# --------------------------------------------------------------------------
+# (r): the release diff between two trees
+
+GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+
+
+def release_diff(old: Path, new: Path, work: Path) -> tuple[Path | None, str]:
+    """`git diff --no-index -M` of kvm_host.h and arch/x86/kvm between the
+    trees OLD and NEW, with its paths made relative to the tree tops (as a
+    diff between two checkouts of the kernel reads). None and why when a
+    tree or one of the paths is missing."""
+    for top in (old, new):
+        missing = [p for p in RELEASE_PATHS if not (top / p).exists()]
+        if missing:
+            return None, f"{top / missing[0]} is missing"
+    parent = Path(os.path.commonpath([old.resolve(), new.resolve()]))
+    o, n = (str(t.resolve().relative_to(parent)) for t in (old, new))
+    text = []
+    for rel in RELEASE_PATHS:
+        r = subprocess.run(["git", "diff", "--no-index", "--no-color", "--no-ext-diff", "-M",
+                            "--src-prefix=a/", "--dst-prefix=b/", f"{o}/{rel}", f"{n}/{rel}"],
+                           cwd=parent, env={**os.environ, **GIT_ENV}, capture_output=True,
+                           text=True, check=False)
+        if r.returncode not in (0, 1):
+            sys.exit(f"bench: git diff --no-index {o}/{rel} {n}/{rel}: {r.stderr.strip()}")
+        text.append(r.stdout)
+    out, header = [], False
+    for line in "".join(text).splitlines(keepends=True):
+        if line.startswith("diff --git "):
+            header = True
+        elif line.startswith("@@"):
+            header = False
+        if header:
+            for side in (o, n):
+                line = line.replace(f" a/{side}/", " a/").replace(f" b/{side}/", " b/")
+                line = line.replace(f"--- a/{side}/", "--- a/").replace(f"+++ b/{side}/", "+++ b/")
+                for word in ("rename from ", "rename to ", "copy from ", "copy to "):
+                    line = line.replace(f"{word}{side}/", word)
+            if f"{o}/" in line or f"{n}/" in line:
+                sys.exit(f"bench: release diff: cannot make this header line relative: {line!r}")
+        out.append(line)
+    path = work / "release.diff"
+    path.write_text("".join(out))
+    return path, f"{len(out)} lines, {sum(1 for x in out if x.startswith('diff --git '))} files"
+
+
+# --------------------------------------------------------------------------
+# (x8): mmu.c's functions replicated
+
+
+def function_spans(lines: list[str]) -> list[tuple[str, int, int]]:
+    """Kernel-style function definitions in a file: a body that opens with
+    `{` alone at column 0 and closes with the next `}` alone at column 0,
+    after a header that starts at column 0 (a return type on a line of its
+    own included). (name, first line, end) for each, in file order."""
+    spans = []
+    i = 0
+    while i < len(lines):
+        if lines[i] != "{\n":
+            i += 1
+            continue
+        start = i - 1
+        while start > 0 and lines[start][:1] in (" ", "\t", "\n"):
+            start -= 1
+        while start > 0 and re.fullmatch(r"[A-Za-z_][\w \t*]*\n", lines[start - 1]):
+            start -= 1
+        end = lines.index("}\n", i) + 1
+        name = re.search(r"(\w+)\s*\(", "".join(lines[start:i]))
+        if name and re.match(r"[A-Za-z_]", lines[start]):
+            spans.append((name.group(1), start, end))
+        i = end
+    return spans
+
+
+def replicate(tree: Path, work: Path) -> tuple[Path, str]:
+    """A copy of the tree whose mmu.c is the original followed by COPIES - 1
+    copies of its function definitions, each copy with every function name
+    the file defines suffixed `_x<k>` (calls and references too, not fields
+    after `.` or `->`), so that the copies call each other and nothing
+    clashes. Macros, types and variables stay single; the copies share them."""
+    out = work / f"kvm-x{COPIES}"
+    shutil.copytree(tree, out)
+    text = (tree / MMU_C).read_text()
+    lines = text.splitlines(keepends=True)
+    spans = function_spans(lines)
+    names = sorted({name for name, _, _ in spans}, key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w.])(?<!->)(?<!struct )(" + "|".join(names) + r")\b")
+    body = "".join("".join(lines[s:e]) + "\n" for _, s, e in spans)
+    copies = [f"\n/* bench: copy {k} of the functions above, names suffixed _x{k} */\n\n"
+              + pattern.sub(lambda m, k=k: f"{m.group(1)}_x{k}", body)
+              for k in range(2, COPIES + 1)]
+    (out / MMU_C).write_text(text + "".join(copies))
+    return out, (f"{len(spans)} definitions of {len(names)} functions, "
+                 f"{len(lines)} -> {len(lines) + sum(c.count(chr(10)) for c in copies)} lines")
+
+
+SUMMARY = {"functions": r"(\d+) functions", "in role flow": r"(\d+) in role flow",
+           "ERROR/MISSING": r"(\d+) ERROR/MISSING", "compare sites": r"(\d+) compare sites",
+           "role stores": r"(\d+) role stores", "producers": r"(\d+) producers"}
+
+
+def summary_counts(stderr: str) -> dict[str, int] | None:
+    """The counts of `scan -v`'s summary lines, None if any is missing."""
+    found = {k: re.search(p, stderr) for k, p in SUMMARY.items()}
+    return None if None in found.values() else {
+        k: int(m.group(1)) for k, m in found.items() if m is not None}
+
+
+# --------------------------------------------------------------------------
 # measuring
 
 
@@ -382,11 +565,12 @@ class Measure:
     key: str
     label: str  # shortened command for the tables
     argv: list[str]
-    expect: int
+    expect: tuple[int, ...]  # accepted exit statuses
     env: dict[str, str] = field(default_factory=dict)
     times: list[float] = field(default_factory=list)
     rss_kb: list[int] = field(default_factory=list)
     failed: str = ""
+    stderr: str = ""  # of the last run
 
 
 # Fallback when GNU time is missing: fork from a small interpreter so the
@@ -429,10 +613,8 @@ def run_once(m: Measure, work: Path, wrapper: list[str]) -> tuple[float, int, in
     through the same wrapper, so its cost (about a millisecond) is the same
     on both sides of each ratio."""
     env = {**os.environ, **m.env}
-    # An installed package has its bytecode compiled at install time; this
-    # sandbox sets PYTHONDONTWRITEBYTECODE, which would make every run of a
-    # source checkout compile the analyzer again. Let the warm-up round write
-    # the bytecode, as an install would have.
+    # A user's environment: this sandbox sets PYTHONDONTWRITEBYTECODE, which a
+    # regular install (bytecode compiled by pip) does not need anyway.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     with (tempfile.NamedTemporaryFile(dir=work, mode="r") as rss,
           tempfile.TemporaryFile(dir=work) as err):
@@ -450,11 +632,11 @@ def run_once(m: Measure, work: Path, wrapper: list[str]) -> tuple[float, int, in
 def measure(m: Measure, work: Path, wrapper: list[str], record: bool) -> None:
     if m.failed:
         return
-    elapsed, rss, status, stderr = run_once(m, work, wrapper)
-    if status != m.expect:
-        m.failed = f"exit status {status}, expected {m.expect}"
+    elapsed, rss, status, m.stderr = run_once(m, work, wrapper)
+    if status not in m.expect:
+        m.failed = f"exit status {status}, expected {' or '.join(map(str, m.expect))}"
         print(f"\n!!! bench: {m.key} ({m.label}): UNEXPECTED {m.failed}; not timed from now on"
-              f"\n!!! command: {' '.join(m.argv)}\n!!! stderr:\n{stderr.rstrip()}\n",
+              f"\n!!! command: {' '.join(m.argv)}\n!!! stderr:\n{m.stderr.rstrip()}\n",
               file=sys.stderr, flush=True)
         return
     if record:
@@ -463,7 +645,7 @@ def measure(m: Measure, work: Path, wrapper: list[str], record: bool) -> None:
 
 
 # --------------------------------------------------------------------------
-# sanity checks (untimed): the patches and commits do what they claim
+# sanity checks (untimed): the inputs do what they claim
 
 
 def analyzer_json(argv: list[str], work: Path) -> tuple[int, dict | None, str]:
@@ -475,22 +657,35 @@ def analyzer_json(argv: list[str], work: Path) -> tuple[int, dict | None, str]:
     return result.returncode, data, result.stderr
 
 
-def sanity(py: list[str], tree: Path, patch_a: Path, patch_b: Path, repo: Path | None,
-           base: str, plan: list[Step], work: Path, spatch: list[str]) -> dict:
-    notes: dict[str, object] = {}
-    status, data, err = analyzer_json([*py, "check", str(patch_a), "--tree", str(tree)], work)
-    fields = sorted({f["field"] for p in (data or {}).get("patches", [])
-                     for f in p.get("introduced", [])})
-    notes["a"] = f"exit {status}, introduced fields {fields or 'none'}"
-    status, data, err = analyzer_json([*py, "check", str(patch_b), "--tree", str(tree)], work)
-    st = [p.get("status") for p in (data or {}).get("patches", [])]
-    notes["b"] = f"exit {status}, patch status {st}" + (f"; {err.strip()}" if status > 1 else "")
+def delta_counts(data: dict | None) -> str:
+    patches = (data or {}).get("patches", [])
+    return ", ".join(f"{sum(len(p.get(k, [])) for p in patches)} {k}"
+                     for k in ("introduced", "fixed", "persisting"))
+
+
+def sanity(py: list[str], inputs: dict[str, list[str]], work: Path, spatch: list[str],
+           plan: list[Step]) -> dict[str, str]:
+    """One untimed JSON run of (a), (b), (r) and (d), and of spatch."""
+    notes: dict[str, str] = {}
+    if "a" in inputs:
+        status, data, err = analyzer_json([*py, *inputs["a"]], work)
+        fields = sorted({f["field"] for p in (data or {}).get("patches", [])
+                         for f in p.get("introduced", [])})
+        notes["a"] = f"exit {status}, introduced fields {fields or 'none'}"
+    if "b" in inputs:
+        status, data, err = analyzer_json([*py, *inputs["b"]], work)
+        st = [p.get("status") for p in (data or {}).get("patches", [])]
+        notes["b"] = (f"exit {status}, patch status {st}"
+                      + (f"; {err.strip()}" if status > 1 else ""))
+    if "r" in inputs:
+        status, data, err = analyzer_json([*py, *inputs["r"]], work)
+        notes["r"] = (f"exit {status}, {delta_counts(data)}"
+                      + (f"; {err.strip()}" if status > 1 else ""))
     spatch_out = subprocess.run(spatch, cwd=work, capture_output=True, text=True, check=False)
     notes["spatch"] = (f"exit {spatch_out.returncode}, "
                        f"{len(spatch_out.stdout.splitlines())} role field assignments listed")
-    if repo is not None:
-        status, data, err = analyzer_json(
-            [*py, "git", f"{base}..HEAD", "--tree", str(repo)], work)
+    if "d" in inputs:
+        status, data, err = analyzer_json([*py, *inputs["d"]], work)
         patches = (data or {}).get("patches", [])
         statuses: dict[str, int] = {}
         for p in patches:
@@ -505,6 +700,23 @@ def sanity(py: list[str], tree: Path, patch_a: Path, patch_b: Path, repo: Path |
                       f"(planned #{want_fix})" + ("" if ok else "  <-- DIFFERS FROM PLAN")
                       + (f"; {err.strip()}" if status > 1 else ""))
     return notes
+
+
+def replication_note(py: list[str], tree: Path, work: Path, x1: Measure, x8: Measure) -> str:
+    """Whether the replicated tree holds COPIES times mmu.c: the `scan -v`
+    counts of (x8) minus those of (x1) must be COPIES - 1 times the counts of
+    mmu.c alone (scanned once more here, untimed). Reads the stderr of the
+    warm-up runs of (x1) and (x8)."""
+    one = subprocess.run([*py, "scan", "-v", "--tree", str(tree), MMU_C], cwd=work,
+                         env={**os.environ, "MMU_ROLE_LINT_NO_CACHE": "1"},
+                         capture_output=True, text=True, check=False)
+    per_copy, c1, c8 = (summary_counts(s) for s in (one.stderr, x1.stderr, x8.stderr))
+    if per_copy is None or c1 is None or c8 is None:
+        return "cannot read the counts of `scan -v` (its summary lines changed?)"
+    off = [k for k in SUMMARY if c8[k] - c1[k] != (COPIES - 1) * per_copy[k]]
+    return (f"mmu.c alone {per_copy}; whole tree x1 {c1}, x{COPIES} {c8}: "
+            + (f"x{COPIES} - x1 = {COPIES - 1} x mmu.c for every count" if not off
+               else f"NOT {COPIES - 1} x mmu.c in {', '.join(off)}  <-- REPLICATION DIFFERS"))
 
 
 # --------------------------------------------------------------------------
@@ -531,8 +743,8 @@ def machine() -> dict[str, str]:
         "cpu": model or platform.processor() or "?",
         "python": platform.python_version(),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "analyzer": f"{head}{' + uncommitted changes in analyzer/' if dirty not in ('', '?') else ''}",
-        "spatch": out(["spatch", "--version"]),
+        "checkout": f"{head}{' + uncommitted changes in analyzer/' if dirty not in ('', '?') else ''}",
+        "spatch": out(["spatch", "--version"]).split(" compiled")[0],
         "perl": out(["perl", "-e", "print $^V"]),
         "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
@@ -542,77 +754,81 @@ def stats(values: list[float]) -> tuple[float, float, float] | None:
     return (statistics.median(values), min(values), max(values)) if values else None
 
 
-def build_rows(ms: dict[str, Measure], d_available: bool) -> list[dict]:
+# (key, row, target text, baseline key, how the value is made and compared)
+ROWS = (
+    ("a", "(a)", "<= 0.35x spatch", "spatch"),
+    ("a-first", "(a-first)", "<= 0.6x spatch", "spatch"),
+    ("b", "(b)", "<= 0.5x checkpatch", "checkpatch"),
+    ("r", "(r)", "<= 1.0x spatch", "spatch"),
+    ("d", "(d)", f">= {TARGETS['d']:g} commits/s", None),
+    ("x1", "(x1)", "baseline of (x8)", None),
+    ("x8", "(x8)", f"<= {TARGETS['x8']:g}x (x1)", "x1"),
+)
+ANALYZER_ROWS = tuple(key for key, *_ in ROWS)
+
+
+def build_rows(ms: dict[str, Measure], skipped: dict[str, str]) -> list[dict]:
     rows: list[dict] = []
 
     def secs(key: str) -> tuple[float, float, float] | None:
         return stats(ms[key].times) if key in ms and not ms[key].failed else None
 
     def why(key: str) -> str:
+        if key in skipped:
+            return f"skipped: {skipped[key]}"
         if key not in ms:
             return "not available"
         return f"FAILED: {ms[key].failed}" if ms[key].failed else "no data"
 
-    spatch, checkpatch = secs("spatch"), secs("checkpatch")
-    for row, base, limit in (("a", spatch, "a"), ("b", checkpatch, "b")):
-        for cache in ("warm", "cold"):
-            key = f"{row}-{cache}"
-            s = secs(key)
-            ratio = s[0] / base[0] if s and base else None
-            other = "spatch" if row == "a" else "checkpatch"
-            rows.append({
-                "row": f"({row}) {cache}", "key": key, "command": ms[key].label, "unit": "s",
-                "stats": s, "target": f"<= {TARGETS[limit]}x {other}",
-                "value": ratio, "ok": ratio is not None and ratio <= TARGETS[limit],
-                "verdict": (f"{ratio:.2f}x {other}" if ratio is not None else why(key)),
-            })
-    for cache in ("warm", "cold"):
-        key = f"c-{cache}"
+    def peak(key: str) -> float | None:
+        m = ms.get(key)
+        return max(m.rss_kb) / 1024 if m and m.rss_kb and not m.failed else None
+
+    def row(key: str, name: str, target: str, s: tuple[float, float, float] | None,
+            ok: bool | None, verdict: str) -> dict:
+        label = ms[key].label if key in ms else key
+        return {"row": name, "key": key, "command": label, "unit": "s", "stats": s,
+                "rss_mb": peak(key), "target": target, "ok": ok, "verdict": verdict}
+
+    for key, name, target, base in ROWS:
         s = secs(key)
-        rows.append({
-            "row": f"(c) {cache}", "key": key, "command": ms[key].label, "unit": "s",
-            "stats": s, "target": f"<= {TARGETS['c']} s", "value": s[0] if s else None,
-            "ok": bool(s and s[0] <= TARGETS["c"]),
-            "verdict": f"{s[0] / TARGETS['c']:.2f}x target" if s else why(key),
-        })
-    s = secs("d") if d_available else None
-    rate = D_COMMITS / s[0] if s else None
-    rows.append({
-        "row": "(d)", "key": "d", "command": ms["d"].label if "d" in ms else "mmu-role-lint git",
-        "unit": "s", "stats": s, "target": f">= {TARGETS['d']:g} commits/s", "value": rate,
-        "ok": bool(rate and rate >= TARGETS["d"]),
-        "verdict": f"{rate:.1f} commits/s" if rate else (
-            why("d") if d_available else "not available (no `git` command)"),
-    })
-    for key in ("a-warm", "a-cold", "c-warm", "c-cold"):
-        m = ms[key]
-        mb = stats([kb / 1024 for kb in m.rss_kb]) if not m.failed else None
-        rows.append({
-            "row": f"(e) {key.replace('-', ' ')}", "key": f"e-{key}", "command": "peak RSS",
-            "unit": "MB", "stats": mb, "target": f"<= {TARGETS['e']:g} MB",
-            "value": mb[2] if mb else None, "ok": bool(mb and mb[2] <= TARGETS["e"]),
-            "verdict": f"max {mb[2]:.0f} MB" if mb else why(key),
-        })
+        if key == "d":
+            rate = D_COMMITS / s[0] if s else None
+            rows.append(row(key, name, target, s, rate is not None and rate >= TARGETS["d"],
+                            f"{rate:.1f} commits/s" if rate else why(key)))
+        elif base is None:
+            rows.append(row(key, name, target, s, None, "baseline" if s else why(key)))
+        else:
+            b = secs(base)
+            ratio = s[0] / b[0] if s and b else None
+            other = base if base != "x1" else "(x1)"
+            verdict = (f"{ratio:.2f}x {other}" if ratio is not None
+                       else why(key) if not s else f"no baseline: {why(base)}")
+            rows.append(row(key, name, target, s,
+                            None if ratio is None else ratio <= TARGETS[key], verdict))
+    peaks = {key: peak(key) for key in ANALYZER_ROWS if peak(key) is not None}
+    top = max(peaks, key=lambda k: peaks[k]) if peaks else None
+    rows.append({"row": "(e)", "key": "e", "command": "peak RSS of every row above",
+                 "unit": "MB", "stats": None, "rss_mb": peaks[top] if top else None,
+                 "target": f"<= {TARGETS['e']:g} MB on every row",
+                 "ok": bool(top) and peaks[top] <= TARGETS["e"],  # type: ignore[index]
+                 "verdict": (f"max {peaks[top]:.0f} MB, in ({top})" if top else "no data")})
     for key in ("checkpatch", "spatch"):
         s = secs(key)
-        rows.append({"row": key, "key": key, "command": ms[key].label, "unit": "s",
-                     "stats": s, "target": "baseline", "value": None, "ok": None,
-                     "verdict": "baseline" if s else why(key)})
+        rows.append(row(key, key, f"baseline of {'(b)' if key == 'checkpatch' else '(a), (r)'}",
+                        s, None, "baseline" if s else why(key)))
     return rows
-
-
-def fmt(value: float, unit: str) -> str:
-    return f"{value:.1f} MB" if unit == "MB" else f"{value:.3f} s"
 
 
 def cells(r: dict) -> list[str]:
     s = r["stats"]
-    nums = [fmt(v, r["unit"]) for v in s] if s else ["-", "-", "-"]
-    mark = "" if r["ok"] is None or not s else (" ok" if r["ok"] else " MISSES")
-    return [r["row"], r["command"], *nums, r["target"], r["verdict"] + mark]
+    nums = [f"{v:.3f} s" for v in s] if s else ["-", "-", "-"]
+    rss = f"{r['rss_mb']:.0f} MB" if r["rss_mb"] is not None else "-"
+    mark = "" if r["ok"] is None else (" ok" if r["ok"] else " MISSES")
+    return [r["row"], r["command"], *nums, rss, r["target"], r["verdict"] + mark]
 
 
-HEADER = ["row", "command", "median", "min", "max", "target", "ratio / verdict"]
+HEADER = ["row", "command", "median", "min", "max", "peak RSS", "target", "verdict"]
 
 
 def text_table(rows: list[dict]) -> str:
@@ -624,19 +840,27 @@ def text_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def markdown(rows: list[dict], mach: dict[str, str], runs: int, notes: dict) -> str:
-    out = [f"Machine: {mach['nproc']} CPUs ({mach['cpu']}), Python {mach['python']}, "
-           f"{mach['date']}; analyzer {mach['analyzer']}; {mach['spatch'].split(' compiled')[0]}, "
-           f"perl {mach['perl']}; load average {mach['loadavg']} at start, "
-           f"{mach.get('loadavg_end', '?')} at end. Median, min and max of {runs} interleaved "
-           f"runs after one warm-up round; cold = `MMU_ROLE_LINT_NO_CACHE=1`; peak RSS by "
-           f"{mach['peak_rss_by']}.", "",
+def setting(mach: dict[str, str], runs: int) -> str:
+    return (f"Machine: {mach['nproc']} CPUs ({mach['cpu']}), Python {mach['python']}, "
+            f"{mach['date']}; {mach['install']}, from checkout {mach['checkout']}; "
+            f"{mach['spatch']}, perl {mach['perl']}; load average {mach['loadavg']} at start, "
+            f"{mach.get('loadavg_end', '?')} at end. Median, min and max of {runs} interleaved "
+            f"rounds after one warm-up round; peak RSS (max over the rounds) by "
+            f"{mach['peak_rss_by']}.")
+
+
+def markdown(rows: list[dict], mach: dict[str, str], runs: int, notes: dict,
+             places: dict[str, str]) -> str:
+    """The README's Speed table: the setting, the table, where the inputs are
+    (the placeholders of the commands) and the sanity checks."""
+    out = [setting(mach, runs), "",
            "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for r in rows:
         c = cells(r)
-        c[1] = f"`{c[1]}`"
+        c[1] = f"`{c[1]}`" if r["key"] != "e" else c[1]
         out.append("| " + " | ".join(x.replace("|", "\\|") for x in c) + " |")
-    out += ["", "Sanity checks (untimed):", ""]
+    out += ["", "Inputs: " + "; ".join(f"`{k}` {v}" for k, v in places.items()) + ".",
+            "", "Sanity checks (untimed):", ""]
     out += [f"- {key}: {note}" for key, note in notes.items()]
     return "\n".join(out) + "\n"
 
@@ -648,15 +872,24 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=7, help="timed rounds (default 7, at least 7 "
                     "for the report)")
+    ap.add_argument("--python", metavar="PATH", help="time the install of this Python (a "
+                    "venv's bin/python with mmu-role-lint pip-installed, such as the one "
+                    "--keep leaves) instead of installing into a new venv")
+    ap.add_argument("--release-trees", nargs=2, metavar=("OLD", "NEW"), type=Path,
+                    default=list(RELEASE_TREES), help="the trees of (r)'s release diff "
+                    f"(default {RELEASE_TREES[0]} {RELEASE_TREES[1]}); (r) is skipped when "
+                    "one is missing")
     ap.add_argument("--json", metavar="FILE", help="write the raw numbers there")
-    ap.add_argument("--markdown", metavar="FILE", help="write a Markdown table there")
-    ap.add_argument("--keep", action="store_true", help="keep the work directory (patches, "
-                    "git repository) and print where it is")
+    ap.add_argument("--markdown", metavar="FILE", help="write the README's Speed table there")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (venv, "
+                    "patches, trees, git repository) and print where it is")
     args = ap.parse_args()
     if args.runs < 1:
         ap.error("--runs must be at least 1")
     if args.runs < 7:
         log(f"only {args.runs} runs: the issue asks for at least 7")
+    if args.python and not Path(args.python).is_file():
+        ap.error(f"--python {args.python}: no such file")
     for tool in ("perl", "spatch", "git"):
         if shutil.which(tool) is None:
             sys.exit(f"bench: {tool} is not installed")
@@ -669,75 +902,105 @@ def main() -> int:
     mach = machine()
     wrapper, mach["peak_rss_by"] = rss_wrapper()
     try:
+        python = Path(args.python).absolute() if args.python else install(work)
+        py, mach["install"] = analyzer_command(python)
+        log(mach["install"])
+        exe = "mmu-role-lint" if py[0].endswith("mmu-role-lint") else "python -m analyzer"
         patch_a, patch_b = build_patches(tree, work)
         cocci = work / "roles.cocci"
         cocci.write_text(SPATCH_LISTING)
-        py = [sys.executable, "-m", "analyzer"]
         d_available = subprocess.run([*py, "git", "--help"], cwd=work, capture_output=True,
                                      check=False).returncode == 0
         repo, base, plan = (build_repo(tree, cp_tree, work) if d_available
                             else (None, "", []))
+        old, new = args.release_trees
+        release, release_note = release_diff(old, new, work)
+        x8_tree, x8_note = replicate(tree, work)
+        skipped: dict[str, str] = {}
         if not d_available:
-            log("`mmu-role-lint git` is not available: (d) is reported as not available")
+            skipped["d"] = "`mmu-role-lint git` is not available"
+        if release is None:
+            skipped["r"] = f"no release trees ({release_note}); pass --release-trees OLD NEW"
+        for key, why in skipped.items():
+            log(f"({key}) skipped: {why}")
         spatch = ["spatch", "--very-quiet", "--sp-file", str(cocci), str(tree / MMU_C)]
         cold = {"MMU_ROLE_LINT_NO_CACHE": "1"}
+        inputs: dict[str, list[str]] = {
+            "a": ["check", str(patch_a), "--tree", str(tree)],
+            "b": ["check", str(patch_b), "--tree", str(tree)],
+        }
+        if release is not None:
+            inputs["r"] = ["check", str(release), "--tree", str(old)]
+        if repo is not None:
+            inputs["d"] = ["git", f"{base}..HEAD", "--tree", str(repo)]
+        places = {"<6.12>": f"Debian's linux-source-6.12 KVM files ({tree.name})",
+                  f"<6.12 x{COPIES}>": f"the same with mmu.c's functions {COPIES} times "
+                  f"({x8_note})"}
+        if release is not None:
+            places["release.diff"] = (f"`git diff --no-index -M` of {' and '.join(RELEASE_PATHS)}"
+                                      f" between {old} and {new} ({release_note})")
+            places[f"<{old.name}>"] = str(old)
         ms: dict[str, Measure] = {}
 
-        def add(key: str, label: str, argv: list[str], expect: int,
+        def add(key: str, label: str, argv: list[str], expect: tuple[int, ...],
                 env: dict[str, str] | None = None) -> None:
-            ms[key] = Measure(key, label, argv, expect, env or {})
+            prefix = "".join(f"{k}={v} " for k, v in (env or {}).items())
+            ms[key] = Measure(key, prefix + label, argv, expect, env or {})
 
-        for cache_kind, env in (("warm", {}), ("cold", cold)):
-            add(f"a-{cache_kind}", "check a-role.patch", [*py, "check", str(patch_a), "--tree",
-                str(tree)], 1, env)
-            add(f"b-{cache_kind}", "check b-no-mmu.patch", [*py, "check", str(patch_b),
-                "--tree", str(tree)], 0, env)
-            add(f"c-{cache_kind}", "scan", [*py, "scan", "--tree", str(tree)], 0, env)
-        if repo is not None:
-            add("d", f"git base..HEAD ({D_COMMITS} commits)",
-                [*py, "git", f"{base}..HEAD", "--tree", str(repo), "--format", "json",
-                 "-o", os.devnull], 1)
+        add("a", f"{exe} check a-role.patch --tree <6.12>", [*py, *inputs["a"]], (1,))
+        add("a-first", f"{exe} check a-role.patch --tree <6.12>", [*py, *inputs["a"]], (1,),
+            cold)
+        add("b", f"{exe} check b-no-mmu.patch --tree <6.12>", [*py, *inputs["b"]], (0,))
+        if "r" in inputs:
+            add("r", f"{exe} check release.diff --tree <{old.name}>", [*py, *inputs["r"]],
+                (0, 1))
+        if "d" in inputs:
+            add("d", f"{exe} git base..HEAD --tree <repo> ({D_COMMITS} commits)",
+                [*py, *inputs["d"], "--format", "json", "-o", os.devnull], (1,))
+        add("x1", f"{exe} scan -v --tree <6.12>", [*py, "scan", "-v", "--tree", str(tree)],
+            (0, 1), cold)
+        add("x8", f"{exe} scan -v --tree <6.12 x{COPIES}>",
+            [*py, "scan", "-v", "--tree", str(x8_tree)], (0, 1), cold)
         add("checkpatch", "checkpatch.pl --no-tree -q b-no-mmu.patch",
-            ["perl", str(cp_tree / "scripts/checkpatch.pl"), "--no-tree", "-q", str(patch_b)], 0)
-        add("spatch", "spatch --sp-file roles.cocci mmu.c", spatch, 0)
+            ["perl", str(cp_tree / "scripts/checkpatch.pl"), "--no-tree", "-q", str(patch_b)],
+            (0,))
+        add("spatch", "spatch --sp-file roles.cocci <6.12>/mmu.c", spatch, (0,))
 
-        notes = sanity(py, tree, patch_a, patch_b, repo, base, plan, work, spatch)
+        notes = sanity(py, inputs, work, spatch, plan)
         for key, note in notes.items():
             log(f"sanity {key}: {note}")
 
         log("warm-up round")
         for m in ms.values():
             measure(m, work, wrapper, record=False)
+        notes["x8"] = replication_note(py, tree, work, ms["x1"], ms["x8"])
+        log(f"sanity x8: {notes['x8']}")
         for n in range(1, args.runs + 1):
             log(f"round {n}/{args.runs}")
             for m in ms.values():
                 measure(m, work, wrapper, record=True)
         mach["loadavg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
 
-        rows = build_rows(ms, d_available)
-        print(f"machine: {mach['nproc']} CPUs, {mach['cpu']}, Python {mach['python']}, "
-              f"{mach['date']}")
-        print(f"analyzer {mach['analyzer']}; {mach['spatch'].split(' compiled')[0]}; "
-              f"perl {mach['perl']}; load average {mach['loadavg']} at start, "
-              f"{mach['loadavg_end']} at end")
-        print(f"peak RSS by {mach['peak_rss_by']}, every run; every command timed through it")
-        print(f"{args.runs} interleaved rounds after one warm-up; cold = "
-              f"MMU_ROLE_LINT_NO_CACHE=1; kernel tree {tree}")
+        rows = build_rows(ms, skipped)
+        print(setting(mach, args.runs))
+        for key, value in places.items():
+            print(f"{key}: {value}")
         for key, note in notes.items():
             print(f"sanity {key}: {note}")
         print()
         print(text_table(rows))
         failed = [m.key for m in ms.values() if m.failed]
-        missed = [r["row"] for r in rows if r["ok"] is False and r["stats"]]
+        missed = [r["row"] for r in rows if r["ok"] is False]
         print()
         print(f"targets missed: {', '.join(missed) or 'none'}"
-              + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+              + (f"; FAILED: {', '.join(failed)}" if failed else "")
+              + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
         if args.markdown:
-            Path(args.markdown).write_text(markdown(rows, mach, args.runs, notes))
+            Path(args.markdown).write_text(markdown(rows, mach, args.runs, notes, places))
         if args.json:
             Path(args.json).write_text(json.dumps({
                 "machine": mach, "runs": args.runs, "targets": TARGETS, "sanity": notes,
-                "peak_rss_by": mach["peak_rss_by"], "d_available": d_available, "d_commits": D_COMMITS,
+                "inputs": places, "skipped": skipped, "d_commits": D_COMMITS,
                 "d_plan": [{"n": i, "kind": s.kind, "path": s.path, "subject": s.subject}
                            for i, s in enumerate(plan, 1)],
                 "measurements": {k: {"command": m.argv, "env": m.env, "expect": m.expect,
@@ -750,6 +1013,8 @@ def main() -> int:
     finally:
         if args.keep:
             log(f"work directory kept: {work}")
+            if not args.python:
+                log(f"time the same install again with --python {work / 'venv/bin/python'}")
         else:
             shutil.rmtree(work, ignore_errors=True)
 
