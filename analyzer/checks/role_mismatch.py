@@ -59,7 +59,7 @@ from analyzer.checks.messages import (
 from analyzer.facts import Compare, Facts, normalize_expr
 from analyzer.findings import SEVERITY_RANK, Finding, TraceStep
 from analyzer.nodes import node_of, step_of_node
-from analyzer.resolve import _STORE, Concrete, Resolver, RTerm, _Ctx, _tested_refs, trail_nodes
+from analyzer.resolve import STORE, Concrete, Ctx, Resolver, RTerm, tested_refs, trail_nodes
 from analyzer.terms import TRUE, Const, Ite, Step, Value
 
 WILDCARDS = ("symbol", "unknown")
@@ -175,7 +175,7 @@ def check_compare(cmp: Compare, facts: Facts, resolver: Resolver) -> list[Findin
         site.cond_reads = tuple(sorted(_cond_origins(cmp.cond),
                                        key=lambda o: (o.kind, o.name, o.func, o.site, o.sub, o.via)))
         mine = stored.value.origins()
-        site.cond_fields = frozenset(o.path(path) for o, path in _tested_refs(cmp.cond) if o in mine)
+        site.cond_fields = frozenset(o.path(path) for o, path in tested_refs(cmp.cond) if o in mine)
     site.own = tuple(sorted(f"{o.name}." for o in stored.value.origins() if o.kind == "load"))
     if _score(stored.value, resolver) == 2:
         slots = {o.name for o in stored.value.origins()}
@@ -190,14 +190,14 @@ def check_compare(cmp: Compare, facts: Facts, resolver: Resolver) -> list[Findin
         if where is False:
             continue
         wheres[i] = where
-        ctx = _Ctx(chain)
+        ctx = Ctx(chain)
         site.stores[i] = resolver.resolve(stored.value, cmp.func, ctx)
         # a lookup made from a page's role (a child's) starts from the pages
         # this comparison meets, as the children it meets were made from theirs
-        seen = frozenset(f"{_STORE}{sid}" for c in site.stores[i] for sid, _ch in c.stores
+        seen = frozenset(f"{STORE}{sid}" for c in site.stores[i] for sid, _ch in c.stores
                          if sid in site.page_slots)
         slots = {o.name for o in stored.value.origins()} if site.page_slots else set()
-        lctx = _Ctx(chain, frozenset(slots) | seen)
+        lctx = Ctx(chain, frozenset(slots) | seen)
         site.lookups.extend((i, c) for c in resolver.resolve(lookup.value, cmp.func, lctx))
     out: list[Finding] = []
     seen: set = set()
@@ -218,7 +218,7 @@ def _judge(site: _Site, chain: tuple, index: int, lookup: Concrete, where, resol
     lcond = _where(states.conj((lookup.cond, where)), own)
     if lcond is False:
         return []
-    ctx = _Ctx(chain)
+    ctx = Ctx(chain)
     cands: list[_Candidate] = []
     seen: set = set()
     child = _made_from_pages(site, lookup, 1)
