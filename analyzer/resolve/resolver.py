@@ -58,35 +58,35 @@ class Resolver:
                 self.stores.setdefault(store.slot, []).append(store)
             elif store.part is not None:
                 self.partials.setdefault((store.func, store.slot), []).append(store)
-        self.dep = Deps()
-        self.params = Params(self.facts, self.sites, self.dep)
-        self.terms = Terms(self.facts, self.constants, self.dep)
+        self.tracker = Deps()
+        self.params = Params(self.facts, self.sites, self.tracker)
+        self.terms = Terms(self.facts, self.constants, self.tracker)
         self.conds = self.terms.conds = Conditions(self.terms)
-        self.chain = Chains(self.facts, self.callers, self.params, self.conds, self.dep)
-        self.partial = Partials(self.stores, self.partials, self.pages, self.terms, self.dep)
+        self.callchains = Chains(self.facts, self.callers, self.params, self.conds, self.tracker)
+        self.partial_stores = Partials(self.stores, self.partials, self.pages, self.terms, self.tracker)
         self.loads = Loads(self.facts, self.stores, self.callers, self.pages, self.resolve,
-                           (self.params, self.chain, self.conds, self.partial, self.dep))
+                           (self.params, self.callchains, self.conds, self.partial_stores, self.tracker))
 
     # ---- the questions checks ask, answered by the parts ----------------
 
     def note(self, *deps) -> None:
-        self.dep.note(*deps)
+        self.tracker.note(*deps)
 
     def tracked(self, fn):
         """Run ``fn``; return its result and the facts it read."""
-        return self.dep.tracked(fn)
+        return self.tracker.tracked(fn)
 
     def _memo(self, table: dict, key, guard, compute):
-        return self.dep.memo(table, key, guard, compute)
+        return self.tracker.memo(table, key, guard, compute)
 
     def uses_params(self, value, func: str) -> bool:
         return self.params.uses(value, func)
 
     def chains(self, func: str) -> list[tuple]:
-        return self.chain.chains(func)
+        return self.callchains.chains(func)
 
     def chain_cond(self, chain: tuple, func: str) -> object:
-        return self.chain.chain_cond(chain, func)
+        return self.callchains.chain_cond(chain, func)
 
     def path_cond(self, c, func: str, ctx: Ctx, env: dict) -> object:
         return self.conds.path_cond(c, func, ctx, env)
@@ -104,7 +104,7 @@ class Resolver:
             if need < len(ctx.sites):
                 ctx = Ctx(ctx.sites[:need], ctx.visiting)
         key = (id(value), func, ctx.key())
-        note = self.dep.note
+        note = self.tracker.note
         if key in self._cache:
             note(("fn", func), *self._deps.get(key, ()))
             return self._cache[key]
@@ -114,7 +114,7 @@ class Resolver:
         self._cache[key] = []  # recursion guard
         self._nesting += 1
         try:
-            out, deps = self.dep.tracked(lambda: self._resolve(value, func, ctx))
+            out, deps = self.tracker.tracked(lambda: self._resolve(value, func, ctx))
         finally:
             self._nesting -= 1
         self._deps[key] = deps | {("fn", func)}
@@ -165,7 +165,7 @@ class Resolver:
         if not ctx.sites or idx is None or idx >= len(ctx.sites[0].args):
             return [Concrete({}, (), ())]  # unbound: terms become symbols
         site = ctx.sites[0]
-        self.dep.note(("fn", site.caller))
+        self.tracker.note(("fn", site.caller))
         arg = site.args[idx]
         if not isinstance(arg, Value):
             return [Concrete({})]
@@ -180,7 +180,7 @@ class Resolver:
     def CALL(self, origin: Origin, func: str, ctx: Ctx) -> list[Concrete]:
         site = self.sites.get(origin.site)
         callee = self.facts.functions.get(origin.name)
-        self.dep.note(("fn", origin.name))
+        self.tracker.note(("fn", origin.name))
         if site is None or callee is None or len(ctx.sites) > 2 * MAX_CHAIN:
             return [Concrete({})]
         inner = ctx.push(site)
