@@ -1,0 +1,130 @@
+"""A lookup configuration that misses: in which guest states, on which
+fields of its nearest partner, and which side diverges (the cause)."""
+
+from __future__ import annotations
+
+from analyzer import states
+from analyzer.checks.messages import Undecided, misses_class
+from analyzer.checks.role_mismatch.finding import expr_atoms, finding, guard_text, shown
+from analyzer.checks.role_mismatch.site import Candidate, Site, first_step, leaf, steps
+from analyzer.findings import Finding
+from analyzer.resolve import Concrete
+
+
+def explain(site: Site, lookup: Concrete, lcond, cands: list[Candidate]) -> list[Finding] | None:
+    """The findings of a lookup configuration that misses in some states
+    (or the notes of one found only where the analysis cannot judge a
+    field): [] when there is nothing to say, None when the states cannot be
+    enumerated."""
+    field_atoms: dict[str, set] = {}
+    for c in cands:
+        for f in c.diffs.values():
+            states.atoms(f, field_atoms)
+    # an atom only one stored configuration depends on says nothing about
+    # the others: where that one exists is judged without it
+    uses: dict[str, int] = {}
+    for c in cands:
+        for a in states.atoms(c.exists):
+            uses[a] = uses.get(a, 0) + 1
+    shared = set(field_atoms) | set(states.atoms(lcond)) | {a for a, n in uses.items() if n > 1}
+    for c in cands:
+        c.exists = states.relax(c.exists, shared.__contains__)
+    domains: dict[str, set] = dict(field_atoms)
+    states.atoms(lcond, domains)
+    for c in cands:
+        states.atoms(c.exists, domains)
+    every = states.states(domains)
+    if every is None:
+        return None
+    misses: list[dict] = []
+    hits: list[dict] = []
+    per_field: dict[str, tuple[Candidate, list[dict]]] = {}
+    unsure: Candidate | None = None  # a partner found only where fields cannot be judged
+    for st in every:
+        if not states.holds(lcond, st):
+            continue
+        existing = [c for c in cands if states.holds(c.exists, st)]
+        found = [c for c in existing if all(states.holds(f, st) for f in c.diffs.values())]
+        if found:
+            hits.append(st)
+            if unsure is None and all(c.undecided for c in found):
+                unsure = found[0]
+            continue
+        misses.append(st)
+        if not existing:
+            continue
+        # the nearest: the fewest fields that differ in every state (a
+        # constant), then in a call-site constant (a field that tells pages
+        # apart), then in this state
+        best = min(existing, key=lambda c: (
+            sum(f is False for f in c.diffs.values()),
+            sum(not states.holds(f, st) and c.config.fields[p].via_param for p, f in c.diffs.items()),
+            sum(not states.holds(f, st) for f in c.diffs.values())))
+        for p, f in best.diffs.items():
+            # a field the comparison's own condition tests (`sp->role.direct
+            # || ...`) is one it does not look for: not a miss of it
+            if not states.holds(f, st) and p not in site.cond_fields:
+                per_field.setdefault(p, (best, []))[1].append(st)
+    if not misses or not per_field:
+        return _notes(site, lookup, unsure) if unsure is not None else []
+    out = []
+    for p, (best, where) in per_field.items():
+        out.extend(_part(site, lookup, best.config, p, where, hits,
+                         len(where) == len(misses) and not hits))
+    return out
+
+
+def _part(site: Site, lookup: Concrete, stored: Concrete, path: str, where: list[dict],
+          hits: list[dict], never: bool) -> list[Finding]:
+    """The finding for one field that keeps a lookup from its partner."""
+    x, y = lookup.fields[path], stored.fields[path]
+    # which side diverges: the one that forces the value after a copy (an
+    # override, a mask, a partial store), else the value fewer
+    # configurations of the other side share
+    if y.forced != x.forced:
+        stored_cause = y.forced
+    elif y.forced:
+        # both forced: the override that more of its side passes through
+        stored_cause = site.share("stored", path, y) >= site.share("lookup", path, x)
+    else:
+        sup_y = site.support("lookup", path, y)
+        sup_x = site.support("stored", path, x)
+        if sup_y != sup_x:
+            stored_cause = sup_y < sup_x
+        elif y.via_param != x.via_param:
+            stored_cause = y.via_param
+        else:
+            stored_cause = True
+    cause_term, other_term = (y, x) if stored_cause else (x, y)
+    cause_side, other_side = ((site.stored.name, site.lookup.name) if stored_cause
+                              else (site.lookup.name, site.stored.name))
+    cause = first_step(cause_term)
+    if cause is None:
+        return []
+
+    text = None if never else states.describe(where, hits, expr_atoms(x, y))
+    misses = ((site.cmp.func, text),)
+    store_fns = tuple(sorted({s.function for s in steps(y) if s.kind == "store"}))
+    msg = misses_class(never)(leaf(path), shown(cause_term), cause_side, cause_term.forced,
+                              guard_text(cause_term.guard), shown(other_term), other_side,
+                              misses, store_fns)
+    return [finding(site, path, msg, (x, y), cause=(cause, stored_cause))]
+
+
+def undecided_notes(site: Site, lookup: Concrete, cands: list[Candidate]) -> list[Finding]:
+    """A lookup found only if two expressions the analysis cannot compare
+    are equal: one note per such field of its nearest partner."""
+    exact = [c for c in cands if not c.diffs]
+    if not exact or any(not c.undecided for c in exact):
+        return []
+    return _notes(site, lookup, min(exact, key=lambda c: len(c.undecided)))
+
+
+def _notes(site: Site, lookup: Concrete, best: Candidate) -> list[Finding]:
+    out = []
+    for p, note in best.undecided:
+        x, y = lookup.fields[p], best.config.fields[p]
+        msg = note or Undecided(leaf(p), x.describe(), site.lookup.name, y.describe(),
+                                site.stored.name)
+        out.append(finding(site, p, msg, (x, y), cause=None))
+    return out

@@ -1,0 +1,178 @@
+"""What one lookup configuration finds: the stored configurations it can
+meet, field by field, as formulas of the guest states where they are equal."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from analyzer import states
+from analyzer.checks.messages import ForcedUnderUndecidedGuard, Message
+from analyzer.checks.role_mismatch.explain import explain, undecided_notes
+from analyzer.checks.role_mismatch.finding import guard_text
+from analyzer.checks.role_mismatch.site import (
+    WILDCARDS,
+    Candidate,
+    Site,
+    ident,
+    leaf,
+    made_from_pages,
+    parent_store,
+)
+from analyzer.findings import Finding
+from analyzer.resolve import Concrete, Ctx, Resolver, RTerm
+
+
+def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolver: Resolver
+          ) -> list[Finding]:
+    """What one lookup configuration finds."""
+    cmp = site.cmp
+    own = site.own
+    lcond = where_exists(states.conj((lookup.cond, where)), own)
+    if lcond is False:
+        return []
+    ctx = Ctx(chain)
+    cands: list[Candidate] = []
+    seen: set = set()
+    child = made_from_pages(site, lookup, 1)
+    reads = site.cond_reads
+    for stored in site.stores.get(index, []):
+        if site.page_slots and "level" in site.leaves \
+                and made_from_pages(site, stored, 2) != child:
+            continue  # a root lookup never meets a child page, nor a child lookup a root
+        if child and parent_store(site, lookup) != parent_store(site, stored):
+            continue  # children of pages another store made are that store's pages
+        # a comparison guarded by `sp->role.direct ||` never meets direct pages
+        if reads is None:
+            meets = True
+        else:
+            env = {**lookup.env, **stored.env}
+            key = tuple(id(env.get(o)) for o in reads)
+            meets = site.meets.get(key)
+            if meets is None:
+                meets = site.meets[key] = where_exists(resolver.path_cond(cmp.cond, cmp.func, ctx, env), own)
+        exists = states.conj((where_exists(stored.cond, own), meets))
+        if exists is False:
+            continue
+        diffs: dict[str, object] = {}
+        undecided: list[tuple[str, Message | None]] = []
+        for p in site.paths:
+            x, y = lookup.fields.get(p), stored.fields.get(p)
+            if x is None or y is None or x.kind in WILDCARDS or y.kind in WILDCARDS:
+                continue
+            eq = field_equal(x, y)
+            if eq is True:
+                continue
+            if eq is None:
+                undecided.append((p, None))
+                continue
+            if eq is False and on_purpose(site, p, x, y):
+                break  # another configuration, told apart on purpose: not a partner
+            note = note_for(site, lookup, stored, p, x, y)
+            if note is not None:
+                undecided.append((p, note))  # equal as far as the analysis can judge
+                continue
+            diffs[p] = eq
+        else:
+            if exists is True and not diffs and not undecided:
+                return []  # found in every state
+            key = (exists, tuple(diffs.items()), tuple(undecided))
+            if key not in seen:  # one of configurations alike is enough
+                seen.add(key)
+                cands.append(Candidate(stored, exists, diffs, undecided))
+    if not cands:
+        return []
+    if any(c.exists is True and not c.diffs for c in cands):
+        return undecided_notes(site, lookup, cands)
+    found = explain(site, lookup, lcond, cands)
+    return found or []
+
+
+def field_equal(x: RTerm, y: RTerm):
+    """True, False, a formula of the states where they are equal, or None
+    when it cannot be decided (two different expressions, an unknown macro)."""
+    if x.kind == "const" and y.kind == "const":
+        return x.value == y.value
+    if x.kind == "named" or y.kind == "named":
+        return True if (x.kind, x.value) == (y.kind, y.value) else None
+    if x.kind == "const" or y.kind == "const":
+        c, e = (x, y) if x.kind == "const" else (y, x)
+        if not _is_state(states.canon(str(e.value))[0]):
+            return True  # a value of one path (a local, a member): not judged
+        return states.is_value(str(e.value), int(c.value))  # type: ignore[call-overload]
+    return states.same(str(x.value), str(y.value))
+
+
+def on_purpose(site: Site, path: str, x: RTerm, y: RTerm) -> bool:
+    """A field that tells configurations apart: the lookup's value is one a
+    store writes, and the stored value one a lookup computes."""
+    return ident(x) in site.values("stored", path) and ident(y) in site.values("lookup", path)
+
+
+@lru_cache(maxsize=1 << 12)
+def _is_state(atom: str) -> bool:
+    """An expression of guest or host state a field's value can be judged
+    against a constant by: a flag (``tdp_mmu_enabled``), a parameter, a
+    predicate of the vCPU (``is_long_mode(vcpu)``) and their combinations
+    (``is_cr4_bit(regs,X86_CR4_SMAP)&&!is_cr0_wp(regs)``). Not a value of
+    one path (``it.level-1``, ``gw->pt_access``): against those a field is
+    not judged."""
+    return bool(_STATE_ATOM.fullmatch(atom))
+
+
+# predicates and flags, and what && || ! == != make of them: no member of a
+# local (`it.level`, `gw->pt_access`), no arithmetic (`level - 1`)
+_STATE_ATOM = re.compile(r"[\w\s!&|=(),:]+")
+_SELECTOR = re.compile(r"[A-Za-z_]\w*(?::[A-Za-z_]\w*|(?:\.[A-Za-z_]\w*)+)?")
+
+
+@lru_cache(maxsize=1 << 16)
+def where_exists(f, own: tuple = ()):
+    """Where a configuration exists, as far as ``_is_selector`` atoms say,
+    but for the fields of ``own`` slots: the MMU context roles the
+    comparison itself reads (which one it holds is what is compared)."""
+    return states.relax(f, lambda a: _is_selector(a) and not a.startswith(own))
+
+
+@lru_cache(maxsize=1 << 12)
+def _is_selector(atom: str) -> bool:
+    """An atom where a configuration exists is judged by: a flag of the host
+    (``tdp_mmu_enabled``), a parameter (``mirror``), a field of the role the
+    MMU context holds (``root_role.direct``). The guest's state
+    (``is_long_mode(vcpu)``) tells the values of fields apart, not where
+    pages are: a configuration made in one guest state is looked up in
+    every other."""
+    return bool(_SELECTOR.fullmatch(atom))
+
+
+def note_for(site: Site, lookup: Concrete, stored: Concrete, path: str, x: RTerm, y: RTerm
+             ) -> Message | None:
+    """A difference the analysis cannot judge: a constant forced under a
+    guard whose fields are not the same constants on the other side."""
+    name = leaf(path)
+    if x.is_const() and y.is_const():
+        return None
+    for forced, other, fs, os_, other_c in ((y, x, site.stored.name, site.lookup.name, lookup),
+                                            (x, y, site.lookup.name, site.stored.name, stored)):
+        if (forced.is_const() and other.kind == "opaque" and forced.forced and not forced.via_param
+                and not _guard_holds(forced, other_c)):
+            return ForcedUnderUndecidedGuard(name, forced.value, fs, guard_text(forced.guard),
+                                             other.value, os_)
+    return None
+
+
+def _guard_holds(forced: RTerm, other: Concrete) -> bool:
+    for name, value in forced.guard:
+        if value is None:
+            return False
+        t = _other_field(other, name)
+        if t is None or not t.is_const() or t.value != value:
+            return False
+    return True
+
+
+def _other_field(c: Concrete, name: str) -> RTerm | None:
+    for path, t in c.fields.items():
+        if path == name or path.endswith("." + name):
+            return t
+    return None
