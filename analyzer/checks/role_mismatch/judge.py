@@ -10,6 +10,13 @@ from analyzer import states
 from analyzer.checks.messages import ForcedUnderUndecidedGuard, Message
 from analyzer.checks.role_mismatch.explain import explain, undecided_notes
 from analyzer.checks.role_mismatch.finding import guard_text
+from analyzer.checks.role_mismatch.partners import (
+    compared,
+    distinct_stores,
+    exists_for,
+    same_values,
+    where_exists,
+)
 from analyzer.checks.role_mismatch.site import (
     WILDCARDS,
     Candidate,
@@ -26,32 +33,23 @@ from analyzer.resolve import Concrete, Ctx, Resolver, RTerm
 def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolver: Resolver
           ) -> list[Finding]:
     """What one lookup configuration finds."""
-    cmp = site.cmp
-    own = site.own
-    lcond = where_exists(states.conj((lookup.cond, where)), own)
+    lcond = where_exists(states.conj((lookup.cond, where)), site.own)
     if lcond is False:
         return []
     ctx = Ctx(chain)
+    child = made_from_pages(site, lookup, 1)
+    parent = parent_store(site, lookup) if child else None
+    # the common case, without a scan: a partner holding the lookup's own
+    # values (found by hashing) that exists wherever the lookup is made
+    for stored, made, stored_parent in same_values(site, index, lookup):
+        if (exists_for(site, lookup, stored, made, stored_parent, child, parent, ctx, resolver) is True
+                and all(field_equal(x.kind, x.value, y.kind, y.value) is True
+                        for x, y in compared(site, lookup, stored))):
+            return []
     cands: list[Candidate] = []
     seen: set = set()
-    child = made_from_pages(site, lookup, 1)
-    reads = site.cond_reads
-    for stored in site.stores.get(index, []):
-        if site.page_slots and "level" in site.leaves \
-                and made_from_pages(site, stored, 2) != child:
-            continue  # a root lookup never meets a child page, nor a child lookup a root
-        if child and parent_store(site, lookup) != parent_store(site, stored):
-            continue  # children of pages another store made are that store's pages
-        # a comparison guarded by `sp->role.direct ||` never meets direct pages
-        if reads is None:
-            meets = True
-        else:
-            env = {**lookup.env, **stored.env}
-            key = tuple(id(env.get(o)) for o in reads)
-            meets = site.meets.get(key)
-            if meets is None:
-                meets = site.meets[key] = where_exists(resolver.path_cond(cmp.cond, cmp.func, ctx, env), own)
-        exists = states.conj((where_exists(stored.cond, own), meets))
+    for stored, made, stored_parent in distinct_stores(site, index):
+        exists = exists_for(site, lookup, stored, made, stored_parent, child, parent, ctx, resolver)
         if exists is False:
             continue
         diffs: dict[str, object] = {}
@@ -60,7 +58,7 @@ def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolve
             x, y = lookup.fields.get(p), stored.fields.get(p)
             if x is None or y is None or x.kind in WILDCARDS or y.kind in WILDCARDS:
                 continue
-            eq = field_equal(x, y)
+            eq = field_equal(x.kind, x.value, y.kind, y.value)
             if eq is True:
                 continue
             if eq is None:
@@ -88,19 +86,22 @@ def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolve
     return found or []
 
 
-def field_equal(x: RTerm, y: RTerm):
-    """True, False, a formula of the states where they are equal, or None
-    when it cannot be decided (two different expressions, an unknown macro)."""
-    if x.kind == "const" and y.kind == "const":
-        return x.value == y.value
-    if x.kind == "named" or y.kind == "named":
-        return True if (x.kind, x.value) == (y.kind, y.value) else None
-    if x.kind == "const" or y.kind == "const":
-        c, e = (x, y) if x.kind == "const" else (y, x)
-        if not _is_state(states.canon(str(e.value))[0]):
+@lru_cache(maxsize=1 << 14)
+def field_equal(xkind: str, xvalue: object, ykind: str, yvalue: object):
+    """Whether a field holding (``xkind``, ``xvalue``) on one side equals
+    (``ykind``, ``yvalue``) on the other: True, False, a formula of the
+    states where they are equal, or None when it cannot be decided (two
+    different expressions, an unknown macro)."""
+    if xkind == "const" and ykind == "const":
+        return xvalue == yvalue
+    if xkind == "named" or ykind == "named":
+        return True if (xkind, xvalue) == (ykind, yvalue) else None
+    if xkind == "const" or ykind == "const":
+        c, e = (xvalue, yvalue) if xkind == "const" else (yvalue, xvalue)
+        if not _is_state(states.canon(str(e))[0]):
             return True  # a value of one path (a local, a member): not judged
-        return states.is_value(str(e.value), int(c.value))  # type: ignore[call-overload]
-    return states.same(str(x.value), str(y.value))
+        return states.is_value(str(e), int(c))  # type: ignore[call-overload]
+    return states.same(str(xvalue), str(yvalue))
 
 
 def on_purpose(site: Site, path: str, x: RTerm, y: RTerm) -> bool:
@@ -123,26 +124,6 @@ def _is_state(atom: str) -> bool:
 # predicates and flags, and what && || ! == != make of them: no member of a
 # local (`it.level`, `gw->pt_access`), no arithmetic (`level - 1`)
 _STATE_ATOM = re.compile(r"[\w\s!&|=(),:]+")
-_SELECTOR = re.compile(r"[A-Za-z_]\w*(?::[A-Za-z_]\w*|(?:\.[A-Za-z_]\w*)+)?")
-
-
-@lru_cache(maxsize=1 << 16)
-def where_exists(f, own: tuple = ()):
-    """Where a configuration exists, as far as ``_is_selector`` atoms say,
-    but for the fields of ``own`` slots: the MMU context roles the
-    comparison itself reads (which one it holds is what is compared)."""
-    return states.relax(f, lambda a: _is_selector(a) and not a.startswith(own))
-
-
-@lru_cache(maxsize=1 << 12)
-def _is_selector(atom: str) -> bool:
-    """An atom where a configuration exists is judged by: a flag of the host
-    (``tdp_mmu_enabled``), a parameter (``mirror``), a field of the role the
-    MMU context holds (``root_role.direct``). The guest's state
-    (``is_long_mode(vcpu)``) tells the values of fields apart, not where
-    pages are: a configuration made in one guest state is looked up in
-    every other."""
-    return bool(_SELECTOR.fullmatch(atom))
 
 
 def note_for(site: Site, lookup: Concrete, stored: Concrete, path: str, x: RTerm, y: RTerm

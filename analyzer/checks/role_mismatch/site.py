@@ -46,6 +46,8 @@ class Site:
     lookups: list[tuple[int, Concrete]] = field(default_factory=list)  # (chain index, config)
     stores: dict[int, list[Concrete]] = field(default_factory=dict)  # chain index -> configs
     _values: dict = field(default_factory=dict)
+    distinct: dict = field(default_factory=dict)  # chain index -> kinds of stored configurations
+    by_values: dict = field(default_factory=dict)  # chain index -> values -> those kinds
 
     def values(self, side: str, path: str) -> set:
         """The values (kind, value) of a field on one side, unknowns left out."""

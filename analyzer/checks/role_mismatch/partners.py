@@ -1,0 +1,110 @@
+"""Which stored configurations can be a lookup's partner, and where they
+exist: each kind of stored configuration once, those holding the lookup's
+own values found by hashing, so that judging a lookup does not cost more
+the more stores write alike."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from analyzer import states
+from analyzer.checks.role_mismatch.site import WILDCARDS, Site, ident, made_from_pages, parent_store
+from analyzer.resolve import Concrete, Ctx, Resolver
+
+Entry = tuple[Concrete, bool, int | None]  # a configuration, made from a page?, by which store
+
+
+def distinct_stores(site: Site, index: int) -> list[Entry]:
+    """The stored configurations of a chain that a lookup can tell apart,
+    first of each kind: configurations equal in every field, in where they
+    exist, in what the compare's condition reads and in the pages they come
+    from judge alike (they differ only in the way their values came)."""
+    got = site.distinct.get(index)
+    if got is None:
+        got, keys = [], set()
+        for c in site.stores.get(index, []):
+            made, parent = made_from_pages(site, c, 2), parent_store(site, c)
+            env = c.env
+            key = (where_exists(c.cond, site.own), made, parent,
+                   tuple(sorted((p, t.kind, t.value, t.forced, t.guard, t.via_param)
+                                for p, t in c.fields.items())),
+                   tuple((o in env, id(env.get(o))) for o in site.cond_reads or ()))
+            if key not in keys:
+                keys.add(key)
+                got.append((c, made, parent))
+        site.distinct[index] = got
+    return got
+
+
+def same_values(site: Site, index: int, lookup: Concrete) -> list[Entry]:
+    """The distinct stored configurations of a chain whose compared fields
+    hold the lookup's own values."""
+    table = site.by_values.get(index)
+    if table is None:
+        table = site.by_values[index] = {}
+        for entry in distinct_stores(site, index):
+            table.setdefault(_values_key(site, entry[0]), []).append(entry)
+    return table.get(_values_key(site, lookup), [])
+
+
+def _values_key(site: Site, c: Concrete) -> tuple:
+    return tuple(None if t is None or t.kind in WILDCARDS else ident(t)
+                 for t in map(c.fields.get, site.paths))
+
+
+def compared(site: Site, lookup: Concrete, stored: Concrete):
+    """The (lookup, stored) values of the compared fields both sides know."""
+    for p in site.paths:
+        x, y = lookup.fields.get(p), stored.fields.get(p)
+        if x is None or y is None or x.kind in WILDCARDS or y.kind in WILDCARDS:
+            continue
+        yield x, y
+
+
+def exists_for(site: Site, lookup: Concrete, stored: Concrete, made: bool,
+               stored_parent: int | None, child: bool, parent: int | None, ctx: Ctx,
+               resolver: Resolver):
+    """Where a stored configuration exists and the compare meets it, for a
+    lookup configuration (``child``, ``parent``: whether it was made from a
+    stored page, and by which store); False when never."""
+    if site.page_slots and "level" in site.leaves and made != child:
+        return False  # a root lookup never meets a child page, nor a child lookup a root
+    if child and parent != stored_parent:
+        return False  # children of pages another store made are that store's pages
+    # a comparison guarded by `sp->role.direct ||` never meets direct pages
+    reads = site.cond_reads
+    if reads is None:
+        meets = True
+    else:
+        env = {**lookup.env, **stored.env}
+        key = tuple(id(env.get(o)) for o in reads)
+        meets = site.meets.get(key)
+        if meets is None:
+            cmp = site.cmp
+            meets = site.meets[key] = where_exists(resolver.path_cond(cmp.cond, cmp.func, ctx, env),
+                                                   site.own)
+    return states.conj((where_exists(stored.cond, site.own), meets))
+
+
+@lru_cache(maxsize=1 << 16)
+def where_exists(f, own: tuple = ()):
+    """Where a configuration exists, as far as ``_is_selector`` atoms say,
+    but for the fields of ``own`` slots: the MMU context roles the
+    comparison itself reads (which one it holds is what is compared)."""
+    return states.relax(f, lambda a: _is_selector(a) and not a.startswith(own))
+
+
+@lru_cache(maxsize=1 << 12)
+def _is_selector(atom: str) -> bool:
+    """An atom where a configuration exists is judged by: a flag of the host
+    (``tdp_mmu_enabled``), a parameter (``mirror``), a field of the role the
+    MMU context holds (``root_role.direct``). The guest's state
+    (``is_long_mode(vcpu)``) tells the values of fields apart, not where
+    pages are: a configuration made in one guest state is looked up in
+    every other."""
+    return bool(_SELECTOR.fullmatch(atom))
+
+
+
+_SELECTOR = re.compile(r"[A-Za-z_]\w*(?::[A-Za-z_]\w*|(?:\.[A-Za-z_]\w*)+)?")
