@@ -1,0 +1,206 @@
+"""Expressions, one handler per node type, found by name (as the
+statements are): an expression of any other type is a value not known."""
+
+from __future__ import annotations
+
+import re
+
+from analyzer.cparse import FunctionDef, Node
+from analyzer.facts.syntax import parse_int
+from analyzer.state_reads.frame import Frame
+from analyzer.state_reads.part import Part
+from analyzer.state_reads.places import MMU_MEMBERS
+from analyzer.state_values import (
+    P,
+    S,
+    V,
+    flag_of,
+    join_path,
+    reads_of,
+    remask,
+    sym_of,
+    truth,
+    val,
+)
+from analyzer.statesym import FALSE, TRUE, UNKNOWN, and_, const, ite, not_, op, or_
+
+
+class Expressions(Part):
+    def __call__(self, frame: Frame, node: Node | None, depth: int, used: bool = True) -> object:
+        if node is None:
+            return V(UNKNOWN)
+        handler = getattr(self, node.type.upper(), None)
+        if handler is None:
+            return V(UNKNOWN)
+        return handler(frame, node, depth, used)
+
+    def PARENTHESIZED_EXPRESSION(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        if not node.named_children:
+            return V(UNKNOWN)
+        return self(frame, node.named_children[-1], depth, used)
+
+    def IDENTIFIER(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        return self.identifier(frame, node)
+
+    def NUMBER_LITERAL(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        n = parse_int(frame.pf.text_of(node).rstrip("uUlL"))
+        return V(const(n) if n is not None else ("h", frame.pf.text_of(node)))
+
+    # the literals ``true``, ``false`` and ``NULL`` (in the class body these
+    # names are the handlers; in the methods, statesym's conditions)
+    def TRUE(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        return V(const(1))
+
+    def FALSE(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        return V(const(0))
+
+    NULL = FALSE
+
+    def STRING_LITERAL(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        return V(("h", frame.text(node)))
+
+    CHAR_LITERAL = CONCATENATED_STRING = SIZEOF_EXPRESSION = STRING_LITERAL
+    ALIGNOF_EXPRESSION = OFFSETOF_EXPRESSION = STRING_LITERAL
+
+    def CAST_EXPRESSION(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        return self(frame, node.child_by_field_name("value"), depth, used)
+
+    def CONDITIONAL_EXPRESSION(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        c = self(frame, node.child_by_field_name("condition"), depth)
+        cond = truth(sym_of(c))
+        a = self.guarded(frame, cond, node.child_by_field_name("consequence"), depth)
+        b = self.guarded(frame, not_(cond), node.child_by_field_name("alternative"), depth)
+        if isinstance(a, S) or isinstance(b, S):
+            return a
+        return val(ite(cond, sym_of(a), sym_of(b)), reads_of(c), reads_of(a), reads_of(b))
+
+    def ASSIGNMENT_EXPRESSION(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        return self.ix.assign.expression(frame, node, depth)
+
+    def UPDATE_EXPRESSION(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        arg = node.child_by_field_name("argument")
+        if arg is not None and arg.type == "identifier":
+            old = self.identifier(frame, arg)
+            self.ix.assign.local(frame, frame.pf.text_of(arg), val(op("+", sym_of(old), const(1)), reads_of(old)))
+            return old
+        return V(UNKNOWN)
+
+    def CALL_EXPRESSION(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        return self.ix.call(frame, node, depth, used)
+
+    def FIELD_EXPRESSION(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        root, path = self.ix.place.of(frame, node, depth)
+        return self.ix.place.member(frame, node, root, path)
+
+    SUBSCRIPT_EXPRESSION = FIELD_EXPRESSION
+
+    def COMMA_EXPRESSION(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        self(frame, node.child_by_field_name("left"), depth, used=False)
+        return self(frame, node.child_by_field_name("right"), depth, used)
+
+    def INITIALIZER_LIST(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        return self.ix.initializer(frame, "", node, depth)
+
+    def UNARY_EXPRESSION(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        operator = node.child_by_field_name("operator")
+        arg = self(frame, node.child_by_field_name("argument"), depth)
+        o = frame.pf.text_of(operator) if operator is not None else ""
+        s = sym_of(arg)
+        if o == "!":
+            return val(not_(truth(s)), reads_of(arg))
+        if o == "-":
+            return val(op("neg", s) if s[0] != "c" else const(-s[1]), reads_of(arg))
+        if o == "~":
+            return val(op("~", s), reads_of(arg))
+        return arg
+
+    def POINTER_EXPRESSION(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        place = self.ix.place
+        operator = node.child_by_field_name("operator")
+        argn = node.child_by_field_name("argument")
+        o = frame.pf.text_of(operator) if operator is not None else ""
+        if o == "&":
+            root, path = place.of(frame, argn, depth)
+            if isinstance(root, P) and root.kind == "ctx":
+                return P("ctx", join_path(root.path, path))
+            if isinstance(root, P) and root.kind == "vcpu" and path[:1] == ["arch"] \
+                    and len(path) == 2 and path[1] in MMU_MEMBERS:
+                return P("mmu", path[1])
+            if not path and isinstance(root, S):
+                return P("struct", "", root)
+            got = place.member(frame, argn, root, path)
+            return got if isinstance(got, P) else V(("h", f"&{frame.text(argn)}"), reads_of(got))
+        got = self(frame, argn, depth)
+        if isinstance(got, P) and got.kind == "struct":
+            return got.target
+        return val(op("*", sym_of(got)), reads_of(got))
+
+    def BINARY_EXPRESSION(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+        o = frame.pf.text_of(node.child_by_field_name("operator"))
+        a = self(frame, node.child_by_field_name("left"), depth)
+        if o in ("&&", "||"):
+            first = truth(sym_of(a))
+            b = self.guarded(frame, first if o == "&&" else not_(first),
+                             node.child_by_field_name("right"), depth)
+        else:
+            b = self(frame, node.child_by_field_name("right"), depth)
+        sa, sb = sym_of(a), sym_of(b)
+        reads = reads_of(a) | reads_of(b)
+        if o == "&&":
+            return V(and_(truth(sa), truth(sb)), reads)
+        if o == "||":
+            return V(or_(truth(sa), truth(sb)), reads)
+        if o == "&":
+            masked = flag_of(sa, sb) or flag_of(sb, sa)
+            if masked is not None:
+                old = sa if sa[0] == "a" else sb
+                here = frame.step(node, "read")
+                return V(masked, frozenset(remask(r, old, masked, here, frame.guard(), frame.ident) for r in reads))
+        return V(op(o, sa, sb), reads)
+
+    # -- shared by the handlers --------------------------------------------------
+
+    def guarded(self, frame: Frame, cond: tuple, node: Node | None, depth: int) -> object:
+        """An operand evaluated only when ``cond`` holds (``?:``, ``&&``,
+        ``||``): what it reads is read under that condition."""
+        if cond == FALSE:
+            return V(UNKNOWN)
+        saved = frame.local
+        frame.local = and_(saved, cond)
+        try:
+            return self(frame, node, depth)
+        finally:
+            frame.local = saved
+
+    def identifier(self, frame: Frame, node: Node) -> object:
+        sources = self.ix.sources
+        name = frame.pf.text_of(node)
+        if name in frame.locals:
+            return frame.locals[name]
+        if name == "NULL":
+            return V(const(0))
+        if name in sources.numbers:
+            return V(const(sources.numbers[name]))
+        if re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+            return V(("n", name))
+        glob = sources.role_global(name)
+        if glob is not None:
+            got = self._global(glob)
+            if got is not None:
+                return got
+        if sources.defines(name):
+            return V(("h", f"&{name}"), fn=name)
+        return V(("h", name))
+
+    def _global(self, glob) -> object | None:
+        pf, node = glob
+        tnode = node.child_by_field_name("type")
+        rtype = self.ix.role_type(pf.text_of(tnode)) if tnode is not None else None
+        if rtype is None:
+            return None
+        for decl in node.children_by_field_name("declarator"):
+            value = decl.child_by_field_name("value")
+            if value is not None and value.type == "initializer_list":
+                fake = Frame(pf, FunctionDef("", node, node, 0, 0, "", []), TRUE, False, (), 0)
+                return self.ix.initializer(fake, pf.text_of(tnode), value, 0)
+        return None
