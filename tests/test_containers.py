@@ -1,5 +1,5 @@
 """Where pages live: the containers role loads read and role stores fill
-(analyzer/containers.py), on the fixtures and on Debian's real 6.12."""
+(analyzer/containers/), on the fixtures and on Debian's real 6.12."""
 
 from __future__ import annotations
 

@@ -1,0 +1,33 @@
+"""The page flow's records: what one file's functions do with pointers,
+and what every file's flow depends on beyond its own text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Node ids: ("var", func, name), ("ret", func), ("field", member),
+# ("global", name). A label is a field or global node id.
+
+
+@dataclass
+class FileFlow:
+    """What one file's functions do with pointers (data only, so an
+    analysis after a patch recomputes it for the changed files alone)."""
+
+    edges: list[tuple[tuple, tuple]] = field(default_factory=list)  # (from node, to node)
+    # (page node, container node): the page is put into the container
+    inserts: list[tuple[tuple, tuple]] = field(default_factory=list)
+    # (func, pointer text) -> node the pointer's value is, for role loads and stores
+    pointers: dict[tuple[str, str], list[tuple]] = field(default_factory=dict)
+    params: dict[str, list[str]] = field(default_factory=dict)  # func -> parameter names
+    heads: set[tuple] = field(default_factory=set)  # nodes used as list heads
+
+
+@dataclass(frozen=True)
+class FlowContext:
+    """What every file's flow depends on beyond its own text: the functions
+    the files define, their iterator macros and the page structs."""
+
+    defined: frozenset[str]
+    macros: tuple
+    page_types: frozenset[str]

@@ -1,0 +1,118 @@
+"""Kernel C read as text: the list primitives of rules/containers.toml,
+function-like macros, page structs, and the small text helpers of the
+walk (casts and parentheses stripped, balanced arguments)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import lru_cache
+
+from analyzer.cparse import Node, ParsedFile
+from analyzer.ruledata import rule_file
+
+IDENT = re.compile(r"[A-Za-z_]\w*$")
+_DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)\(([^)]*)\)((?:[^\n]*\\\n)*[^\n]*)", re.M)
+_CAST = re.compile(r"^\(\s*(?:const\s+)?(?:(?:struct|union)\s+\w+\s*\**|\w+\s*\*+)\s*\)\s*")
+
+
+@lru_cache(maxsize=1)
+def primitives() -> dict[str, list[str]]:
+    with rule_file("containers.toml").open("rb") as fh:
+        data = tomllib.load(fh)
+    return {k: list(v) for k, v in data.items() if isinstance(v, list)}
+
+
+def matches(name: str, kind: str) -> bool:
+    return any(re.fullmatch(p, name) for p in primitives().get(kind, []))
+
+
+def macros_of(text: str) -> dict[str, tuple[list[str], str]]:
+    """Function-like macros of a file's text: name -> (parameters, body)."""
+    out = {}
+    for m in _DEFINE.finditer(text):
+        params = [p.strip() for p in m.group(2).split(",") if p.strip()]
+        out[m.group(1)] = (params, m.group(3).replace("\\\n", " "))
+    return out
+
+
+def page_types_of(texts: list[str], slots: set[str]) -> set[str]:
+    """Struct types of the pointers that list primitives insert (``&sp->link``
+    into a list head) and that hold a role slot: the page structs."""
+    out: set[str] = set()
+    for text in texts:
+        for m in re.finditer(r"\bstruct\s+(\w+)\s*\*", text):
+            out.add(m.group(1))
+    # keep the struct types declared as pointers whose role member is written
+    written = set()
+    for text in texts:
+        for m in re.finditer(r"\b(\w+)\s*->\s*(\w+)\s*=[^=]", text):
+            if m.group(2) in slots:
+                written.add(m.group(1))
+    types = set()
+    for text in texts:
+        for m in re.finditer(r"\bstruct\s+(\w+)\s*\*\s*(\w+)\s*[;=,)]", text):
+            if m.group(2) in written:
+                types.add(m.group(1))
+    inserted = set()
+    for text in texts:
+        for m in re.finditer(r"\b(\w+)\s*\(\s*&\s*(\w+)\s*->\s*\w+\s*,", text):
+            if matches(m.group(1), "insert"):
+                inserted.add(m.group(2))
+    for text in texts:
+        for m in re.finditer(r"\bstruct\s+(\w+)\s*\*\s*(\w+)\s*[;=,)]", text):
+            if m.group(2) in inserted and m.group(1) in types:
+                out.add(m.group(1))
+    return {t for t in out if t in types}
+
+
+def strip(text: str) -> str:
+    text = text.strip()
+    while True:
+        before = text
+        text = text.lstrip("&*").strip()
+        text = _CAST.sub("", text)
+        if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+            text = text[1:-1].strip()
+        if text == before:
+            return text
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def member_names(pf: ParsedFile) -> frozenset[str]:
+    """Names used as struct members in the file (``link`` in ``sp->link``)."""
+    got = pf.__dict__.get("_member_names")
+    if got is None:
+        got = frozenset(re.findall(r"(?:->|\.)\s*([A-Za-z_]\w*)", pf.text))
+        pf.__dict__["_member_names"] = got
+    return got
+
+
+def chain_root(n: Node | None) -> Node | None:
+    while n is not None and n.type in ("field_expression", "subscript_expression",
+                                       "parenthesized_expression", "pointer_expression"):
+        n = (n.child_by_field_name("argument") or n.child_by_field_name("array")
+             or next((c for c in n.named_children), None))
+    return n
+
+
+def balanced_from(text: str, open_at: int) -> str | None:
+    """The text inside the parentheses opening at ``open_at``."""
+    depth = 0
+    for k in range(open_at, len(text)):
+        if text[k] == "(":
+            depth += 1
+        elif text[k] == ")":
+            depth -= 1
+            if depth == 0:
+                return text[open_at + 1:k]
+    return None
