@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from analyzer.terms import Step  # in the module's namespace: store.py reads the hints
+from analyzer.terms import Step  # in the module's namespace: analyzer.store reads the hints
 
 
 @dataclass

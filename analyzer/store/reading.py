@@ -1,92 +1,30 @@
-"""Analyses as JSON, for the on-disk cache: data that cannot execute.
-
-``encode`` writes an ``Analysis`` (its facts, terms, findings and steps) as
-compact JSON; ``decode`` reads it back and builds only the dataclasses of
-``REGISTRY``, through their constructors. Every field is read by its type
-annotation, so a value of the wrong type, an unknown record or field, or a
-reference to nothing raises ``Malformed``; the cache takes that as a miss.
-
-The JSON is ``[MAGIC, classes, groups]``. ``classes`` lists ``[name,
-[field, ...]]`` of each record type used. Objects are numbered in the order
-the groups give them; a group is ``[class, count, column, ...]``, ``count``
-objects of one record type with one list per field, and comes after every
-object its objects refer to (so a reference is always to an earlier object:
-no cycles, and the last object is the analysis). Reading a group checks
-each column at once and builds its objects in one ``map`` of the
-constructor: most of an analysis is small records (steps, terms,
-parameters), and a column costs little more than its constructor calls.
-
-A field typed with a record or ``object`` (a term) holds an object's
-number, so an object that several others share (a step, the role model) is
-stored once and shared again after reading, as pickle kept it. Containers
-follow their annotation (``list[X]``, ``dict[str, X]`` as objects, other
-dicts as ``[[k, v], ...]``, tuples as lists). A value of a field typed
-``tuple`` that holds only strings and ints (a flow node such as ``("var",
-func, name)``, a dependency) is an object of the pseudo-class ``tuple``,
-stored once (its group is ``[class, count, [[item, ...], ...]]``). Other
-values without a precise annotation are tagged: a list is a tuple, ``{"o":
-n}`` a term, ``{"k": n}`` the graph node of step n, ``{"l"|"f"|"s": [...]}``
-a list, frozenset or set.
-"""
+"""Reading an entry back: each group's columns checked at once, its
+objects built with one ``map`` of the constructor; anything else is
+``Malformed``."""
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import itertools
 import json
-import types
 import typing
 from collections.abc import Callable
 
 from analyzer import terms
 from analyzer.analysis import Analysis
-from analyzer.containers import FileFlow, FlowContext
-from analyzer.facts import CallSite, Compare, Exit, Facts, FuncInfo, Param, Phi, Store
-from analyzer.findings import Finding, TraceStep
-from analyzer.nodes import StepKey, node_of
-from analyzer.roles import RoleModel, RoleType
-
-MAGIC = "mmu-role-lint analysis"
-
-# Every class an entry may build. Terms sit in fields typed ``object``;
-# such a field takes one of TERMS (or None), nothing else.
-TERMS = (terms.Const, terms.Named, terms.Opaque, terms.Unknown, terms.Scalar, terms.Ref,
-         terms.Truthy, terms.Not, terms.And, terms.Or, terms.Eq, terms.OpaqueCond, terms.CompareCond,
-         terms.Ite, terms.Value, terms.Mask)
-RECORDS = (Analysis, Facts, FuncInfo, Param, CallSite, Store, Compare, Exit, Phi, RoleModel,
-           RoleType,
-           Finding, TraceStep, terms.Step, terms.Origin, FileFlow, FlowContext)
-REGISTRY: dict[str, type] = {cls.__name__: cls for cls in (*RECORDS, *TERMS)}
-
-# Fields whose annotation says less than what they hold: read and written
-# (and checked) as this instead.
-PRECISE: dict[tuple[type, str], object] = {
-    (Analysis, "page_flows"): dict[str, FileFlow],
-    (Analysis, "page_context"): FlowContext | None,
-    (FlowContext, "macros"): tuple[tuple[str, tuple[list[str], str]], ...],
-    (Analysis, "by_compare"): dict[tuple[str, int], tuple[list[Finding], frozenset[tuple]]],
-}
-
-_PLAIN = (str, int, bool, float)
-_SCALAR = frozenset({*_PLAIN, type(None)})
-
-
-class Malformed(ValueError):
-    """The JSON is not an analysis this program wrote."""
-
-
-def encode(analysis: Analysis) -> bytes:
-    """Compact JSON of an analysis. Raises TypeError for a value the format
-    has no place for, RecursionError for terms nested too deep: the
-    analysis is then not stored."""
-    if type(analysis) is not Analysis:
-        raise TypeError(f"not an Analysis: {type(analysis).__name__}")
-    enc = _Encoder()
-    enc.ref(analysis)
-    classes = [[cls.__name__, list(_fields(cls)) if cls is not tuple else []] for cls in enc.classes]
-    return json.dumps([MAGIC, classes, enc.groups()], separators=(",", ":"),
-                      check_circular=False, default=_number).encode()
+from analyzer.nodes import node_of
+from analyzer.store.schema import (
+    MAGIC,
+    PLAIN,
+    REGISTRY,
+    SCALAR,
+    TERMS,
+    Malformed,
+    fields_of,
+    hints_of,
+    is_optional,
+    is_record,
+)
 
 
 def decode(data: bytes | str) -> Analysis:
@@ -120,145 +58,6 @@ def decode(data: bytes | str) -> Analysis:
     return objs[-1]
 
 
-# ---- writing ------------------------------------------------------------
-
-class _Ref:
-    """An object's number, known once every object is: ``json.dumps``
-    writes it through ``_number``."""
-
-    __slots__ = ("level", "n")
-
-    def __init__(self, level: int) -> None:
-        self.level = level  # 0 for an object that refers to none, else 1 + its highest reference's
-        self.n = -1
-
-
-def _number(ref: object) -> int:
-    if type(ref) is not _Ref:
-        raise TypeError(f"cannot store a {type(ref).__name__}")
-    return ref.n
-
-
-class _Encoder:
-    def __init__(self) -> None:
-        self.seen: dict[int, _Ref] = {}  # id(object) -> its reference
-        self.tuples: dict[tuple, _Ref] = {}  # a node tuple -> its reference
-        self.classes: dict[type, int] = {}  # -> index in the class list
-        self.made: list[tuple[_Ref, int, list]] = []  # (reference, class, values)
-        self.levels = [0]  # per object being written: the highest level it refers to
-
-    def ref(self, obj) -> _Ref:
-        got = self.seen.get(id(obj))
-        if got is None:
-            cls = type(obj)
-            if REGISTRY.get(cls.__name__) is not cls:
-                raise TypeError(f"cannot store a {cls.__name__}")
-            self.levels.append(-1)
-            values = [w(getattr(obj, f), self) for f, w in _writers(cls).items()]
-            got = self.seen[id(obj)] = _Ref(self.levels.pop() + 1)
-            self.made.append((got, self.classes.setdefault(cls, len(self.classes)), values))
-        self.levels[-1] = max(self.levels[-1], got.level)
-        return got
-
-    def node(self, v):
-        """A value of a field typed ``tuple``: a tuple of strings and ints
-        (a flow or graph node, a dependency) is an object of its own,
-        written once however often it occurs; anything else is loose."""
-        if type(v) is tuple and all(type(x) is str or type(x) is int for x in v):
-            got = self.tuples.get(v)
-            if got is None:
-                got = self.tuples[v] = _Ref(0)
-                self.made.append((got, self.classes.setdefault(tuple, len(self.classes)), list(v)))
-            self.levels[-1] = max(self.levels[-1], 0)
-            return got
-        return self.loose(v)
-
-    def loose(self, v):
-        """A value without a precise annotation, tagged."""
-        t = type(v)
-        if v is None or t in _PLAIN:
-            return v
-        if t is tuple:
-            return [self.loose(x) for x in v]
-        if t is StepKey:
-            return {"k": self.ref(v.step)}
-        if t is list:
-            return {"l": [self.loose(x) for x in v]}
-        if t is frozenset or t is set:
-            return {"f" if t is frozenset else "s": [self.loose(x) for x in v]}
-        if isinstance(v, TERMS):
-            return {"o": self.ref(v)}
-        raise TypeError(f"cannot store a {t.__name__} in an untyped place")
-
-    def groups(self) -> list[list]:
-        """The objects by level (each after all it refers to), then class;
-        numbered in that order, one group per level and class."""
-        def order(m: tuple) -> tuple[int, int]:
-            return (m[0].level, m[1])
-
-        self.made.sort(key=order)
-        for n, (ref, _cls, _values) in enumerate(self.made):
-            ref.n = n
-        out: list[list] = []
-        for (_level, cls), run in itertools.groupby(self.made, key=order):
-            items = [values for _ref, _cls, values in run]
-            if cls == self.classes.get(tuple):
-                out.append([cls, len(items), items])
-            else:
-                out.append([cls, len(items), *map(list, zip(*items, strict=True))])
-        return out
-
-
-_Writer = Callable[[object, _Encoder], object]
-_WRITERS: dict[type, dict[str, _Writer]] = {}
-
-
-def _writers(cls: type) -> dict[str, _Writer]:
-    got = _WRITERS.get(cls)
-    if got is None:
-        hints = _hints(cls)
-        got = _WRITERS[cls] = {f: _writer(hints[f]) for f in _fields(cls)}
-    return got
-
-
-def _writer(hint) -> _Writer:
-    """A writer of one field's value. It refuses what the reader would
-    refuse (a value that does not match the annotation): an entry that can
-    never be read back would be a miss on every run."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-
-    def bad(v):
-        raise TypeError(f"a {type(v).__name__} where the annotation says {hint!r}")
-
-    if hint in _PLAIN:
-        return lambda v, enc: v if type(v) is hint else bad(v)
-    if hint is object:
-        return lambda v, enc: None if v is None else enc.ref(v) if isinstance(v, TERMS) else bad(v)
-    if _record(hint):
-        return lambda v, enc: enc.ref(v) if type(v) is hint else bad(v)
-    if _optional(origin, args):
-        inner = _writer(next(a for a in args if a is not type(None)))
-        return lambda v, enc: None if v is None else inner(v, enc)
-    if origin in (list, frozenset, set) or (origin is tuple and args[-1:] == (Ellipsis,)):
-        item = _writer(args[0])
-        return lambda v, enc: [item(x, enc) for x in v]
-    if origin is tuple:
-        items = [_writer(a) for a in args]
-        return lambda v, enc: [w(x, enc) for w, x in zip(items, v, strict=True)]
-    if origin is dict:
-        key, val = _writer(args[0]), _writer(args[1])
-        if args[0] is str:
-            return lambda v, enc: {k if type(k) is str else bad(k): val(x, enc) for k, x in v.items()}
-        return lambda v, enc: [[key(k, enc), val(x, enc)] for k, x in v.items()]
-    if hint is tuple:
-        return lambda v, enc: enc.node(v)
-    if hint in (frozenset, list, set):
-        return lambda v, enc: [enc.loose(x) for x in v]
-    raise TypeError(f"no way to store a field typed {hint!r}")
-
-
-# ---- reading ------------------------------------------------------------
-
 _Reader = Callable[[object, list], object]
 _Group = Callable[[list, list], list]
 _READERS: dict[tuple[str, tuple[str, ...]], _Group] = {}
@@ -284,10 +83,10 @@ def _make_reader(name: str, fields: tuple[str, ...]) -> _Group:
     cls = REGISTRY.get(name)
     if cls is None:
         raise Malformed(f"no such record: {name!r}")
-    names = _fields(cls)
+    names = fields_of(cls)
     if fields != names:
         raise Malformed(f"{name}: fields {list(fields)} are not {list(names)}")
-    hints = _hints(cls)
+    hints = hints_of(cls)
     columns = [_column(hints[f], f"{name}.{f}") for f in names]
 
     def build(group: list, objs: list) -> list:
@@ -320,7 +119,7 @@ def _column(hint, where: str) -> Callable[[list, list], list]:
     once where it can (scalars, references, lists of them), one by one
     where it cannot."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    optional = _optional(origin, args)
+    optional = is_optional(origin, args)
     inner = next(a for a in args if a is not type(None)) if optional else hint
     per_value = _read(hint, where)
 
@@ -328,7 +127,7 @@ def _column(hint, where: str) -> Callable[[list, list], list]:
         if type(col) is not list:
             raise Malformed(f"{where}: a column that is not a list")
         return [per_value(v, objs) for v in col]
-    if inner in _PLAIN:
+    if inner in PLAIN:
         allowed = {inner, type(None)} if optional else {inner}
 
         def plain(col, objs: list) -> list:
@@ -352,7 +151,7 @@ def _many(hint, where: str) -> Callable[[list, list], list | None] | None:
     None when the values are not all of that simple shape (the caller reads
     them one by one); this function gives None for a type it cannot read so."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if hint in _PLAIN:
+    if hint in PLAIN:
         return lambda vs, objs: vs if set(map(type, vs)) == {hint} else None
     kinds = _kinds(hint)
     if kinds is not None:
@@ -392,7 +191,7 @@ def _kinds(hint) -> frozenset[type] | None:
     for a hint whose values are not references."""
     if hint is object:
         return frozenset(TERMS)
-    if _record(hint) or hint is tuple:
+    if is_record(hint) or hint is tuple:
         return frozenset({hint})
     return None
 
@@ -417,13 +216,13 @@ def _read(hint, where: str) -> _Reader:
     def bad(_v=None, _objs=None):
         raise Malformed(f"{where}: a value of the wrong type")
 
-    if hint in _PLAIN:
+    if hint in PLAIN:
         return lambda v, objs: v if type(v) is hint else bad()
     if hint is object:
         return lambda v, objs: None if v is None else _obj(v, objs, TERMS, where)
-    if _record(hint):
+    if is_record(hint):
         return lambda v, objs: _obj(v, objs, hint, where)
-    if _optional(origin, args):
+    if is_optional(origin, args):
         inner = _read(next(a for a in args if a is not type(None)), where)
         return lambda v, objs: None if v is None else inner(v, objs)
     if origin in (list, frozenset, set) or (origin is tuple and args[-1:] == (Ellipsis,)):
@@ -491,7 +290,7 @@ def _obj(v, objs: list, kind, where: str):
 
 
 def _loose(v, objs: list, where: str):
-    if v is None or type(v) in _PLAIN:
+    if v is None or type(v) in PLAIN:
         return v
     if type(v) is list:
         if _scalars(v):  # a graph or flow node: the common case
@@ -510,23 +309,4 @@ def _loose(v, objs: list, where: str):
 
 
 def _scalars(items: list) -> bool:
-    return all(map(_SCALAR.__contains__, map(type, items)))
-
-
-def _hints(cls: type) -> dict[str, object]:
-    hints = typing.get_type_hints(cls)
-    hints.update((f, hint) for (c, f), hint in PRECISE.items() if c is cls)
-    return hints
-
-
-def _fields(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
-
-
-def _optional(origin, args) -> bool:
-    """``X | None``, the only union the records use."""
-    return origin in (types.UnionType, typing.Union) and len(args) == 2 and type(None) in args
-
-
-def _record(hint) -> bool:
-    return isinstance(hint, type) and REGISTRY.get(hint.__name__) is hint
+    return all(map(SCALAR.__contains__, map(type, items)))
