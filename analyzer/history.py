@@ -39,8 +39,8 @@ from analyzer.gitmode import (
     Commit,
     Entries,
     Repo,
-    _name_status,
-    _records,
+    ls_records,
+    name_status,
     tree_entries,
 )
 from analyzer.results import ABBREV, CheckReport, Origin, PatchResult
@@ -81,9 +81,9 @@ class History:
         if not renames:
             return tree_entries(self.repo, sha)
         out = self.repo.git("ls-tree", "-r", "-z", sha, "--", *IMAGE_PATHSPECS, *sorted(renames))
-        blobs = {path: blob for (mode, kind, blob), path in _records(out)
+        blobs = {path: blob for (mode, kind, blob), path in ls_records(out)
                  if kind == "blob" and mode in REGULAR and path not in renames.values()}
-        blobs.update((renames[path], blob) for (mode, kind, blob), path in _records(out)
+        blobs.update((renames[path], blob) for (mode, kind, blob), path in ls_records(out)
                      if kind == "blob" and mode in REGULAR and path in renames)
         return tuple((p, blobs[p]) for p in image_paths(blobs))
 
@@ -162,7 +162,7 @@ class History:
         out = self.repo.git("diff-tree", "-r", "-M", "-z", "--name-status", "--no-commit-id",
                             parent, sha)
         found = dict(renames)
-        for row in _name_status(out):
+        for row in name_status(out):
             if not row[0].startswith("R"):
                 continue
             old, new = row[1], row[2]

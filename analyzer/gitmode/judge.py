@@ -1,0 +1,110 @@
+"""Judging commits and the index: each change's analyses before and
+after, kept by the blob ids of their images so that a linear series
+analyzes each tree once."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from analyzer.delta import compare
+from analyzer.errors import UserError
+from analyzer.gitmode.commits import restore_parents
+from analyzer.gitmode.repo import Commit, Repo
+from analyzer.gitmode.trees import (
+    Entries,
+    commit_changes,
+    image_of,
+    index_entries,
+    staged_changes,
+    tree_entries,
+)
+from analyzer.results import CheckReport, PatchResult
+from analyzer.sources import LEGACY_MMU, MMU_DIR, Image, is_role_path, layout
+
+if TYPE_CHECKING:
+    from analyzer.analysis import Analysis
+
+
+class Analyses:
+    """Analyses of images, keyed by their blob ids: a commit's pre-image is
+    usually the post-image of the commit before it."""
+
+    def __init__(self, repo: Repo, keep: int = 4) -> None:
+        self.repo = repo
+        self.keep = keep
+        self.cache: OrderedDict[Entries, tuple[Analysis, Image]] = OrderedDict()
+        self.computed = 0
+
+    def of(self, entries: Entries, base: Entries | None = None) -> Analysis:
+        """The analysis of a tree; given the tree it was made from (a
+        commit's parent), only what changed is analyzed again."""
+        if entries in self.cache:
+            self.cache.move_to_end(entries)
+            return self.cache[entries][0]
+        from analyzer.analysis import analyze, analyze_cached  # heavy: tree-sitter
+
+        image = image_of(self.repo, entries)
+        if base is not None and base in self.cache:
+            base_analysis, base_image = self.cache[base]
+            result = analyze(image, base=base_analysis, base_image=base_image)
+        else:
+            result = analyze_cached(image)
+        self.computed += 1
+        self.cache[entries] = (result, image)
+        if len(self.cache) > self.keep:
+            self.cache.popitem(last=False)
+        return result
+
+
+def _judge(res: PatchResult, analyses: Analyses, touched: list[str],
+           before: Callable[[], Entries], after: Callable[[], Entries]) -> None:
+    """Fill in ``res``; the images are listed only when role code changed."""
+    if not any(is_role_path(p) for p in touched):
+        res.status, res.reason = "skipped", "no role code touched"
+        return
+    old, new = before(), after()
+    if not layout(p for p, _ in old)[0] and not layout(p for p, _ in new)[0]:
+        res.status, res.reason = "skipped", (f"no KVM MMU sources (looked for {MMU_DIR}/*.c "
+                                             f"and {LEGACY_MMU})")
+        return
+    before = analyses.of(old)  # first: the analysis after is made from it
+    after = analyses.of(new, base=old)
+    res.delta = compare(before.findings, after.findings)
+    res.notes += [str(n) for n in after.not_analyzed(touched)]
+
+
+def judge_commits(repo: Repo, commits: list[Commit], analyses: Analyses | None = None) -> CheckReport:
+    analyses = analyses or Analyses(repo)
+    results = []
+    for c in commits:
+        restore_parents(repo, c)
+        res = PatchResult(subject=c.title, status="analyzed")
+        results.append(res)
+        if len(c.parents) > 1:
+            res.status, res.reason = "skipped", "merge commit"
+            continue
+        res.files, touched = commit_changes(repo, c)
+        parent = c.parents[0] if c.parents else None
+        _judge(res, analyses, touched, lambda p=parent: tree_entries(repo, p),
+               lambda c=c: tree_entries(repo, c.sha))
+    return CheckReport(patches=results, tree=str(repo.top))
+
+
+def judge_staged(repo: Repo, analyses: Analyses | None = None) -> CheckReport:
+    """The index against HEAD, as the next commit would be."""
+    if repo.bare:
+        raise UserError(f"{repo.top}: a bare repository has no index (nothing is staged "
+                        "there); run git --staged in a checkout, or judge commits with "
+                        "mmu-role-lint git RANGE")
+    analyses = analyses or Analyses(repo)
+    head = repo.verify("HEAD")
+    res = PatchResult(subject="staged changes", status="analyzed")
+    res.files, touched = staged_changes(repo, head)
+    if touched:
+        _judge(res, analyses, touched, lambda: tree_entries(repo, head),
+               lambda: index_entries(repo))
+    else:
+        res.status, res.reason = "skipped", "no staged changes"
+    return CheckReport(patches=[res], tree=str(repo.top))

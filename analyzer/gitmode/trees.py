@@ -1,0 +1,127 @@
+"""What a commit or the index changed, and its MMU files as an image,
+read from git objects only (``diff-tree``, ``ls-tree``, ``ls-files``,
+``cat-file --batch``)."""
+
+from __future__ import annotations
+
+import os
+
+from analyzer.errors import UserError
+from analyzer.gitmode.repo import Commit, Repo
+from analyzer.sources import (
+    CONTEXT,
+    HEADER,
+    LEGACY_MMU,
+    MMU_DIR,
+    TMPL,
+    Image,
+    image_paths,
+    source_text,
+    split_image,
+)
+
+# Where role code can live; ``ls-tree`` and ``ls-files`` take these as path prefixes.
+ROLE_PATHSPECS = [MMU_DIR, LEGACY_MMU, f"arch/x86/kvm/{TMPL}", "arch/x86/kvm/mmu.h", HEADER]
+# What an image holds: the role code and the context files read beside it.
+IMAGE_PATHSPECS = [*ROLE_PATHSPECS, *CONTEXT]
+
+REGULAR = ("100644", "100755", "100664")  # git file modes of regular files (100664: old trees)
+
+Entries = tuple[tuple[str, str], ...]  # (path, blob id), in layout order
+
+
+def name_status(out: bytes) -> list[list[str]]:
+    """``--name-status -z`` output: [status, path] or [status, old, new]."""
+    tokens = os.fsdecode(out).split("\0")
+    rows, i = [], 0
+    while i < len(tokens) and tokens[i]:
+        status = tokens[i]
+        n = 2 if status[:1] in ("R", "C") else 1
+        rows.append([status, *tokens[i + 1:i + 1 + n]])
+        i += 1 + n
+    return rows
+
+
+def _changes(rows: list[list[str]]) -> tuple[list[str], list[str]]:
+    """(the files as ``check`` lists them, every path touched)."""
+    files = [r[-1] for r in rows]
+    touched = [p for r in rows for p in r[1:]]
+    return files, touched
+
+
+def commit_changes(repo: Repo, commit: Commit) -> tuple[list[str], list[str]]:
+    base = commit.parents[0] if commit.parents else repo.empty_tree()  # see real_parents
+    out = repo.git("diff-tree", "-r", "-M", "-z", "--name-status", "--no-commit-id",
+                   base, commit.sha)
+    return _changes(name_status(out))
+
+
+def staged_changes(repo: Repo, head: str | None) -> tuple[list[str], list[str]]:
+    out = repo.git("diff-index", "--cached", "-r", "-M", "-z", "--name-status",
+                   head or repo.empty_tree(), "--")
+    return _changes(name_status(out))
+
+
+def _candidate(path: str) -> bool:
+    if path.startswith(MMU_DIR + "/"):
+        return "/" not in path[len(MMU_DIR) + 1:]
+    return path in ROLE_PATHSPECS or path in CONTEXT
+
+
+def _select(blobs: dict[str, str]) -> Entries:
+    return tuple((p, blobs[p]) for p in image_paths(blobs))
+
+
+def ls_records(out: bytes) -> list[tuple[list[str], str]]:
+    """``-z`` listings: (the fields before the tab, the path)."""
+    records = []
+    for item in os.fsdecode(out).split("\0"):
+        if item:
+            meta, path = item.split("\t", 1)
+            records.append((meta.split(), path))
+    return records
+
+
+def tree_entries(repo: Repo, rev: str | None) -> Entries:
+    """The MMU files of a commit's tree (none for ``None``, the empty tree)."""
+    if rev is None:
+        return ()
+    out = repo.git("ls-tree", "-r", "-z", rev, "--", *IMAGE_PATHSPECS)
+    return _select({path: sha for (mode, _kind, sha), path in ls_records(out)
+                    if mode in REGULAR and _candidate(path)})
+
+
+def index_entries(repo: Repo) -> Entries:
+    """The MMU files as staged in the index (regular files: as in a commit,
+    a gitlink or a symbolic link at a role path is no source)."""
+    out = repo.git("ls-files", "-s", "-z", "--", *IMAGE_PATHSPECS)
+    blobs = {}
+    for (mode, sha, stage), path in ls_records(out):
+        if stage != "0":
+            raise UserError(f"{path}: unmerged in the index; resolve the conflict and "
+                            "git add it first")
+        if mode in REGULAR and _candidate(path):
+            blobs[path] = sha
+    return _select(blobs)
+
+
+def read_blobs(repo: Repo, entries: Entries) -> dict[str, str]:
+    """path -> text, through one ``git cat-file --batch``."""
+    if not entries:
+        return {}
+    out = repo.git("cat-file", "--batch", data="".join(f"{sha}\n" for _, sha in entries).encode())
+    texts, pos = {}, 0
+    for path, sha in entries:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        if len(header) != 3:
+            raise UserError(f"{path}: git object {sha} missing; is the repository complete?")
+        size = int(header[2])
+        data = out[end + 1:end + 1 + size]
+        pos = end + 1 + size + 1
+        texts[path] = source_text(data, path)
+    return texts
+
+
+def image_of(repo: Repo, entries: Entries) -> Image:
+    return split_image(read_blobs(repo, entries))
