@@ -1,0 +1,172 @@
+"""Function definitions: their names, parameters and return types as
+written; and the parse errors in each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from analyzer.cparse.parser import Node, ParsedFile
+from analyzer.encoding import encode
+
+
+@dataclass
+class FunctionDef:
+    """A function definition. ``name`` is the declarator as written, so a
+    paging_tmpl.h function is ``FNAME(fetch)``. ``params`` holds
+    (type_text, name) pairs; type_text is the declaration minus the name,
+    whitespace collapsed (``struct kvm_vcpu *``); ``(void)`` gives []; a
+    variadic ``...`` gives ("...", "")."""
+
+    name: str
+    node: Node
+    body: Node
+    start_line: int
+    end_line: int
+    return_type_text: str
+    params: list[tuple[str, str]]
+
+
+_DECLARATOR_WRAPPERS = ("pointer_declarator", "attributed_declarator", "parenthesized_declarator")
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _function_declarator(decl: Node | None) -> tuple[Node | None, int]:
+    """Descend to the outermost function_declarator; count pointer levels."""
+    stars = 0
+    while decl is not None and decl.type != "function_declarator":
+        if decl.type not in _DECLARATOR_WRAPPERS:
+            return None, stars
+        if decl.type == "pointer_declarator":
+            stars += 1
+        decl = decl.child_by_field_name("declarator") or (
+            decl.named_children[0] if decl.named_children else None
+        )
+    return decl, stars
+
+
+def _declared_name(decl: Node | None) -> Node | None:
+    """The identifier a (parameter) declarator declares."""
+    while decl is not None:
+        if decl.type in ("identifier", "field_identifier", "type_identifier"):
+            return decl
+        inner = decl.child_by_field_name("declarator")
+        if inner is None:
+            inner = next((c for c in decl.named_children if c.type.endswith("declarator")), None)
+        decl = inner
+    return None
+
+
+def _param(pf: ParsedFile, node: Node) -> tuple[str, str] | None:
+    if node.type == "variadic_parameter":
+        return ("...", "")
+    if node.type not in ("parameter_declaration", "optional_parameter_declaration"):
+        return None
+    name = _declared_name(node.child_by_field_name("declarator"))
+    text = pf.text_of(node)
+    if name is None:
+        return (_squash(text), "")
+    cut_start = name.start_byte - node.start_byte
+    cut_end = name.end_byte - node.start_byte
+    raw = encode(text)
+    rest = raw[:cut_start] + raw[cut_end:]
+    return (_squash(rest.decode("utf-8", errors="replace")), pf.text_of(name))
+
+
+def _return_type(pf: ParsedFile, fn: Node, stars: int) -> str:
+    parts = [
+        pf.text_of(c)
+        for c in fn.children
+        if c.type == "type_qualifier" or c == fn.child_by_field_name("type")
+    ]
+    text = _squash(" ".join(parts))
+    return f"{text} {'*' * stars}" if stars else text
+
+
+# Nodes that can hold a function definition: walking only these (not every
+# expression of every body) keeps listing functions cheap.
+_FUNCTION_HOLDERS = frozenset({
+    "translation_unit", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",
+    "preproc_elifdef", "linkage_specification", "declaration_list", "ERROR",
+})
+
+
+def _function_nodes(root: Node) -> list[Node]:
+    out: list[Node] = []
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.type == "function_definition":
+            out.append(n)
+        elif n.type in _FUNCTION_HOLDERS:
+            stack.extend(reversed(n.children))
+    return out
+
+
+def functions(pf: ParsedFile) -> list[FunctionDef]:
+    """Every function definition in the file, in source order (including
+    those inside preprocessor conditionals). Computed once per file."""
+    cached = pf.__dict__.get("_functions")
+    if cached is not None:
+        return cached
+    out: list[FunctionDef] = []
+    for fn in _function_nodes(pf.root):
+        body = fn.child_by_field_name("body")
+        fdecl, stars = _function_declarator(fn.child_by_field_name("declarator"))
+        if body is None or fdecl is None:
+            continue
+        name_node = fdecl.child_by_field_name("declarator")
+        plist = fdecl.child_by_field_name("parameters")
+        params: list[tuple[str, str]] = []
+        if plist is not None:
+            params = [p for c in plist.named_children if (p := _param(pf, c)) is not None]
+        if params == [("void", "")]:
+            params = []
+        out.append(
+            FunctionDef(
+                name=_squash(pf.text_of(name_node)) if name_node is not None else "",
+                node=fn,
+                body=body,
+                start_line=fn.start_point.row + 1,
+                end_line=fn.end_point.row + 1,
+                return_type_text=_return_type(pf, fn, stars),
+                params=params,
+            )
+        )
+    pf.__dict__["_functions"] = out
+    return out
+
+
+def error_counts(pf: ParsedFile) -> dict[str, int]:
+    """Number of ERROR or MISSING nodes per function name (summed over
+    same-named definitions); key "" counts those outside any function. Every
+    function found is listed, with 0 when it parsed clean."""
+    counts: dict[str, int] = {"": 0}
+    spans: list[tuple[int, int, str]] = []
+    if not pf.root.has_error:
+        counts.update((f.name, 0) for f in functions(pf))
+        return counts
+    for f in functions(pf):
+        counts.setdefault(f.name, 0)
+        spans.append((f.node.start_byte, f.node.end_byte, f.name))
+    for bad in _error_nodes(pf.root):
+        owner = ""
+        for start, end, name in spans:
+            if start <= bad.start_byte and bad.end_byte <= end:
+                owner = name
+                break
+        counts[owner] += 1
+    return counts
+
+
+def _error_nodes(node: Node) -> Iterator[Node]:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.is_error or n.is_missing:
+            yield n
+        if n.has_error:
+            stack.extend(reversed(n.children))

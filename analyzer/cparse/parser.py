@@ -1,0 +1,86 @@
+"""tree-sitter-c behind one module: the only one that imports tree_sitter.
+A ``ParsedFile`` is one parsed file; ``captures`` runs a query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import tree_sitter_c
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+
+from analyzer.encoding import encode
+from analyzer.neutralize import Oversized, neutralize, oversized
+
+__all__ = ["Node", "ParsedFile", "captures", "parse_c"]
+
+
+@lru_cache(maxsize=1)
+def _language() -> Language:
+    return Language(tree_sitter_c.language())
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Parser:
+    return Parser(_language())
+
+
+@dataclass
+class ParsedFile:
+    """One parsed C file.
+
+    ``text`` is the original text; ``source`` the neutralized UTF-8 bytes that
+    were parsed (same length as ``text`` encoded, so spans line up);
+    ``oversized`` the text neutralization left out of the parse."""
+
+    path: str
+    text: str
+    source: bytes
+    tree: Tree
+    root: Node
+    _raw: bytes = field(init=False, repr=False)
+    oversized: list[Oversized] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._raw = encode(self.text)
+        if len(self._raw) != len(self.source):
+            raise ValueError(f"{self.path}: neutralized source length differs from the original")
+
+    def text_of(self, node: Node) -> str:
+        """The node's text, taken from the original (not neutralized) source."""
+        return self._raw[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
+
+    def line_of(self, node: Node) -> int:
+        """1-based line of the node's first character."""
+        return node.start_point.row + 1
+
+    def col_of(self, node: Node) -> int:
+        """1-based column of the node's first character, counted in characters
+        (tree-sitter counts bytes; they differ only after non-ASCII text)."""
+        start = node.start_byte
+        prefix = self._raw[start - node.start_point.column : start]
+        return len(prefix.decode("utf-8", errors="replace")) + 1
+
+
+def parse_c(path: str, text: str, *, raw: bool = False, neutral: str | None = None) -> ParsedFile:
+    """Neutralize ``text`` and parse it as C. ``raw=True`` skips
+    neutralization (for comparing against the grammar's bare view);
+    ``neutral`` passes the neutralized text when it is already known."""
+    if neutral is None:
+        neutral = text if raw else neutralize(text)
+    source = encode(neutral)
+    tree = _parser().parse(source)
+    return ParsedFile(path=path, text=text, source=source, tree=tree, root=tree.root_node,
+                      oversized=[] if raw else oversized(text))
+
+
+@lru_cache(maxsize=128)
+def _query(source: str) -> Query:
+    return Query(_language(), source)
+
+
+def captures(query_source: str, node: Node) -> dict[str, list[Node]]:
+    """Run a tree-sitter query (compiled once per distinct text) under
+    ``node``; returns capture name -> nodes in source order."""
+    found = QueryCursor(_query(query_source)).captures(node)
+    return {k: sorted(v, key=lambda n: n.start_byte) for k, v in found.items()}
