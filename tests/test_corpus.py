@@ -33,8 +33,6 @@ XFAIL: dict[str | tuple[str, str], str] = {
     "l6-child-role-guest-mode": "child role against the sync check not judged",
     "l6-child-sp-smm-after-compare": "override between child-slot compare and store missed",
     "l6-ept-cpu-role-base-store": ".base store leaving the ext kept from before stale not followed",
-    "l6-get-shadow-page-direct-efer-nx": "override between the lookup and the store in one request"
-                                         " not judged",
     ("6.1", "l6-root-direct-smm"): "is_root_usable's roots met with child pages whose level"
                                    " ('level-1') is not told from a root's",
     "l6-shadow-root-level-arg": "level found, but also quadrant ('i') at the PAE roots' call,"

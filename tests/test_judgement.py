@@ -119,3 +119,77 @@ def test_macro_values_of_the_tree():
     assert evaluate("ACC_WRITE | ACC_USER", values) == 6
     assert evaluate("(u64)~0 & 3", values) == 3
     assert evaluate("is_pae(vcpu)", values) is None
+
+
+# One request: look the page up with the caller's role and, on a miss, make
+# it with that role; three kinds of root are asked for (direct, shadow, and
+# shadow with nxe clear), so nxe and direct each hold both values on both
+# sides.
+REQUEST = """
+static struct kvm_mmu_page *find_page(int gfn, struct kvm_mmu_page *list,
+				      union kvm_mmu_page_role role)
+{
+	struct kvm_mmu_page *sp;
+
+	for (sp = list; sp; sp = sp->next) {
+		if (sp->gfn != gfn)
+			continue;
+		if (sp->role.word != role.word)
+			continue;
+		return sp;
+	}
+	return 0;
+}
+
+static struct kvm_mmu_page *make_page(int gfn, struct kvm_mmu_page *list,
+				      union kvm_mmu_page_role role)
+{
+	struct kvm_mmu_page *sp = new_page();
+
+	sp->gfn = gfn;
+	sp->role = role;
+	hlist_add_head(&sp->hash_link, list);
+	return sp;
+}
+
+static struct kvm_mmu_page *get_page(struct kvm *kvm, int gfn, union kvm_mmu_page_role role)
+{
+	struct kvm_mmu_page *list = kvm->hash[gfn];
+	struct kvm_mmu_page *sp;
+
+	%(before)s
+	sp = find_page(gfn, list, role);
+	if (!sp) {
+		%(after)s
+		sp = make_page(gfn, list, role);
+	}
+	return sp;
+}
+""" + "".join(f"""
+int alloc_{name}_root(struct kvm *kvm, int gfn)
+{{
+	union kvm_mmu_page_role role = {{0}};
+
+	role.level = 4;
+	role.direct = {direct};
+	role.nxe = {nxe};
+	return get_page(kvm, gfn, role) != 0;
+}}
+""" for name, direct, nxe in (("direct", 1, 1), ("shadow", 0, 1), ("nested", 0, 0)))
+
+OVERRIDE = "if (role.direct)\n\t\t\trole.nxe = 0;"
+
+
+def test_an_override_between_the_lookup_and_the_store_of_one_request():
+    # direct roots are looked up with nxe 1 and made with nxe 0: never found
+    # again. nxe and direct are each set differently on separate paths, but
+    # the page made in the request is the lookup's own: the override is not
+    # a field told apart on purpose
+    code = REQUEST % {"before": "", "after": OVERRIDE}
+    (f,) = decided(analyze_c(code).findings)
+    assert (f.severity, f.field, f.function) == ("error", "nxe", "get_page")
+    assert f.line == _line_of(code, "if (role.direct)") + 1
+    assert "when direct=1" in f.message and "find_page never finds" in f.message
+    # the same override before the lookup changes both sides alike
+    assert_findings(REQUEST % {"before": OVERRIDE, "after": ""})
+    assert_findings(REQUEST % {"before": "", "after": ""})

@@ -23,7 +23,10 @@ partner (the existing stored configuration with the fewest such fields):
 - a field that tells configurations apart on purpose does not count: the
   lookup's value of it is one some store writes, and the partner's value one
   some lookup computes (direct, level, quadrant, is_mirror ... set
-  differently on separate paths, both sides present);
+  differently on separate paths, both sides present), but for the page the
+  lookup's own request makes from the role it looked up with (``partners``
+  ``own_pages``): a field that page holds differently was changed between
+  the lookup and the store, on one path;
 - a constant forced under a guard (``if (role.direct) role.cr4_pae = 0;``)
   counts against a value computed from guest state only when the guard's
   fields hold the same constants on the other side; that, and two different

@@ -14,6 +14,7 @@ from analyzer.checks.role_mismatch.partners import (
     compared,
     distinct_stores,
     exists_for,
+    own_pages,
     same_values,
     where_exists,
 )
@@ -48,7 +49,9 @@ def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolve
             return []
     cands: list[Candidate] = []
     seen: set = set()
-    for stored, made, stored_parent in distinct_stores(site, index):
+    own = own_pages(site, index, chain, lookup)
+    mine = {id(entry[0]) for entry in own}
+    for stored, made, stored_parent in distinct_stores(site, index) + own:
         exists = exists_for(site, lookup, stored, made, stored_parent, child, parent, ctx, resolver)
         if exists is False:
             continue
@@ -64,7 +67,7 @@ def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolve
             if eq is None:
                 undecided.append((p, None))
                 continue
-            if eq is False and on_purpose(site, p, x, y):
+            if eq is False and id(stored) not in mine and on_purpose(site, p, x, y):
                 break  # another configuration, told apart on purpose: not a partner
             note = note_for(site, lookup, stored, p, x, y)
             if note is not None:

@@ -53,6 +53,41 @@ def _values_key(site: Site, c: Concrete) -> tuple:
                  for t in map(c.fields.get, site.paths))
 
 
+def own_pages(site: Site, index: int, chain: tuple, lookup: Concrete) -> list[Entry]:
+    """The stored configurations made from the lookup's own value in the
+    request that looked it up: its role (read from the same stores) stored
+    into the compared page slot once more, by a store whose chain of callers
+    meets the compare's. A field such a page holds differently was changed
+    between the lookup and the store on one path (an override before the
+    page is made), not set apart on purpose on separate paths."""
+    table = site.by_source.get(index)
+    if table is None:
+        table = site.by_source[index] = {}
+        for c in site.stores.get(index, []):
+            if c.stores and c.stores[-1][0] in site.page_slots:
+                table.setdefault(c.stores[:-1], []).append(c)
+    ids = tuple(cs.id for cs in chain)
+    return [(c, made_from_pages(site, c, 2), parent_store(site, c))
+            for c in table.get(lookup.stores, []) if _one_request(ids, c.stores[-1][1])]
+
+
+def _one_request(ids: tuple, store_chain: tuple) -> bool:
+    """Whether a compare reached by the call sites ``ids`` and a store
+    reached by ``store_chain`` (innermost first) run in one request: from
+    the first call site they share, outward, the chains agree as far as both
+    go (a chain ends where no caller binds a parameter any more)."""
+    if not ids or not store_chain:
+        return not ids and not store_chain
+    where = {c: j for j, c in enumerate(store_chain)}
+    for i, c in enumerate(ids):
+        j = where.get(c)
+        if j is not None:
+            a, b = ids[i:], store_chain[j:]
+            n = min(len(a), len(b))
+            return a[:n] == b[:n]
+    return False
+
+
 def compared(site: Site, lookup: Concrete, stored: Concrete):
     """The (lookup, stored) values of the compared fields both sides know."""
     for p in site.paths:

@@ -48,6 +48,7 @@ class Site:
     _values: dict = field(default_factory=dict)
     distinct: dict = field(default_factory=dict)  # chain index -> kinds of stored configurations
     by_values: dict = field(default_factory=dict)  # chain index -> values -> those kinds
+    by_source: dict = field(default_factory=dict)  # chain index -> stores before -> page configs
 
     def values(self, side: str, path: str) -> set:
         """The values (kind, value) of a field on one side, unknowns left out."""
