@@ -39,8 +39,6 @@ XFAIL: dict[str | tuple[str, str], str] = {
                                 " whose lookups the changed level leaves without a partner",
     ("6.1", "l61-new-field-tdp-root-list-only"): "is_root_usable's roots met with child pages"
                                                  " whose level is not told from a root's",
-    "l61-sync-ign-access": "masked compare: a field leaving the ignore mask not judged",
-    "l6-sync-ign-access": "masked compare: a field leaving the ignore mask not judged",
 }
 
 

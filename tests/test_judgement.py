@@ -193,3 +193,72 @@ def test_an_override_between_the_lookup_and_the_store_of_one_request():
     # the same override before the lookup changes both sides alike
     assert_findings(REQUEST % {"before": OVERRIDE, "after": ""})
     assert_findings(REQUEST % {"before": "", "after": ""})
+
+
+# Pages looked up and made with the access of their path (a root's 7, a
+# child's from the guest's PTE), and a sync check against the MMU context's
+# role that ignores the fields of %(ign)s.
+SYNC = """
+void init_context(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu)
+{
+	union kvm_mmu_role role = {0};
+
+	role.base.level = 4;
+	role.base.access = 7;
+	role.base.nxe = is_nx(vcpu);
+	mmu->mmu_role = role;
+}
+
+static struct kvm_mmu_page *get_page(struct kvm_vcpu *vcpu, int gfn, unsigned level,
+				     unsigned access)
+{
+	union kvm_mmu_page_role role = vcpu->arch.mmu->mmu_role.base;
+	struct kvm_mmu_page *sp;
+
+	role.level = level;
+	role.access = access;
+	for (sp = vcpu->kvm->hash[gfn]; sp; sp = sp->next)
+		if (sp->role.word == role.word)
+			return sp;
+	sp = alloc_page(vcpu);
+	sp->role = role;
+	hlist_add_head(&sp->hash_link, &vcpu->kvm->hash[gfn]);
+	return sp;
+}
+
+int alloc_root(struct kvm_vcpu *vcpu)
+{
+	return get_page(vcpu, 0, 4, 7) != 0;
+}
+
+int fetch(struct kvm_vcpu *vcpu, struct guest_walker *gw, int level)
+{
+	return get_page(vcpu, gw->gfn, level - 1, gw->pt_access[level - 2]) != 0;
+}
+
+bool sync_ok(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp)
+{
+	union kvm_mmu_page_role root_role = vcpu->arch.mmu->mmu_role.base;
+	const union kvm_mmu_page_role ign = {
+		.level = 0xf,
+		%(ign)s
+	};
+
+	if (sp->role.direct || (sp->role.word ^ root_role.word) & ~ign.word)
+		return false;
+	return true;
+}
+"""
+
+
+def test_a_masked_compare_keeping_a_field_pages_hold_per_path():
+    # children hold the guest PTE's access, which no lookup computes: the
+    # sync check (root_role.access is 7) passes them only when it is 7
+    code = SYNC % {"ign": ""}
+    (f,) = decided(analyze_c(code).findings)
+    assert (f.severity, f.field, f.function) == ("warning", "access", "sync_ok")
+    assert f.line == _line_of(code, "if (sp->role.direct || (sp->role.word ^ root_role.word) & ~ign.word)")
+    assert "whenever gw->pt_access[level-2] != 7 (sync_ok)" in f.message
+    # ignoring access, as the kernel does, is clean; so is get_page's own
+    # lookup, which computes the same per-path value it stores
+    assert_findings(SYNC % {"ign": ".access = 7,"})

@@ -40,6 +40,10 @@ producer). Its fingerprint is made of that line's text, not of a function
 name or a line number, and findings with one cause are one finding, naming
 every lookup that misses (``combine``).
 
+At a compare that masks fields, the converse too (``unreached``): a kept
+field that pages hold as a value of their request, while every lookup holds
+a constant, finds those pages only by chance.
+
 The parts: ``site`` (the compare site, its sides and what each holds),
 ``judge`` (each lookup configuration against the stored ones), ``explain``
 (the states it misses in and the cause), ``finding`` (the finding at the
@@ -54,6 +58,7 @@ from analyzer.checks import Check
 from analyzer.checks.role_mismatch.combine import combine
 from analyzer.checks.role_mismatch.judge import judge
 from analyzer.checks.role_mismatch.site import Site, cond_origins, leaf, orient, score
+from analyzer.checks.role_mismatch.unreached import unreached
 from analyzer.facts import Compare, Facts
 from analyzer.findings import Finding
 from analyzer.resolve import STORE, Ctx, Resolver, tested_refs
@@ -97,12 +102,13 @@ def check_compare(cmp: Compare, facts: Facts, resolver: Resolver) -> list[Findin
         site.lookups.extend((i, c) for c in resolver.resolve(lookup.value, cmp.func, lctx))
     out: list[Finding] = []
     done: set = set()
-    for i, config in site.lookups:
-        for f in judge(site, chains[i], i, config, wheres[i], resolver):
-            key = (f.rule, f.field, f.fingerprint, f.message)
-            if key not in done:
-                done.add(key)
-                out.append(f)
+    found = [f for i, config in site.lookups
+             for f in judge(site, chains[i], i, config, wheres[i], resolver)]
+    for f in found + unreached(site, chains, resolver):
+        key = (f.rule, f.field, f.fingerprint, f.message)
+        if key not in done:
+            done.add(key)
+            out.append(f)
     return out
 
 

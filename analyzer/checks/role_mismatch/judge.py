@@ -101,7 +101,7 @@ def field_equal(xkind: str, xvalue: object, ykind: str, yvalue: object):
         return True if (xkind, xvalue) == (ykind, yvalue) else None
     if xkind == "const" or ykind == "const":
         c, e = (xvalue, yvalue) if xkind == "const" else (yvalue, xvalue)
-        if not _is_state(states.canon(str(e))[0]):
+        if not is_state(states.canon(str(e))[0]):
             return True  # a value of one path (a local, a member): not judged
         return states.is_value(str(e), int(c))  # type: ignore[call-overload]
     return states.same(str(xvalue), str(yvalue))
@@ -114,7 +114,7 @@ def on_purpose(site: Site, path: str, x: RTerm, y: RTerm) -> bool:
 
 
 @lru_cache(maxsize=1 << 12)
-def _is_state(atom: str) -> bool:
+def is_state(atom: str) -> bool:
     """An expression of guest or host state a field's value can be judged
     against a constant by: a flag (``tdp_mmu_enabled``), a parameter, a
     predicate of the vCPU (``is_long_mode(vcpu)``) and their combinations
