@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from analyzer.encoding import decode, encode
 from analyzer.errors import UserError
 from analyzer.filereader import MAX_BYTES, read_bytes
-from analyzer.neutralize import LOOP_REPLACEMENTS as _LOOP_REPLACEMENTS
+from analyzer.neutralize import LOOP_REPLACEMENTS
 from analyzer.ruledata import rules_dir
 
 if TYPE_CHECKING:
@@ -198,4 +198,4 @@ def plausible_neutral(text: str, neutral: str) -> bool:
 
 
 # what a rewrite of neutralize writes: blanks, "_" joining a type's words, loop heads
-_REWRITTEN = frozenset(" _" + "".join(_LOOP_REPLACEMENTS))
+_REWRITTEN = frozenset(" _" + "".join(LOOP_REPLACEMENTS))

@@ -55,7 +55,7 @@ from pathlib import Path
 from analyzer.errors import UserError
 from analyzer.neutralize.attributes import _blank_listed_attributes, _blank_unknown_attributes
 from analyzer.neutralize.declarations import _blank_storage_before_macros
-from analyzer.neutralize.lexis import _LOOP_REPLACEMENTS, _newlines, _skeleton, _Tok, _tokens
+from analyzer.neutralize.lexis import LOOP_REPLACEMENTS, _newlines, _skeleton, _Tok, _tokens
 from analyzer.neutralize.loops import _rewrite_loop_macros
 from analyzer.neutralize.oversized import (
     MAX_BODY_LENGTH,
@@ -70,7 +70,6 @@ from analyzer.ruledata import rule_file
 
 __all__ = ["IDIOMS_PATH", "LOOP_REPLACEMENTS", "MAX_BODY_LENGTH", "MAX_LINE_LENGTH", "Oversized",
            "load_attribute_macros", "neutralize", "neutralize_edit", "oversized"]
-LOOP_REPLACEMENTS = _LOOP_REPLACEMENTS
 
 IDIOMS_PATH = rule_file("idioms.toml")
 

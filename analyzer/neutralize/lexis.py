@@ -54,7 +54,7 @@ _GRAMMAR_DUNDER = _words(
 _NOT_A_LOOP = _C_KEYWORDS | _GRAMMAR_DUNDER
 _ATTR_CANDIDATE_RE = re.compile(r"__[a-z][a-z0-9_]*\Z")
 _ATTR_OPENERS = frozenset({"__attribute__", "__attribute", "__declspec", "asm", "__asm__", "__asm"})
-_LOOP_REPLACEMENTS = ("while (1)", "while(1)", "for(;;)")
+LOOP_REPLACEMENTS = ("while (1)", "while(1)", "for(;;)")
 # Statements that may follow a loop macro's ")" on the same line.
 _STMT_KEYWORDS = frozenset(
     {"if", "for", "while", "do", "switch", "return", "break", "continue", "goto"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analyzer.neutralize.lexis import _LOOP_REPLACEMENTS, _NOT_A_LOOP, _STMT_KEYWORDS, _Tok
+from analyzer.neutralize.lexis import _NOT_A_LOOP, _STMT_KEYWORDS, LOOP_REPLACEMENTS, _Tok
 from analyzer.neutralize.structure import _Chars, _match_parens, _span_is_safe
 
 
@@ -95,7 +95,7 @@ def _loop_macro_end(text: str, toks: list[_Tok], pairs: dict[int, int], k: int) 
 def _rewrite_one(chars: _Chars, text: str, start: int, end: int) -> None:
     first_line = text.find("\n", start, end)
     room = (first_line if first_line != -1 else end) - start
-    for replacement in _LOOP_REPLACEMENTS:
+    for replacement in LOOP_REPLACEMENTS:
         if len(replacement) <= room:
             chars.blank(start, end, replacement)
             return

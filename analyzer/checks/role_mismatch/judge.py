@@ -19,7 +19,6 @@ from analyzer.checks.role_mismatch.partners import (
     where_exists,
 )
 from analyzer.checks.role_mismatch.site import (
-    WILDCARDS,
     Candidate,
     Site,
     ident,
@@ -45,7 +44,7 @@ def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolve
     for stored, made, stored_parent in same_values(site, index, lookup):
         if (exists_for(site, lookup, stored, made, stored_parent, child, parent, ctx, resolver) is True
                 and all(field_equal(x.kind, x.value, y.kind, y.value) is True
-                        for x, y in compared(site, lookup, stored))):
+                        for _p, x, y in compared(site, lookup, stored))):
             return []
     cands: list[Candidate] = []
     seen: set = set()
@@ -57,10 +56,7 @@ def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolve
             continue
         diffs: dict[str, object] = {}
         undecided: list[tuple[str, Message | None]] = []
-        for p in site.paths:
-            x, y = lookup.fields.get(p), stored.fields.get(p)
-            if x is None or y is None or x.kind in WILDCARDS or y.kind in WILDCARDS:
-                continue
+        for p, x, y in compared(site, lookup, stored):
             eq = field_equal(x.kind, x.value, y.kind, y.value)
             if eq is True:
                 continue

@@ -6,11 +6,12 @@ the more stores write alike."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 from analyzer import states
 from analyzer.checks.role_mismatch.site import WILDCARDS, Site, ident, made_from_pages, parent_store
-from analyzer.resolve import Concrete, Ctx, Resolver
+from analyzer.resolve import Concrete, Ctx, Resolver, RTerm
 
 Entry = tuple[Concrete, bool, int | None]  # a configuration, made from a page?, by which store
 
@@ -24,15 +25,15 @@ def distinct_stores(site: Site, index: int) -> list[Entry]:
     if got is None:
         got, keys = [], set()
         for c in site.stores.get(index, []):
-            made, parent = made_from_pages(site, c, 2), parent_store(site, c)
+            e = entry(site, c)
             env = c.env
-            key = (where_exists(c.cond, site.own), made, parent,
+            key = (where_exists(c.cond, site.own), e[1], e[2],
                    tuple(sorted((p, t.kind, t.value, t.forced, t.guard, t.via_param)
                                 for p, t in c.fields.items())),
                    tuple((o in env, id(env.get(o))) for o in site.cond_reads or ()))
             if key not in keys:
                 keys.add(key)
-                got.append((c, made, parent))
+                got.append(e)
         site.distinct[index] = got
     return got
 
@@ -67,8 +68,7 @@ def own_pages(site: Site, index: int, chain: tuple, lookup: Concrete) -> list[En
             if c.stores and c.stores[-1][0] in site.page_slots:
                 table.setdefault(c.stores[:-1], []).append(c)
     ids = tuple(cs.id for cs in chain)
-    return [(c, made_from_pages(site, c, 2), parent_store(site, c))
-            for c in table.get(lookup.stores, []) if _one_request(ids, c.stores[-1][1])]
+    return [entry(site, c) for c in table.get(lookup.stores, []) if _one_request(ids, c.stores[-1][1])]
 
 
 def _one_request(ids: tuple, store_chain: tuple) -> bool:
@@ -88,13 +88,19 @@ def _one_request(ids: tuple, store_chain: tuple) -> bool:
     return False
 
 
-def compared(site: Site, lookup: Concrete, stored: Concrete):
-    """The (lookup, stored) values of the compared fields both sides know."""
+def compared(site: Site, lookup: Concrete, stored: Concrete) -> Iterator[tuple[str, RTerm, RTerm]]:
+    """(path, lookup value, stored value) of the compared fields both sides know."""
     for p in site.paths:
         x, y = lookup.fields.get(p), stored.fields.get(p)
         if x is None or y is None or x.kind in WILDCARDS or y.kind in WILDCARDS:
             continue
-        yield x, y
+        yield p, x, y
+
+
+def entry(site: Site, c: Concrete) -> Entry:
+    """A stored configuration with whether it was made from a stored page,
+    and by which store."""
+    return (c, made_from_pages(site, c, 2), parent_store(site, c))
 
 
 def exists_for(site: Site, lookup: Concrete, stored: Concrete, made: bool,

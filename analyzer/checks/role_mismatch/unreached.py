@@ -15,7 +15,7 @@ from analyzer import states
 from analyzer.checks.messages import MissesWhen
 from analyzer.checks.role_mismatch.finding import finding, guard_text
 from analyzer.checks.role_mismatch.judge import field_equal, is_state
-from analyzer.checks.role_mismatch.partners import distinct_stores, exists_for
+from analyzer.checks.role_mismatch.partners import compared, distinct_stores, exists_for
 from analyzer.checks.role_mismatch.site import (
     WILDCARDS,
     Site,
@@ -63,25 +63,23 @@ def _first_met(site: Site, chains: list[tuple], resolver: Resolver, path: str, p
     holding a value of one request (a call-site argument) meets a lookup holding a constant that is
     otherwise its partner (no other compared field differs)."""
     for i in site.stores:
-        lookups = [c for j, c in site.lookups if j == i]
+        ctx = Ctx(chains[i])
+        lookups = []
+        for j, c in site.lookups:
+            x = c.fields.get(path)
+            if j == i and x is not None and x.is_const():
+                child = made_from_pages(site, c, 1)
+                lookups.append((c, x, child, parent_store(site, c) if child else None))
         for stored, made, stored_parent in distinct_stores(site, i):
             y = stored.fields.get(path)
             if not per_request(y):
                 continue
-            for lookup in lookups:
-                x = lookup.fields.get(path)
-                if x is None or not x.is_const():
+            for lookup, x, child, parent in lookups:
+                if any(q != path and field_equal(a.kind, a.value, b.kind, b.value) is False
+                       for q, a, b in compared(site, lookup, stored)):
                     continue
-                if any(a is not None and b is not None and a.kind not in WILDCARDS
-                       and b.kind not in WILDCARDS
-                       and field_equal(a.kind, a.value, b.kind, b.value) is False
-                       for q in site.paths if q != path
-                       for a, b in [(lookup.fields.get(q), stored.fields.get(q))]):
-                    continue
-                child = made_from_pages(site, lookup, 1)
-                parent = parent_store(site, lookup) if child else None
                 if exists_for(site, lookup, stored, made, stored_parent, child, parent,
-                              Ctx(chains[i]), resolver) is False:
+                              ctx, resolver) is False:
                     continue
                 return x, y
     return None
