@@ -151,6 +151,10 @@ def _state_view(image: Image, parsed: list[ParsedFile], model: RoleModel):
                      _parse, slots)
 
 
+def _resolver(facts: Facts, flows: dict, constants: dict[str, int] | None) -> Resolver:
+    return Resolver(facts, pages=solve(flows) if flows else None, constants=constants or {})
+
+
 def _constants(image: Image) -> dict[str, int]:
     return macro_values([*image.headers.values(), *image.files.values()])
 
@@ -184,11 +188,13 @@ def _parse(path: str, text: str, old: str | None = None) -> ParsedFile:
 def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
             parsed: list[str], reuse: SiteReuse | None = None,
             pages: tuple[dict, FlowContext] | None = None, unparsed: dict | None = None,
-            constants: dict[str, int] | None = None) -> Analysis:
+            constants: dict[str, int] | None = None, resolver: Resolver | None = None) -> Analysis:
     """Run every check over the sites it declares, each site once, or take
-    its findings from the analysis before an edit (``reuse``)."""
+    its findings from the analysis before an edit (``reuse``). ``resolver``:
+    one the caller made already for these facts, pages and constants."""
     flows, context = pages if pages is not None else ({}, None)
-    resolver = Resolver(facts, pages=solve(flows) if flows else None, constants=constants or {})
+    if resolver is None:
+        resolver = _resolver(facts, flows, constants)
     by_site: dict[SiteKey, tuple[list[Finding], frozenset]] = {}
     reused = 0
     found_by_rule: dict[str, list[Finding]] = {}
@@ -250,11 +256,12 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     flows.update(file_flows(parsed, context, set(base.model.slots)))
     tested, before = tested_fields(facts), tested_fields(base.facts)
     retested = {s for s in tested.keys() | before.keys() if tested.get(s) != before.get(s)}
-    if retested and retested - Resolver(facts, pages=solve(flows)).page_slots():
+    resolver = _resolver(facts, flows, constants) if retested else None
+    if resolver is not None and retested - resolver.page_slots():
         return None  # a condition tests another field of a context role: every load of it changes
     reuse = SiteReuse(base.facts, base.by_site, facts, set(changed), moves,
                       pages_changed=any(flows[p] != base.page_flows.get(p) for p in changed))
     unparsed = dict(base.left_out)
     unparsed.update((pf.path, left_out(pf)) for pf in parsed)
     return _finish(image, base.model, facts, parse_errors, changed, reuse, pages=(flows, context),
-                   unparsed=unparsed, constants=constants)
+                   unparsed=unparsed, constants=constants, resolver=resolver)
