@@ -196,6 +196,25 @@ def satisfiable(f: Formula) -> bool | None:
     return any(holds(f, s) for s in got)
 
 
+def implies(a: Formula, b: Formula) -> bool:
+    """Whether ``b`` holds in every state ``a`` holds in (False when that
+    cannot be enumerated)."""
+    if b is True or a is False or a == b:
+        return True
+    if isinstance(b, tuple) and b[0] == "and":
+        return all(implies(a, part) for part in b[1])
+    if isinstance(a, tuple) and a[0] == "or":
+        return all(implies(part, b) for part in a[1])
+    if isinstance(a, tuple) and a[0] == "and" and b in a[1]:
+        return True
+    domains = atoms(a)
+    atoms(b, domains)
+    every = states(domains)
+    if every is None:
+        return False
+    return all(holds(b, s) for s in every if holds(a, s))
+
+
 def describe(misses: list[dict], hits: list[dict], prefer: Iterable[str] = ()) -> str:
     """A short condition true in every state of ``misses`` and false in
     some of ``hits``: at most two literals, atoms of ``prefer`` first; ""

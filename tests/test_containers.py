@@ -9,6 +9,7 @@ import pytest
 
 from analyzer.analysis import analyze
 from analyzer.containers import page_flow
+from analyzer.containers.text import page_types_of
 from analyzer.cparse import parse_c
 from analyzer.resolve import store_via
 from analyzer.sources import tree_image
@@ -36,6 +37,25 @@ def _containers(tree: Path):
                 if o.kind == "load" and o.name == "role":
                     loads.setdefault(o.func, set()).update(names(flow.of(o.func, o.via)))
     return stores, loads
+
+
+def test_page_structs_are_the_struct_pointers_whose_role_is_written():
+    text = """
+struct kvm_mmu_page *sp = alloc_page();
+notstruct kvm_fake *fake;
+struct kvm_root *root;
+sp ->role = role;
+root->role == role;
+fake->role = role;
+hlist_add_head (&sp->hash_link, head);
+"""
+    # root's role is compared, not written; `notstruct` declares nothing
+    assert page_types_of([text], {"role", "root_role"}) == {"kvm_mmu_page"}
+    assert page_types_of([text.replace("notstruct", "struct")], {"role"}) == {
+        "kvm_mmu_page", "kvm_fake"}
+    assert page_types_of([text.replace("root->role ==", "root->role =")], {"role"}) == {
+        "kvm_mmu_page", "kvm_root"}
+    assert page_types_of([text], set()) == set()
 
 
 def test_legacy_layout_pages_live_in_the_hash_and_are_read_back_from_it():

@@ -110,6 +110,21 @@ def test_formulas_of_guest_state():
     assert states.describe(misses, []) == ""
 
 
+def test_a_formula_implies_another_where_each_of_its_states_holds_the_other():
+    tdp = states.truthy("tdp_mmu_enabled")
+    direct = states.is_value("root_role.direct", 1)
+    both = states.conj((tdp, direct))
+    assert states.implies(both, direct)
+    assert states.implies(both, states.disj((direct, states.neg(tdp))))
+    assert states.implies(states.disj((both, states.conj((direct, states.neg(tdp))))), direct)
+    assert not states.implies(direct, both)
+    assert not states.implies(tdp, states.is_value("root_role.level", 4))
+    # no state holds a contradiction: it implies anything
+    assert states.implies(states.conj((direct, states.is_value("root_role.direct", 0))), tdp)
+    assert states.implies(False, tdp) and states.implies(tdp, True)
+    assert not states.implies(True, tdp)
+
+
 def test_macro_values_of_the_tree():
     text = MACROS + "#define LEVELS 4 /* comment */\n#define TWICE 1\n#define TWICE 2\n#define F(x) x\n"
     values = macro_values([text])

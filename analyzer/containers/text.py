@@ -36,33 +36,47 @@ def macros_of(text: str) -> dict[str, tuple[list[str], str]]:
     return out
 
 
+# Each pattern starts with a literal, which the regex engine looks for
+# first; the word before it is read back from the text (``_word_before``).
+_STRUCT_PTR = re.compile(r"struct\s+(\w+)\s*\*")
+_STRUCT_DECL = re.compile(r"struct\s+(\w+)\s*\*\s*(\w+)\s*[;=,)]")
+_ADDRESS_ARG = re.compile(r"\(\s*&\s*(\w+)\s*->\s*\w+\s*,")
+_WORD_BEFORE = re.compile(r"(\w+)\s*$")
+
+
+def _starts_word(text: str, i: int) -> bool:
+    return i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")
+
+
+def _word_before(text: str, i: int) -> str | None:
+    """The identifier that ends just before ``text[i]``, blanks between."""
+    m = _WORD_BEFORE.search(text, max(0, i - 200), i)
+    return m.group(1) if m is not None and _starts_word(text, m.start(1)) else None
+
+
 def page_types_of(texts: list[str], slots: set[str]) -> set[str]:
     """Struct types of the pointers that list primitives insert (``&sp->link``
     into a list head) and that hold a role slot: the page structs."""
     out: set[str] = set()
+    decls: list[tuple[str, str]] = []  # (struct type, pointer name) declared
+    written = set()  # pointers whose role member is written
+    inserted = set()  # pointers whose member's address a list primitive takes
+    assign = re.compile(r"->\s*(?:" + "|".join(sorted(map(re.escape, slots))) + r")\s*=[^=]")
     for text in texts:
-        for m in re.finditer(r"\bstruct\s+(\w+)\s*\*", text):
-            out.add(m.group(1))
+        out.update(m.group(1) for m in _STRUCT_PTR.finditer(text) if _starts_word(text, m.start()))
+        decls.extend(m.groups() for m in _STRUCT_DECL.finditer(text) if _starts_word(text, m.start()))
+        if slots:
+            for m in assign.finditer(text):
+                name = _word_before(text, m.start())
+                if name is not None:
+                    written.add(name)
+        for m in _ADDRESS_ARG.finditer(text):
+            fn = _word_before(text, m.start())
+            if fn is not None and matches(fn, "insert"):
+                inserted.add(m.group(1))
     # keep the struct types declared as pointers whose role member is written
-    written = set()
-    for text in texts:
-        for m in re.finditer(r"\b(\w+)\s*->\s*(\w+)\s*=[^=]", text):
-            if m.group(2) in slots:
-                written.add(m.group(1))
-    types = set()
-    for text in texts:
-        for m in re.finditer(r"\bstruct\s+(\w+)\s*\*\s*(\w+)\s*[;=,)]", text):
-            if m.group(2) in written:
-                types.add(m.group(1))
-    inserted = set()
-    for text in texts:
-        for m in re.finditer(r"\b(\w+)\s*\(\s*&\s*(\w+)\s*->\s*\w+\s*,", text):
-            if matches(m.group(1), "insert"):
-                inserted.add(m.group(2))
-    for text in texts:
-        for m in re.finditer(r"\bstruct\s+(\w+)\s*\*\s*(\w+)\s*[;=,)]", text):
-            if m.group(2) in inserted and m.group(1) in types:
-                out.add(m.group(1))
+    types = {t for t, name in decls if name in written}
+    out |= {t for t, name in decls if name in inserted and t in types}
     return {t for t in out if t in types}
 
 

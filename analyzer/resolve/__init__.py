@@ -26,13 +26,28 @@ from analyzer.resolve.configs import (
     Concrete,
     Ctx,
     RTerm,
+    traced,
 )
 from analyzer.resolve.partials import store_via
 from analyzer.resolve.resolver import Resolver
 from analyzer.resolve.trails import trail, trail_cat, trail_last, trail_nodes
 
 __all__ = [
-    "BEYOND_LIMITS", "DROPPED", "MAX_RESOLVE_DEPTH", "STORE", "Concrete", "Ctx", "RTerm", "Resolver",
-    "equal_formula", "store_via", "tested_fields", "tested_refs", "trail", "trail_cat", "trail_last",
+    "BEYOND_LIMITS",
+    "DROPPED",
+    "MAX_RESOLVE_DEPTH",
+    "STORE",
+    "Concrete",
+    "Ctx",
+    "RTerm",
+    "Resolver",
+    "equal_formula",
+    "store_via",
+    "tested_fields",
+    "tested_refs",
+    "traced",
+    "trail",
+    "trail_cat",
+    "trail_last",
     "trail_nodes",
 ]

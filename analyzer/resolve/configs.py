@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from analyzer import states
 from analyzer.facts import CallSite
-from analyzer.resolve.trails import trail, trail_last
+from analyzer.resolve.trails import trail, trail_cat, trail_last
 
 MAX_CHAIN = 6
 MAX_CHAINS = 48
@@ -128,6 +128,22 @@ class Ctx:
 DROPPED = Concrete({}, dropped=True)
 
 
+def traced(c: Concrete, path: str) -> RTerm:
+    """A field of ``c`` with its trace joined to the configuration's tail:
+    from the field's definition to its use where ``c`` was resolved."""
+    t = c.fields[path]
+    return t.retraced(trail_cat(t.trace, c.tail)) if c.tail else t
+
+
+def materialize(c: Concrete) -> Concrete:
+    """``c`` with its tail joined to every field's trace."""
+    if not c.tail:
+        return c
+    tail = c.tail
+    fields = {p: t.retraced(trail_cat(t.trace, tail)) for p, t in c.fields.items()}
+    return Concrete(fields, c.producers, c.stores, c.env, (), c.cond, c.dropped)
+
+
 def or_unknown(out: list[Concrete], dropped: bool) -> list[Concrete]:
     """The configurations found; when there are none, DROPPED if some were
     left out of a base, else one configuration of unknown values."""
@@ -163,9 +179,11 @@ def split(fields: dict[str, RTerm], cond, depth: int = 0) -> list[tuple[dict, ob
     return out
 
 
-def dedupe(items: list[Concrete]) -> list[Concrete]:
+def dedupe(items: list[Concrete], by_value: bool = False) -> list[Concrete]:
     """One configuration per value: those that differ only in the condition
-    they hold under are one, holding under either."""
+    they hold under are one, holding under either. ``by_value``: those that
+    differ only in the stores they passed too (roles of the MMU context:
+    which store wrote a value the context holds tells nothing apart)."""
     at: dict = {}
     out: list[Concrete] = []
     for c in items:
@@ -173,7 +191,7 @@ def dedupe(items: list[Concrete]) -> list[Concrete]:
         # t[:5] is (kind, value, forced, guard, via_param): the trace is not
         # part of what a value is
         key = (tuple(c.fields), tuple(t[:5] for t in c.fields.values()), c.dropped,
-               tuple(sid for sid, _chain in c.stores))
+               () if by_value else tuple(sid for sid, _chain in c.stores))
         i = at.get(key)
         if i is None:
             at[key] = len(out)

@@ -11,7 +11,16 @@ from analyzer.facts import CallSite, Facts, Store
 from analyzer.flow import stored
 from analyzer.resolve.chains import Chains
 from analyzer.resolve.conditions import Conditions, tested_fields
-from analyzer.resolve.configs import BASE, DROPPED, STORE, Concrete, Ctx, dedupe, or_unknown
+from analyzer.resolve.configs import (
+    BASE,
+    DROPPED,
+    STORE,
+    Concrete,
+    Ctx,
+    dedupe,
+    materialize,
+    or_unknown,
+)
 from analyzer.resolve.deps import Deps
 from analyzer.resolve.params import Params
 from analyzer.resolve.partials import Partials, store_via
@@ -32,6 +41,8 @@ class Loads:
         self.resolve = resolve  # Resolver.resolve: a stored value is resolved as any other
         self.params, self.chains, self.conds, self.partials, self.deps = parts
         self._base: dict = {}
+        self._loads: dict = {}
+        self._stored: dict = {}
         self._tested: dict[str, set[str]] | None = None
         self._page_slots: frozenset[str] | None = None
 
@@ -44,13 +55,22 @@ class Loads:
             # page's role from its parent's): the roles stored without that
             return self.base(origin, ctx.visiting)
         visiting = ctx.visiting | {origin.name}
-        out = []
-        for store in self.stores_seen(origin):
-            out.extend(self.stored(store, visiting))
-        kept = [c for c in out if not c.dropped]
-        if origin.name not in self.page_slots():
-            kept = [self._current(origin.name, c) for c in kept]
-        return or_unknown(dedupe(kept), len(kept) < len(out))
+        seen = self.stores_seen(origin)
+        slot = origin.name
+
+        def compute() -> list[Concrete]:
+            out = []
+            for store in seen:
+                out.extend(self.stored(store, visiting))
+            kept = [c for c in out if not c.dropped]
+            context = slot not in self.page_slots()
+            if context:
+                kept = [self._current(slot, c) for c in kept]
+            return or_unknown(dedupe(kept, by_value=context), len(kept) < len(out))
+
+        # every load of a slot that meets the same stores reads the same
+        return self.deps.memo(self._loads, (slot, tuple(s.id for s in seen), visiting),
+                              [Concrete({})], compute)
 
     def _current(self, slot: str, c: Concrete) -> Concrete:
         """A role read from the MMU context is the one it holds now: the
@@ -101,9 +121,13 @@ class Loads:
         """The configurations a whole store writes, one chain of callers at a
         time: under the store's path condition and its callers' (``where``),
         with the partial stores that follow it applied."""
-        value = store.value
-        if value is None:
+        if store.value is None:
             return []
+        return self.deps.memo(self._stored, (store.id, visiting), [],
+                              lambda: self._stored_now(store, visiting))
+
+    def _stored_now(self, store: Store, visiting: frozenset) -> list[Concrete]:
+        value = store.value
         partials = self.partials
         if self.params.uses(value, store.func):
             chains = self.chains.chains(store.func)
@@ -125,6 +149,8 @@ class Loads:
                 if c.dropped:
                     out.append(c)
                     continue
+                if (later or caller) and c.tail:
+                    c = materialize(c)  # the partial stores come after every field's trace
                 if later:
                     c = partials.apply(c, later, store.func, ctx, c.env)
                 if caller:

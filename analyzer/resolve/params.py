@@ -19,6 +19,20 @@ class Params:
         self._phi: dict = {}
         self._memo: dict = {}
         self._keep: list = []
+        self._reads: dict[str, tuple[list, list, list]] | None = None
+
+    def _reads_of(self, func: str) -> tuple[list, list, list]:
+        """The compares, whole stores and call sites of ``func``."""
+        if self._reads is None:
+            self._reads = {}
+            for cmp in self.facts.compares:
+                self._reads.setdefault(cmp.func, ([], [], []))[0].append(cmp)
+            for store in self.facts.stores:
+                if store.value is not None:
+                    self._reads.setdefault(store.func, ([], [], []))[1].append(store)
+            for site in self.facts.calls:
+                self._reads.setdefault(site.caller, ([], [], []))[2].append(site)
+        return self._reads.get(func, ([], [], []))
 
     def uses(self, value, func: str) -> bool:
         return bool(self.of(value, func))
@@ -81,21 +95,19 @@ class Params:
     def _direct_reads(self, func: str):
         self.deps.note(("fn", func))
         out: set[str] = set()
-        for cmp in self.facts.compares:
-            if cmp.func == func:
-                yield from self._walk((cmp.left, cmp.right), func, out)
-        for store in self.facts.stores:
-            if store.func == func and store.value is not None:
-                yield from self._walk(store.value, func, out)
-        for site in self.facts.calls:
-            if site.caller == func:
-                callee = self.facts.functions.get(site.callee)
-                if callee is None:
-                    continue
-                used = (yield self._returns_request(site.callee)) | (yield self._direct_request(site.callee))
-                for p, a in zip(callee.params, site.args, strict=False):
-                    if p.name in used:
-                        yield from self._walk(a, func, out)
+        compares, stores, calls = self._reads_of(func)
+        for cmp in compares:
+            yield from self._walk((cmp.left, cmp.right), func, out)
+        for store in stores:
+            yield from self._walk(store.value, func, out)
+        for site in calls:
+            callee = self.facts.functions.get(site.callee)
+            if callee is None:
+                continue
+            used = (yield self._returns_request(site.callee)) | (yield self._direct_request(site.callee))
+            for p, a in zip(callee.params, site.args, strict=False):
+                if p.name in used:
+                    yield from self._walk(a, func, out)
         return out
 
     def _walk(self, root, func: str, out: set):

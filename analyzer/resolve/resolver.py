@@ -31,8 +31,28 @@ from analyzer.resolve.loads import Loads
 from analyzer.resolve.params import Params
 from analyzer.resolve.partials import Partials
 from analyzer.resolve.term import Terms
-from analyzer.resolve.trails import hop, trail
-from analyzer.terms import Origin, Value
+from analyzer.resolve.trails import hop, trail, trail_last
+from analyzer.terms import Origin, Ref, Value
+
+
+def copy_node(value: Value, origins: list[Origin]):
+    """The graph node where ``value`` copies its one origin whole (every
+    field the origin's field of the same path, read at one step): None when
+    that step has no node; False when ``value`` is not such a copy."""
+    if len(origins) != 1 or not value.fields:
+        return False
+    origin = origins[0]
+    step = None
+    for p, t in value.fields.items():
+        if type(t) is not Ref or t.origin != origin or t.path != p:
+            return False
+        if step is None:
+            step = t.step
+        elif t.step is not step:
+            return False
+    if not step.line:
+        return None
+    return step.__dict__.get("_node") or node_of(step)
 
 
 @dataclass
@@ -97,6 +117,8 @@ class Resolver:
     # ---- values ----------------------------------------------------------
 
     def resolve(self, value: Value, func: str, ctx: Ctx) -> list[Concrete]:
+        """The configurations of ``value``; their fields' traces go on with
+        each one's ``tail`` (``configs.traced`` joins them)."""
         if ctx.sites:
             # only as many callers as the value's parameters reach can matter:
             # cut the rest so that equal questions share one answer
@@ -126,6 +148,9 @@ class Resolver:
     def _resolve(self, value: Value, func: str, ctx: Ctx) -> list[Concrete]:
         origins = sorted(value.origins(), key=lambda o: (o.kind, o.name, o.site, o.sub))
         per_origin = [self.resolve_origin(o, func, ctx) for o in origins]
+        here = copy_node(value, origins)
+        if here is not False:
+            return self._copies(value, origins[0], per_origin[0], here, func, ctx)
         out: list[Concrete] = []
         dropped = False
         term = self.terms.term
@@ -150,6 +175,32 @@ class Resolver:
                 out.append(Concrete({}))
                 break
         if not out and dropped:
+            return [DROPPED]
+        return dedupe(out)
+
+    def _copies(self, value: Value, origin: Origin, alts: list[Concrete], here, func: str,
+                ctx: Ctx) -> list[Concrete]:
+        """A value that copies one origin whole (``role = parent->role``):
+        its configurations are the origin's, their fields shared and the
+        copy added to their tail, instead of to every field's trace."""
+        out: list[Concrete] = []
+        paths = list(value.fields)
+        for alt in alts:
+            if alt.dropped or alt.cond is False:
+                continue
+            env = {origin: alt}
+            if alt.tail and list(alt.fields) == paths:
+                tail = alt.tail if here is None or trail_last(alt.tail) == here else (alt.tail, here)
+                out.append(Concrete(alt.fields, alt.producers, alt.stores, env, tail, alt.cond))
+            else:  # where each field's trace ends is each one's own
+                term = self.terms.term
+                fields = {p: term(t, func, ctx, env) for p, t in value.fields.items()}
+                out.extend(Concrete(fs, alt.producers, alt.stores, env, cond=c)
+                           for fs, c in split(fields, alt.cond))
+            if len(out) >= MAX_ALTS:
+                out.append(Concrete({}))
+                break
+        if not out and any(alt.dropped for alt in alts):
             return [DROPPED]
         return dedupe(out)
 

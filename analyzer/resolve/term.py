@@ -34,6 +34,7 @@ class Terms:
         self.deps = deps
         self._values: dict[str, int | None] = {}
         self._handlers: dict[type, object] = {}
+        self._edges: dict = {}  # (call site, callee, parameter) -> the argument's flow edge
 
     def value_of(self, text: str) -> int | None:
         """The integer a constant expression of the tree's macros is, if it is one."""
@@ -97,7 +98,10 @@ class Terms:
             return RTerm("unknown", "role passed as scalar", trace=one(here))
         got = self.term(arg, site.caller, ctx.parent(), {})
         # the argument flows into the parameter, the parameter into its use here
-        edge = argument(site, func, t.name)
+        key = (site.id, func, t.name)
+        edge = self._edges.get(key)
+        if edge is None:
+            edge = self._edges[key] = argument(site, func, t.name)
         got = got.extend(edge.src, edge.dst, here)
         # a call-site constant written over a copied role (``role.direct =
         # direct``) is forced there, as an override is

@@ -8,7 +8,7 @@ from analyzer.checks.messages import Undecided, misses_class
 from analyzer.checks.role_mismatch.finding import expr_atoms, finding, guard_text, shown
 from analyzer.checks.role_mismatch.site import Candidate, Site, first_step, leaf, steps
 from analyzer.findings import Finding
-from analyzer.resolve import Concrete
+from analyzer.resolve import Concrete, traced
 
 
 def explain(site: Site, lookup: Concrete, lcond, cands: list[Candidate]) -> list[Finding] | None:
@@ -77,7 +77,7 @@ def explain(site: Site, lookup: Concrete, lcond, cands: list[Candidate]) -> list
 def _part(site: Site, lookup: Concrete, stored: Concrete, path: str, where: list[dict],
           hits: list[dict], never: bool) -> list[Finding]:
     """The finding for one field that keeps a lookup from its partner."""
-    x, y = lookup.fields[path], stored.fields[path]
+    x, y = traced(lookup, path), traced(stored, path)
     # which side diverges: the one that forces the value after a copy (an
     # override, a mask, a partial store), else the value fewer
     # configurations of the other side share
@@ -123,7 +123,7 @@ def undecided_notes(site: Site, lookup: Concrete, cands: list[Candidate]) -> lis
 def _notes(site: Site, lookup: Concrete, best: Candidate) -> list[Finding]:
     out = []
     for p, note in best.undecided:
-        x, y = lookup.fields[p], best.config.fields[p]
+        x, y = traced(lookup, p), traced(best.config, p)
         msg = note or Undecided(leaf(p), x.describe(), site.lookup.name, y.describe(),
                                 site.stored.name)
         out.append(finding(site, p, msg, (x, y), cause=None))

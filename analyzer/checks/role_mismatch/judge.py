@@ -12,8 +12,8 @@ from analyzer.checks.role_mismatch.explain import explain, undecided_notes
 from analyzer.checks.role_mismatch.finding import guard_text
 from analyzer.checks.role_mismatch.partners import (
     compared,
-    distinct_stores,
     exists_for,
+    meetable,
     own_pages,
     same_values,
     where_exists,
@@ -42,7 +42,8 @@ def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolve
     # the common case, without a scan: a partner holding the lookup's own
     # values (found by hashing) that exists wherever the lookup is made
     for stored, made, stored_parent in same_values(site, index, lookup):
-        if (exists_for(site, lookup, stored, made, stored_parent, child, parent, ctx, resolver) is True
+        if (covers(lcond, exists_for(site, lookup, stored, made, stored_parent, child, parent,
+                                     ctx, resolver))
                 and all(field_equal(x.kind, x.value, y.kind, y.value) is True
                         for _p, x, y in compared(site, lookup, stored))):
             return []
@@ -50,39 +51,64 @@ def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolve
     seen: set = set()
     own = own_pages(site, index, chain, lookup)
     mine = {id(entry[0]) for entry in own}
-    for stored, made, stored_parent in distinct_stores(site, index) + own:
+    values = (tuple(lookup.fields), tuple(t[:5] for t in lookup.fields.values()))
+    for stored, made, stored_parent in meetable(site, index, child, parent) + own:
+        against = _against(site, lookup, values, stored, id(stored) in mine)
+        if against is None:
+            continue  # another configuration, told apart on purpose: not a partner
         exists = exists_for(site, lookup, stored, made, stored_parent, child, parent, ctx, resolver)
         if exists is False:
             continue
-        diffs: dict[str, object] = {}
-        undecided: list[tuple[str, Message | None]] = []
-        for p, x, y in compared(site, lookup, stored):
-            eq = field_equal(x.kind, x.value, y.kind, y.value)
-            if eq is True:
-                continue
-            if eq is None:
-                undecided.append((p, None))
-                continue
-            if eq is False and id(stored) not in mine and on_purpose(site, p, x, y):
-                break  # another configuration, told apart on purpose: not a partner
-            note = note_for(site, lookup, stored, p, x, y)
-            if note is not None:
-                undecided.append((p, note))  # equal as far as the analysis can judge
-                continue
-            diffs[p] = eq
-        else:
-            if exists is True and not diffs and not undecided:
-                return []  # found in every state
-            key = (exists, tuple(diffs.items()), tuple(undecided))
-            if key not in seen:  # one of configurations alike is enough
-                seen.add(key)
-                cands.append(Candidate(stored, exists, diffs, undecided))
+        diffs, undecided = against
+        if not diffs and not undecided and covers(lcond, exists):
+            return []  # found in every state the lookup is made in
+        key = (exists, tuple(diffs.items()), tuple(undecided))
+        if key not in seen:  # one of configurations alike is enough
+            seen.add(key)
+            cands.append(Candidate(stored, exists, dict(diffs), list(undecided)))
     if not cands:
         return []
     if any(c.exists is True and not c.diffs for c in cands):
         return undecided_notes(site, lookup, cands)
     found = explain(site, lookup, lcond, cands)
     return found or []
+
+
+def _against(site: Site, lookup: Concrete, values: tuple, stored: Concrete, own_page: bool):
+    """The compared fields where a lookup configuration (its field
+    ``values``) differs from a stored one: (field -> formula of the states
+    where they are equal, fields the analysis cannot judge with their
+    note), or None when a field tells the two apart on purpose. Lookups
+    holding the same values share the answer."""
+    key = (values, id(stored), own_page)
+    if key in site.against:
+        return site.against[key]
+    diffs: dict[str, object] = {}
+    undecided: list[tuple[str, Message | None]] = []
+    got: tuple | None = (diffs, undecided)
+    for p, x, y in compared(site, lookup, stored):
+        eq = field_equal(x.kind, x.value, y.kind, y.value)
+        if eq is True:
+            continue
+        if eq is None:
+            undecided.append((p, None))
+            continue
+        if eq is False and not own_page and on_purpose(site, p, x, y):
+            got = None
+            break
+        note = note_for(site, lookup, stored, p, x, y)
+        if note is not None:
+            undecided.append((p, note))  # equal as far as the analysis can judge
+            continue
+        diffs[p] = eq
+    site.against[key] = got
+    return got
+
+
+@lru_cache(maxsize=1 << 14)
+def covers(lcond, exists) -> bool:
+    """Whether a stored configuration exists wherever the lookup is made."""
+    return exists is not False and states.implies(lcond, exists)
 
 
 @lru_cache(maxsize=1 << 14)

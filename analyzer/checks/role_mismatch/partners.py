@@ -38,6 +38,25 @@ def distinct_stores(site: Site, index: int) -> list[Entry]:
     return got
 
 
+def meetable(site: Site, index: int, child: bool, parent: int | None) -> list[Entry]:
+    """The distinct stored configurations of a chain that a lookup made
+    from a stored page or not (``child``), from the page of store
+    ``parent``, can meet at all (see ``exists_for``)."""
+    key = (index, child, parent)
+    got = site.meetable.get(key)
+    if got is None:
+        got = site.meetable[key] = [e for e in distinct_stores(site, index)
+                                    if _may_meet(site, e[1], e[2], child, parent)]
+    return got
+
+
+def _may_meet(site: Site, made: bool, stored_parent: int | None, child: bool,
+              parent: int | None) -> bool:
+    if site.page_slots and "level" in site.leaves and made != child:
+        return False  # a root lookup never meets a child page, nor a child lookup a root
+    return not child or parent == stored_parent  # children of pages another store made are that store's
+
+
 def same_values(site: Site, index: int, lookup: Concrete) -> list[Entry]:
     """The distinct stored configurations of a chain whose compared fields
     hold the lookup's own values."""
@@ -109,10 +128,8 @@ def exists_for(site: Site, lookup: Concrete, stored: Concrete, made: bool,
     """Where a stored configuration exists and the compare meets it, for a
     lookup configuration (``child``, ``parent``: whether it was made from a
     stored page, and by which store); False when never."""
-    if site.page_slots and "level" in site.leaves and made != child:
-        return False  # a root lookup never meets a child page, nor a child lookup a root
-    if child and parent != stored_parent:
-        return False  # children of pages another store made are that store's pages
+    if not _may_meet(site, made, stored_parent, child, parent):
+        return False
     # a comparison guarded by `sp->role.direct ||` never meets direct pages
     reads = site.cond_reads
     if reads is None:

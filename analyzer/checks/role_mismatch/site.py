@@ -11,7 +11,7 @@ from analyzer import states
 from analyzer.checks.messages import Message
 from analyzer.facts import Compare
 from analyzer.nodes import step_of_node
-from analyzer.resolve import Concrete, Resolver, RTerm, trail_nodes
+from analyzer.resolve import Concrete, Resolver, RTerm, traced, trail_nodes
 from analyzer.terms import Const, Ite, Step, Value
 
 WILDCARDS = ("symbol", "unknown")
@@ -48,6 +48,8 @@ class Site:
     _values: dict = field(default_factory=dict)
     distinct: dict = field(default_factory=dict)  # chain index -> kinds of stored configurations
     by_values: dict = field(default_factory=dict)  # chain index -> values -> those kinds
+    meetable: dict = field(default_factory=dict)  # (chain index, child, parent) -> those kinds
+    against: dict = field(default_factory=dict)  # (lookup values, stored, own page) -> differences
     by_source: dict = field(default_factory=dict)  # chain index -> stores before -> page configs
 
     def values(self, side: str, path: str) -> set:
@@ -81,7 +83,7 @@ class Site:
         mine = [c for c in self.configs(side) if path in c.fields]
         if not mine or where is None:
             return 0.0
-        return sum(1 for c in mine if first_step(c.fields[path]) == where) / len(mine)
+        return sum(1 for c in mine if first_step(traced(c, path)) == where) / len(mine)
 
 
 @dataclass

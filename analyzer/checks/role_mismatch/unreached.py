@@ -25,7 +25,7 @@ from analyzer.checks.role_mismatch.site import (
     steps,
 )
 from analyzer.findings import Finding
-from analyzer.resolve import Ctx, Resolver, RTerm
+from analyzer.resolve import Ctx, Resolver, RTerm, traced
 
 
 def unreached(site: Site, chains: list[tuple], resolver: Resolver) -> list[Finding]:
@@ -69,17 +69,17 @@ def _first_met(site: Site, chains: list[tuple], resolver: Resolver, path: str, p
             x = c.fields.get(path)
             if j == i and x is not None and x.is_const():
                 child = made_from_pages(site, c, 1)
-                lookups.append((c, x, child, parent_store(site, c) if child else None))
+                lookups.append((c, child, parent_store(site, c) if child else None))
         for stored, made, stored_parent in distinct_stores(site, i):
             y = stored.fields.get(path)
             if not per_request(y):
                 continue
-            for lookup, x, child, parent in lookups:
+            for lookup, child, parent in lookups:
                 if any(q != path and field_equal(a.kind, a.value, b.kind, b.value) is False
                        for q, a, b in compared(site, lookup, stored)):
                     continue
                 if exists_for(site, lookup, stored, made, stored_parent, child, parent,
                               ctx, resolver) is False:
                     continue
-                return x, y
+                return traced(lookup, path), traced(stored, path)
     return None
