@@ -253,7 +253,7 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     if constants != base.constants:
         return None  # a macro's value changed: so may every term that names it
     flows = dict(base.page_flows)
-    flows.update(file_flows(parsed, context, set(base.model.slots)))
+    flows.update(file_flows(parsed, context, set(base.model.slots), base.page_flows))
     tested, before = tested_fields(facts), tested_fields(base.facts)
     retested = {s for s in tested.keys() | before.keys() if tested.get(s) != before.get(s)}
     resolver = _resolver(facts, flows, constants) if retested else None

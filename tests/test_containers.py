@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from analyzer.analysis import analyze
-from analyzer.containers import page_flow
+from analyzer.containers import file_flows, flow_context, page_flow
 from analyzer.containers.text import page_types_of
 from analyzer.cparse import parse_c
 from analyzer.resolve import store_via
@@ -56,6 +56,33 @@ hlist_add_head (&sp->hash_link, head);
     assert page_types_of([text.replace("root->role ==", "root->role =")], {"role"}) == {
         "kvm_mmu_page", "kvm_root"}
     assert page_types_of([text], set()) == set()
+
+
+def test_a_function_s_flow_is_reused_after_an_edit_only_when_nothing_it_reads_changed():
+    image = tree_image(FIXTURES / "modern" / "tree")
+    slots = set(analyze(image).model.slots)
+    path = "arch/x86/kvm/mmu/tdp_mmu.c"
+    text = image.files[path]
+    context = flow_context(image.files, {"tdp_mmu_init_sp", "kvm_tdp_mmu_alloc_root"}, slots)
+
+    def flows(new: str, before=None):
+        return file_flows([parse_c(path, new)], context, slots, before)[path]
+
+    base = flows(text)
+    parts = {k.split(":")[0]: v for k, v in base.functions.items()}
+    # an edit in one function: the others' flows are taken as they were
+    edited = text.replace("sp->role = role;", "sp->role = role;\n\tsp->gfn = 0;")
+    assert edited != text
+    after = flows(edited, {path: base})
+    assert after == flows(edited)
+    again = {k.split(":")[0]: v for k, v in after.functions.items()}
+    assert again["kvm_tdp_mmu_alloc_root"] is parts["kvm_tdp_mmu_alloc_root"]
+    assert again["tdp_mmu_init_sp"] is not parts["tdp_mmu_init_sp"]
+    # a new member name in the file may turn a global into a member: none is
+    reader = text + "\nstatic void extra(struct kvm *kvm) { kvm->tdp_mmu_debug_checks = 0; }\n"
+    fresh = flows(reader, {path: base})
+    assert fresh == flows(reader)
+    assert all(v is not parts.get(k.split(":")[0]) for k, v in fresh.functions.items())
 
 
 def test_legacy_layout_pages_live_in_the_hash_and_are_read_back_from_it():

@@ -3,24 +3,50 @@ solved together."""
 
 from __future__ import annotations
 
+import hashlib
+
 from analyzer.containers.function import FunctionFlow
 from analyzer.containers.records import FileFlow, FlowContext
 from analyzer.containers.solving import PageFlow, solve
-from analyzer.containers.text import macros_of, page_types_of
+from analyzer.containers.text import macros_of, member_names, page_types_of
 from analyzer.cparse import ParsedFile, beyond_limits, functions
 
 
 def file_flow(pf: ParsedFile, slots: set[str], page_types: set[str],
-              defined: set[str], macros: dict[str, tuple[list[str], str]]) -> FileFlow:
-    """The pointer facts of one file. ``slots``: member names of role type;
-    ``page_types``: struct names whose members are the page itself;
-    ``defined``: functions the analyzed files define; ``macros``: iterator
-    macros (name -> (params, body))."""
-    flow = FileFlow()
+              defined: set[str], macros: dict[str, tuple[list[str], str]],
+              before: FileFlow | None = None) -> FileFlow:
+    """The pointer facts of one file, one function at a time. ``slots``:
+    member names of role type; ``page_types``: struct names whose members
+    are the page itself; ``defined``: functions the analyzed files define;
+    ``macros``: iterator macros (name -> (params, body)); ``before``: the
+    file's flow in the same context before an edit, whose functions of the
+    same text are taken as they are."""
+    flow = FileFlow(context=_digest("\n".join(sorted(member_names(pf))).encode()))
+    old = before.functions if before is not None and before.context == flow.context else {}
     for fd in functions(pf):
-        if beyond_limits(pf, fd.node) is None:  # else reported as not analyzed
-            FunctionFlow(pf, fd, flow, slots, page_types, defined, macros).run()
+        if beyond_limits(pf, fd.node) is not None:
+            continue  # reported as not analyzed
+        key = function_key(pf, fd, flow.functions)
+        part = old.get(key)
+        if part is None:
+            part = FileFlow()
+            FunctionFlow(pf, fd, part, slots, page_types, defined, macros).run()
+        flow.functions[key] = part
     return flow
+
+
+def function_key(pf: ParsedFile, fd, taken: dict) -> str:
+    """A function's name and a digest of its text (a second definition of
+    the same text is told from the first by its number)."""
+    node = fd.node
+    digest = _digest(pf.source[node.start_byte:node.end_byte] + b"\0"
+                     + pf.text_of(node).encode("utf-8", "surrogateescape"))
+    key = f"{fd.name}:{digest}"
+    n = 1
+    while key in taken:
+        n += 1
+        key = f"{fd.name}:{digest}:{n}"
+    return key
 
 
 def flow_context(texts: dict[str, str], defined: set[str], slots: set[str]) -> FlowContext:
@@ -31,10 +57,18 @@ def flow_context(texts: dict[str, str], defined: set[str], slots: set[str]) -> F
                        frozenset(page_types_of(list(texts.values()), slots)))
 
 
-def file_flows(parsed: list[ParsedFile], context: FlowContext, slots: set[str]
-               ) -> dict[str, FileFlow]:
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+def file_flows(parsed: list[ParsedFile], context: FlowContext, slots: set[str],
+               before: dict[str, FileFlow] | None = None) -> dict[str, FileFlow]:
+    """Each file's flow; ``before``: the flows of the same files before an
+    edit, in the same context."""
     macros = dict(context.macros)
-    return {pf.path: file_flow(pf, slots, set(context.page_types), set(context.defined), macros)
+    old = before or {}
+    return {pf.path: file_flow(pf, slots, set(context.page_types), set(context.defined), macros,
+                               old.get(pf.path))
             for pf in parsed}
 
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 @dataclass
 class FileFlow:
-    """What one file's functions do with pointers (data only, so an
-    analysis after a patch recomputes it for the changed files alone)."""
+    """What one function, or one file's functions, do with pointers (data
+    only, so an analysis after a patch recomputes it for the functions a
+    patch changed alone)."""
 
     edges: list[tuple[tuple, tuple]] = field(default_factory=list)  # (from node, to node)
     # (page node, container node): the page is put into the container
@@ -21,6 +22,12 @@ class FileFlow:
     pointers: dict[tuple[str, str], list[tuple]] = field(default_factory=dict)
     params: dict[str, list[str]] = field(default_factory=dict)  # func -> parameter names
     heads: set[tuple] = field(default_factory=set)  # nodes used as list heads
+    # a file's: each function's flow, in the file's order, keyed by
+    # ``function_key`` (its name and a digest of its text)
+    functions: dict[str, FileFlow] = field(default_factory=dict)
+    # a file's: a digest of what else in the file its functions' flows read
+    # (the names used as struct members)
+    context: str = ""
 
 
 @dataclass(frozen=True)

@@ -93,12 +93,21 @@ def _propagate(succ: dict[tuple, set[tuple]], start: list, labels: dict | None =
 
 
 def solve(flows: dict[str, FileFlow]) -> PageFlow:
-    return _link_params({path: _copy(flow) for path, flow in flows.items()})
+    return _link_params({path: _merged(flow) for path, flow in flows.items()})
 
 
-def _copy(flow: FileFlow) -> FileFlow:
-    return FileFlow(list(flow.edges), list(flow.inserts), dict(flow.pointers),
-                    dict(flow.params), set(flow.heads))
+def _merged(flow: FileFlow) -> FileFlow:
+    """A file's flow and its functions' as one, in the file's order."""
+    out = FileFlow(list(flow.edges), list(flow.inserts), {k: list(v) for k, v in flow.pointers.items()},
+                   dict(flow.params), set(flow.heads))
+    for part in flow.functions.values():
+        out.edges.extend(part.edges)
+        out.inserts.extend(part.inserts)
+        for key, nodes in part.pointers.items():
+            out.pointers.setdefault(key, []).extend(nodes)
+        out.params.update(part.params)
+        out.heads |= part.heads
+    return out
 
 
 def _link_params(flows: dict[str, FileFlow]) -> PageFlow:

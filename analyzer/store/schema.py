@@ -31,6 +31,7 @@ REGISTRY: dict[str, type] = {cls.__name__: cls for cls in (*RECORDS, *TERMS)}
 PRECISE: dict[tuple[type, str], object] = {
     (Analysis, "page_flows"): dict[str, FileFlow],
     (Analysis, "page_context"): FlowContext | None,
+    (FileFlow, "functions"): dict[str, FileFlow],
     (FlowContext, "macros"): tuple[tuple[str, tuple[list[str], str]], ...],
     (Analysis, "by_compare"): dict[tuple[str, int], tuple[list[Finding], frozenset[tuple]]],
 }
