@@ -260,7 +260,7 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     if resolver is not None and retested - resolver.page_slots():
         return None  # a condition tests another field of a context role: every load of it changes
     reuse = SiteReuse(base.facts, base.by_site, facts, set(changed), moves,
-                      pages_changed=any(flows[p] != base.page_flows.get(p) for p in changed))
+                      pages_changed=not all(flows[p].same_flow(base.page_flows.get(p)) for p in changed))
     unparsed = dict(base.left_out)
     unparsed.update((pf.path, left_out(pf)) for pf in parsed)
     return _finish(image, base.model, facts, parse_errors, changed, reuse, pages=(flows, context),

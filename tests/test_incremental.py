@@ -82,3 +82,22 @@ def test_one_line_mover_moves_facts_and_findings_and_refuses_edited_lines():
     assert (moved.line, moved.trace[0].line, moved.related[0].line) == (3, 1, 3)
     with pytest.raises(Unmoved):
         mover.step(at(3))  # its line was edited: what holds it is made again
+
+
+def test_an_edit_that_moves_no_pointer_reruns_only_the_sites_that_read_it():
+    # tdp_mmu_init_sp stores into sp->role; an edit of another of its lines
+    # leaves the page flow as it was: a site is judged again only when it
+    # read that function or the slot it stores, the others keep their findings
+    before_image = tree_image(FIXTURES / "modern" / "tree")
+    path = "arch/x86/kvm/mmu/tdp_mmu.c"
+    text = before_image.files[path]
+    assert "sp->gfn = gfn;" in text
+    after_image = patched_image(before_image, {path: text.replace("sp->gfn = gfn;", "sp->gfn = gfn + 0;")},
+                                lambda p: None)
+    before = analyze(before_image)
+    again = analyze(after_image, base=before, base_image=before_image)
+    read_it = {key for key, (_f, deps) in before.by_site.items()
+               if deps & {("fn", "tdp_mmu_init_sp"), ("slot", "role")}}
+    assert read_it and len(read_it) < len(before.by_site)
+    assert again.reused == len(before.by_site) - len(read_it)
+    assert _shape(again) == _shape(analyze(after_image))

@@ -29,6 +29,15 @@ class FileFlow:
     # (the names used as struct members)
     context: str = ""
 
+    def same_flow(self, other: FileFlow | None) -> bool:
+        """Whether ``other`` moves pointers as this one does (what the
+        functions are keyed by aside: a function edited without changing
+        its flow leaves the page flow as it was)."""
+        return (other is not None and self.edges == other.edges and self.inserts == other.inserts
+                and self.pointers == other.pointers and self.params == other.params
+                and self.heads == other.heads
+                and list(self.functions.values()) == list(other.functions.values()))
+
 
 @dataclass(frozen=True)
 class FlowContext:
