@@ -11,6 +11,7 @@ usage and the nearest option."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 
@@ -26,10 +27,32 @@ EPILOG = ("exit status: 0 clean, 1 role mismatches (check, git: introduced), 2 b
 class _Paragraphs(argparse.HelpFormatter):
     """Descriptions and epilogs wrapped paragraph by paragraph (blank lines kept)."""
 
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        # argparse makes a formatter for every argument it adds, and without
+        # a width asks shutil for the terminal's: an import on every run
+        super().__init__(prog, indent_increment, max_help_position,
+                         width if width is not None else _terminal_width() - 2)
+
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         return "\n\n".join(textwrap.fill(" ".join(part.split()), width, initial_indent=indent,
                                          subsequent_indent=indent)
                            for part in text.split("\n\n"))
+
+
+def _terminal_width() -> int:
+    """The terminal's width as shutil.get_terminal_size says it: $COLUMNS,
+    else the width of standard output's terminal, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 def _command_at(argv: list[str]) -> int | None:

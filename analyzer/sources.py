@@ -8,7 +8,6 @@ post-image). Nothing here writes to the tree.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,8 @@ CONTEXT = ("arch/x86/kvm/x86.h", "arch/x86/kvm/kvm_cache_regs.h", "arch/x86/kvm/
 
 def find_tree(start: Path | None = None) -> Path:
     """The top of the current git work tree, else the current directory."""
+    import subprocess  # only where no --tree is given: not on every run
+
     start = start or Path.cwd()
     try:
         out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=start,
