@@ -230,11 +230,11 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
 
 
 def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | None:
-    if (image.headers != base_image.headers or list(image.files) != list(base_image.files)
-            or image.context != base_image.context):
+    if image.headers != base_image.headers or list(image.files) != list(base_image.files):
         return None
     changed = [p for p, text in image.files.items() if base_image.files[p] != text]
-    if not changed:
+    context_changed = image.context != base_image.context  # what role-incomplete reads too
+    if not changed and not context_changed:
         return base
     if any(union_defs(image.files[p]) != union_defs(base_image.files[p]) for p in changed):
         return None  # the role model may change
@@ -260,7 +260,8 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     if resolver is not None and retested - resolver.page_slots():
         return None  # a condition tests another field of a context role: every load of it changes
     reuse = SiteReuse(base.facts, base.by_site, facts, set(changed), moves,
-                      pages_changed=not all(flows[p].same_flow(base.page_flows.get(p)) for p in changed))
+                      pages_changed=not all(flows[p].same_flow(base.page_flows.get(p)) for p in changed),
+                      context_changed=context_changed)
     unparsed = dict(base.left_out)
     unparsed.update((pf.path, left_out(pf)) for pf in parsed)
     return _finish(image, base.model, facts, parse_errors, changed, reuse, pages=(flows, context),

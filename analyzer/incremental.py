@@ -17,6 +17,7 @@ from analyzer.facts.collection import canonical_order, declare, execute
 from analyzer.facts.records import CallSite, Compare, Exit, Facts, FuncInfo, Phi, Store
 from analyzer.findings import Finding
 from analyzer.nodes import node_of
+from analyzer.resolve.deps import CONTEXT
 from analyzer.terms import (
     And,
     Const,
@@ -259,7 +260,7 @@ class SiteReuse:
     its findings and the facts they were resolved from."""
 
     def __init__(self, base_facts: Facts, by_site: dict, facts: Facts, paths: set[str],
-                 moves: Moves, pages_changed: bool = False) -> None:
+                 moves: Moves, pages_changed: bool = False, context_changed: bool = False) -> None:
         old = {n: i for n, i in base_facts.functions.items() if i.file in paths}
         new = {n: i for n, i in facts.functions.items() if i.file in paths}
         changed = {n for n in old.keys() | new.keys()
@@ -272,6 +273,8 @@ class SiteReuse:
                       | {("slot", n) for n in slots})
         if pages_changed:  # a load may meet other stores now
             self.dirty |= {("slot", s.slot) for s in facts.stores}
+        if context_changed:
+            self.dirty.add(CONTEXT)
         self.by_site = by_site
         self.mover = LineMover(moves)
 

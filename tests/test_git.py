@@ -231,3 +231,34 @@ def test_commit_of_finds_the_commit_a_mail_was_made_from(capsys, series, monkeyp
     assert status == 1 and len(patches) == 1 and fields(patches[0]["introduced"]) == ["nxe"]
     status, _, err = run(capsys, "git", "--tree", str(series), "--commit-of", str(GUEST))
     assert status == 2 and "check -" in err and len(err.splitlines()) == 1
+
+
+def test_a_tree_after_a_commit_outside_the_mmu_is_analyzed_from_the_last_one(capsys, tmp_path,
+                                                                             monkeypatch):
+    # x86.c is read beside the MMU sources, so a commit to it makes a tree
+    # no analysis was made of; the commit after it is judged from the tree
+    # analyzed last, not analyzed whole
+    import analyzer.analysis
+
+    repo = new_repo(tmp_path / "linux")
+    x86 = repo / "arch" / "x86" / "kvm" / "x86.c"
+    x86.write_text("int kvm_arch_init(void)\n{\n\treturn 0;\n}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "KVM: x86: add x86.c")
+    git(repo, "am", "-q", str(MASK))
+    x86.write_text("/* vCPU entry points */\n" + x86.read_text())
+    git(repo, "commit", "-q", "-a", "-m", "KVM: x86: comment x86.c")
+    git(repo, "revert", "--no-edit", "HEAD~1")
+    calls = []
+    real = analyzer.analysis.analyze
+
+    def counting(image, base=None, base_image=None):
+        calls.append(base is not None)
+        return real(image, base=base, base_image=base_image)
+
+    monkeypatch.setattr(analyzer.analysis, "analyze", counting)
+    status, patches = judged(capsys, repo, "HEAD~3..HEAD")
+    assert status == 1
+    assert [p["status"] for p in patches] == ["analyzed", "skipped", "analyzed"]
+    assert fields(patches[0]["introduced"]) == ["nxe"] and fields(patches[2]["fixed"]) == ["nxe"]
+    assert calls[0] is False and len(calls) == 4 and all(calls[1:])

@@ -101,3 +101,44 @@ def test_an_edit_that_moves_no_pointer_reruns_only_the_sites_that_read_it():
     assert read_it and len(read_it) < len(before.by_site)
     assert again.reused == len(before.by_site) - len(read_it)
     assert _shape(again) == _shape(analyze(after_image))
+
+
+def test_a_change_of_a_context_file_judges_again_only_what_reads_it():
+    # cpuid.c is read beside the sources for where vCPU state is written:
+    # without the write of reserved_gpa_bits there, role-incomplete no
+    # longer reports it; the sources are neither parsed nor judged again
+    tree = FIXTURES / "incomplete-modern" / "tree"
+    (p,) = read_patches((tree.parent / "patches" / "0001-drop-cpuid-invalidation.patch").read_bytes())
+    image = tree_image(tree)
+    before_image = patched_image(image, apply_patch(p, image.get).files, lambda path: None)
+    cpuid = before_image.context["arch/x86/kvm/cpuid.c"]
+    write = "\tvcpu->arch.reserved_gpa_bits = rsvd_bits(cpuid_maxphyaddr(vcpu), 63);\n"
+    assert write in cpuid
+    after_image = patched_image(before_image, {"arch/x86/kvm/cpuid.c": cpuid.replace(write, "")},
+                                lambda path: None)
+    before = analyze(before_image)
+    again = analyze(after_image, base=before, base_image=before_image)
+    full = analyze(after_image)
+    assert "reserved_gpa_bits" in {f.field for f in before.findings}
+    assert "reserved_gpa_bits" not in {f.field for f in full.findings}
+    assert _shape(again) == _shape(full)
+    assert again.parsed == []
+    assert again.reused == sum(1 for key in before.by_site if key[0] != "role-incomplete")
+
+
+def test_an_edit_of_comments_and_blanks_judges_nothing_again():
+    # the facts of a function whose code is the same are its old ones on
+    # moved lines: every site keeps its findings, moved
+    before_image = tree_image(FIXTURES / "legacy" / "tree")
+    path = "arch/x86/kvm/mmu.c"
+    text = before_image.files[path]
+    anchor = "\tif (role.direct)\n\t\trole.cr4_pae = 0;\n"
+    assert anchor in text
+    edited = text.replace(anchor, "\t/* PAE roots are\n\t * made direct */\n" + anchor, 1)
+    after_image = patched_image(before_image, {path: edited}, lambda p: None)
+    before = analyze(before_image)
+    assert before.findings
+    again = analyze(after_image, base=before, base_image=before_image)
+    assert again.reused == len(before.by_site)
+    assert _shape(again) == _shape(analyze(after_image))
+    assert [f.line for f in again.findings] != [f.line for f in before.findings]

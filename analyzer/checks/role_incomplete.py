@@ -35,7 +35,7 @@ from analyzer.checks import Check
 from analyzer.checks.messages import Unrecorded
 from analyzer.facts import Compare, Facts, normalize_expr
 from analyzer.findings import Finding, TraceStep
-from analyzer.resolve import Resolver
+from analyzer.resolve import CONTEXT, Resolver
 from analyzer.ruledata import rule_file
 from analyzer.state_reads import skipped
 from analyzer.state_sources import StateView, fnptr_members
@@ -136,6 +136,7 @@ def _is_vcpu_or_context(facts: Facts, func: str, param: str) -> bool:
 
 
 def check_incomplete(cmp: Compare, facts: Facts, resolver: Resolver) -> list[Finding]:
+    resolver.note(CONTEXT)  # where vCPU state is written: the context files too
     state = facts.state
     ctx = context_var(cmp)
     if not isinstance(state, StateView) or ctx is None:

@@ -20,7 +20,7 @@ definitions and parse errors, ``limits`` says what is beyond the limits,
 
 from __future__ import annotations
 
-from analyzer.cparse.functions import FunctionDef, error_counts, functions
+from analyzer.cparse.functions import FunctionDef, code_digest, error_counts, functions
 from analyzer.cparse.limits import MAX_NESTING_DEPTH, BeyondLimits, beyond_limits, left_out
 from analyzer.cparse.parser import Node, ParsedFile, captures, parse_c
 from analyzer.cparse.walk import children_of_type, descendants_of_type, loop_macro_head
@@ -34,6 +34,7 @@ __all__ = [
     "beyond_limits",
     "captures",
     "children_of_type",
+    "code_digest",
     "descendants_of_type",
     "error_counts",
     "functions",

@@ -3,6 +3,8 @@ written; and the parse errors in each."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -170,3 +172,20 @@ def _error_nodes(node: Node) -> Iterator[Node]:
             yield n
         if n.has_error:
             stack.extend(reversed(n.children))
+
+
+# A string or character literal (kept), or a run of comments and blanks
+# (one blank): the code of a definition, whatever its comments and layout.
+_LEXEMES = re.compile(rb'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|(?:\s+|/\*.*?\*/|//[^\n]*)+', re.S)
+
+
+def _blank(m: re.Match) -> bytes:
+    return m.group() if m.group()[:1] in (b'"', b"'") else b" "
+
+
+def code_digest(pf: ParsedFile, fd: FunctionDef) -> str:
+    """A digest of a definition's code as parsed: equal when an edit changed
+    only its comments or blanks (its facts are then the same, on moved
+    lines)."""
+    code = _LEXEMES.sub(_blank, pf.source[fd.node.start_byte:fd.node.end_byte])
+    return hashlib.blake2b(code, digest_size=16).hexdigest()

@@ -4,9 +4,14 @@ loop-macro filters of the files, then execute every function body.
 
 from __future__ import annotations
 
-import hashlib
-
-from analyzer.cparse import BeyondLimits, FunctionDef, ParsedFile, beyond_limits, functions
+from analyzer.cparse import (
+    BeyondLimits,
+    FunctionDef,
+    ParsedFile,
+    beyond_limits,
+    code_digest,
+    functions,
+)
 from analyzer.facts.executor import Executor
 from analyzer.facts.loops import filter_conditions, loop_filters
 from analyzer.facts.records import Facts, FuncInfo, Param
@@ -86,8 +91,7 @@ def declare(parsed: list[ParsedFile], facts: Facts) -> list[tuple[ParsedFile, Fu
             facts.functions[fd.name] = FuncInfo(
                 name=fd.name, file=pf.path, line=fd.start_line, params=params, returns_role=rt,
                 end_line=fd.end_line,
-                digest=hashlib.blake2b(pf.source[fd.node.start_byte:fd.node.end_byte],
-                                       digest_size=16).hexdigest(),
+                digest=code_digest(pf, fd),
             )
             defs.append((pf, fd))
         _collect_globals(pf, facts)

@@ -26,7 +26,7 @@ class FuncInfo:
     returns: list[tuple[object, Value, Step]] = field(default_factory=list)  # (path cond, value, step)
     defines_fields: bool = False  # writes fields of a role it built or copied
     role_flow: bool = False  # touches role values at all
-    digest: str = ""  # of the definition's text: did a patch change it?
+    digest: str = ""  # of the definition's code (cparse.code_digest): did a patch change it?
     end_line: int = 0
     not_analyzed: str = ""  # why it was left out (beyond the limits), "" when analyzed
 

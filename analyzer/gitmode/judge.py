@@ -39,14 +39,19 @@ class Analyses:
 
     def of(self, entries: Entries, base: Entries | None = None) -> Analysis:
         """The analysis of a tree; given the tree it was made from (a
-        commit's parent), only what changed is analyzed again."""
+        commit's parent), only what changed is analyzed again. A tree whose
+        parent was not analyzed (a commit that touched no role file came
+        between) is analyzed from the tree analyzed last, which differs
+        from it in what those commits changed."""
         if entries in self.cache:
             self.cache.move_to_end(entries)
             return self.cache[entries][0]
         from analyzer.analysis import analyze, analyze_cached  # heavy: tree-sitter
 
         image = image_of(self.repo, entries)
-        if base is not None and base in self.cache:
+        if base is None or base not in self.cache:
+            base = next(reversed(self.cache), None)
+        if base is not None:
             base_analysis, base_image = self.cache[base]
             result = analyze(image, base=base_analysis, base_image=base_image)
         else:

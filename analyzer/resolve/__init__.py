@@ -28,12 +28,14 @@ from analyzer.resolve.configs import (
     RTerm,
     traced,
 )
+from analyzer.resolve.deps import CONTEXT
 from analyzer.resolve.partials import store_via
 from analyzer.resolve.resolver import Resolver
 from analyzer.resolve.trails import trail, trail_cat, trail_last, trail_nodes
 
 __all__ = [
     "BEYOND_LIMITS",
+    "CONTEXT",
     "DROPPED",
     "MAX_RESOLVE_DEPTH",
     "STORE",

@@ -1,14 +1,17 @@
 """What a result depends on, and memoized answers that carry it.
 
 A dependency is ``("fn", f)`` (the facts of function f), ``("callers", f)``
-(the list of call sites of f) or ``("slot", s)`` (the list of stores into
-slot s). An analysis after a patch reuses a comparison's findings when none
+(the list of call sites of f), ``("slot", s)`` (the list of stores into
+slot s) or ``CONTEXT`` (the context files read beside the sources, where
+vCPU state is written). An analysis after a patch reuses a comparison's findings when none
 of these changed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+
+CONTEXT = ("context",)
 
 
 class Deps:
