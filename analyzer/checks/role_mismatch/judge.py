@@ -51,7 +51,9 @@ def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolve
     seen: set = set()
     own = own_pages(site, index, chain, lookup)
     mine = {id(entry[0]) for entry in own}
-    values = (tuple(lookup.fields), tuple(t[:5] for t in lookup.fields.values()))
+    # the lookup's values, numbered: lookups holding the same share answers
+    values = site.value_ids.setdefault(
+        (tuple(lookup.fields), tuple(t[:5] for t in lookup.fields.values())), len(site.value_ids))
     for stored, made, stored_parent in meetable(site, index, child, parent) + own:
         against = _against(site, lookup, values, stored, id(stored) in mine)
         if against is None:
@@ -74,9 +76,9 @@ def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolve
     return found or []
 
 
-def _against(site: Site, lookup: Concrete, values: tuple, stored: Concrete, own_page: bool):
-    """The compared fields where a lookup configuration (its field
-    ``values``) differs from a stored one: (field -> formula of the states
+def _against(site: Site, lookup: Concrete, values: int, stored: Concrete, own_page: bool):
+    """The compared fields where a lookup configuration (``values``: the
+    number of its field values) differs from a stored one: (field -> formula of the states
     where they are equal, fields the analysis cannot judge with their
     note), or None when a field tells the two apart on purpose. Lookups
     holding the same values share the answer."""

@@ -50,6 +50,7 @@ class Site:
     by_values: dict = field(default_factory=dict)  # chain index -> values -> those kinds
     meetable: dict = field(default_factory=dict)  # (chain index, child, parent) -> those kinds
     against: dict = field(default_factory=dict)  # (lookup values, stored, own page) -> differences
+    value_ids: dict = field(default_factory=dict)  # a lookup's field values -> their number
     by_source: dict = field(default_factory=dict)  # chain index -> stores before -> page configs
 
     def values(self, side: str, path: str) -> set:
