@@ -112,9 +112,10 @@ def _unrecognized(extra: list[str], sp: argparse.ArgumentParser) -> str:
 
 # An analysis allocates millions of small tuples (terms, traces, formulas),
 # most of them alive until it ends: collected every 700 allocations (the
-# default), the young generations are traversed again and again, about a
-# fifth of a large scan. Cycles are still collected, less often.
-GC_THRESHOLDS = (100_000, 50, 100)
+# default), the young generations are traversed again and again, a fifth
+# of a large scan. Every 100,000 instead; the older generations as often
+# as before relative to it, so that a long `git` run still frees its cycles.
+GC_THRESHOLDS = (100_000, 10, 10)
 
 
 def main(argv: list[str] | None = None) -> int:
