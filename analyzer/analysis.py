@@ -8,7 +8,8 @@ from functools import cached_property
 from analyzer.checks import checks
 from analyzer.constants import macro_values
 from analyzer.containers import FlowContext, file_flows, flow_context, solve
-from analyzer.cparse import ParsedFile, error_counts, left_out, parse_c
+from analyzer.cparse import ParsedFile, code_of, error_counts, left_out, parse_c
+from analyzer.encoding import encode
 from analyzer.facts import Facts, collect
 from analyzer.findings import Finding, NotAnalyzed, merge_findings
 from analyzer.incremental import SiteReuse, collect_incremental, line_moves, union_defs
@@ -229,12 +230,28 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
     )
 
 
+def _context_change(image: Image, base_image: Image) -> tuple[bool, dict]:
+    """Whether the context files role-incomplete reads changed in their
+    code; else the line moves of those whose comments or blanks changed
+    (the findings that point into them move)."""
+    if image.context.keys() != base_image.context.keys():
+        return True, {}
+    moves = {}
+    for path, text in image.context.items():
+        old = base_image.context[path]
+        if old != text:
+            if code_of(encode(old)) != code_of(encode(text)):
+                return True, {}
+            moves[path] = line_moves(old, text)
+    return False, moves
+
+
 def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | None:
     if image.headers != base_image.headers or list(image.files) != list(base_image.files):
         return None
     changed = [p for p, text in image.files.items() if base_image.files[p] != text]
-    context_changed = image.context != base_image.context  # what role-incomplete reads too
-    if not changed and not context_changed:
+    context_changed, context_moves = _context_change(image, base_image)
+    if not changed and not context_changed and not context_moves:
         return base
     if any(union_defs(image.files[p]) != union_defs(base_image.files[p]) for p in changed):
         return None  # the role model may change
@@ -259,7 +276,7 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     resolver = _resolver(facts, flows, constants) if retested else None
     if resolver is not None and retested - resolver.page_slots():
         return None  # a condition tests another field of a context role: every load of it changes
-    reuse = SiteReuse(base.facts, base.by_site, facts, set(changed), moves,
+    reuse = SiteReuse(base.facts, base.by_site, facts, set(changed), {**context_moves, **moves},
                       pages_changed=not all(flows[p].same_flow(base.page_flows.get(p)) for p in changed),
                       context_changed=context_changed)
     unparsed = dict(base.left_out)

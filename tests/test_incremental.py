@@ -142,3 +142,21 @@ def test_an_edit_of_comments_and_blanks_judges_nothing_again():
     assert again.reused == len(before.by_site)
     assert _shape(again) == _shape(analyze(after_image))
     assert [f.line for f in again.findings] != [f.line for f in before.findings]
+
+
+def test_a_comment_in_a_context_file_judges_nothing_again_and_moves_what_points_into_it():
+    tree = FIXTURES / "incomplete-modern" / "tree"
+    (p,) = read_patches((tree.parent / "patches" / "0001-drop-cpuid-invalidation.patch").read_bytes())
+    image = tree_image(tree)
+    before_image = patched_image(image, apply_patch(p, image.get).files, lambda path: None)
+    path = "arch/x86/kvm/cpuid.c"
+    after_image = patched_image(before_image, {path: "/* CPUID */\n" + before_image.context[path]},
+                                lambda path: None)
+    before = analyze(before_image)
+    again = analyze(after_image, base=before, base_image=before_image)
+    assert again.reused == len(before.by_site)
+    assert _shape(again) == _shape(analyze(after_image))
+    lines = [[t.line for t in f.trace if t.file == path] for f in before.findings]
+    assert any(lines)
+    assert [[t.line for t in f.trace if t.file == path] for f in again.findings] == [
+        [n + 1 for n in ls] for ls in lines]

@@ -20,7 +20,7 @@ definitions and parse errors, ``limits`` says what is beyond the limits,
 
 from __future__ import annotations
 
-from analyzer.cparse.functions import FunctionDef, code_digest, error_counts, functions
+from analyzer.cparse.functions import FunctionDef, code_digest, code_of, error_counts, functions
 from analyzer.cparse.limits import MAX_NESTING_DEPTH, BeyondLimits, beyond_limits, left_out
 from analyzer.cparse.parser import Node, ParsedFile, captures, parse_c
 from analyzer.cparse.walk import children_of_type, descendants_of_type, loop_macro_head
@@ -35,6 +35,7 @@ __all__ = [
     "captures",
     "children_of_type",
     "code_digest",
+    "code_of",
     "descendants_of_type",
     "error_counts",
     "functions",

@@ -183,9 +183,15 @@ def _blank(m: re.Match) -> bytes:
     return m.group() if m.group()[:1] in (b'"', b"'") else b" "
 
 
+def code_of(data: bytes) -> bytes:
+    """C source with its comments and blanks folded: equal for two texts
+    that differ in nothing else."""
+    return _LEXEMES.sub(_blank, data)
+
+
 def code_digest(pf: ParsedFile, fd: FunctionDef) -> str:
     """A digest of a definition's code as parsed: equal when an edit changed
     only its comments or blanks (its facts are then the same, on moved
     lines)."""
-    code = _LEXEMES.sub(_blank, pf.source[fd.node.start_byte:fd.node.end_byte])
-    return hashlib.blake2b(code, digest_size=16).hexdigest()
+    return hashlib.blake2b(code_of(pf.source[fd.node.start_byte:fd.node.end_byte]),
+                           digest_size=16).hexdigest()
