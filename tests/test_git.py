@@ -123,10 +123,11 @@ def test_dirty_working_tree_changes_nothing(capsys, series):
     assert judged(capsys, series, "side..main") == before
 
 
-def test_linear_series_parses_each_tree_once(capsys, series, monkeypatch):
+def count_analyses(monkeypatch) -> list[bool]:
+    """Whether each analysis made from now on had a base to start from."""
     import analyzer.analysis
 
-    calls = []
+    calls: list[bool] = []
     real = analyzer.analysis.analyze
 
     def counting(image, base=None, base_image=None):
@@ -134,6 +135,11 @@ def test_linear_series_parses_each_tree_once(capsys, series, monkeypatch):
         return real(image, base=base, base_image=base_image)
 
     monkeypatch.setattr(analyzer.analysis, "analyze", counting)
+    return calls
+
+
+def test_linear_series_parses_each_tree_once(capsys, series, monkeypatch):
+    calls = count_analyses(monkeypatch)
     status, patches = judged(capsys, series, "side..main")
     analyzed = sum(1 for p in patches if p["status"] == "analyzed")
     assert status == 1 and analyzed == 2
@@ -238,8 +244,6 @@ def test_a_tree_after_a_commit_outside_the_mmu_is_analyzed_from_the_last_one(cap
     # x86.c is read beside the MMU sources, so a commit to it makes a tree
     # no analysis was made of; the commit after it is judged from the tree
     # analyzed last, not analyzed whole
-    import analyzer.analysis
-
     repo = new_repo(tmp_path / "linux")
     x86 = repo / "arch" / "x86" / "kvm" / "x86.c"
     x86.write_text("int kvm_arch_init(void)\n{\n\treturn 0;\n}\n")
@@ -249,14 +253,7 @@ def test_a_tree_after_a_commit_outside_the_mmu_is_analyzed_from_the_last_one(cap
     x86.write_text("/* vCPU entry points */\n" + x86.read_text())
     git(repo, "commit", "-q", "-a", "-m", "KVM: x86: comment x86.c")
     git(repo, "revert", "--no-edit", "HEAD~1")
-    calls = []
-    real = analyzer.analysis.analyze
-
-    def counting(image, base=None, base_image=None):
-        calls.append(base is not None)
-        return real(image, base=base, base_image=base_image)
-
-    monkeypatch.setattr(analyzer.analysis, "analyze", counting)
+    calls = count_analyses(monkeypatch)
     status, patches = judged(capsys, repo, "HEAD~3..HEAD")
     assert status == 1
     assert [p["status"] for p in patches] == ["analyzed", "skipped", "analyzed"]
