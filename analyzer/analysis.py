@@ -134,13 +134,17 @@ def analyze(image: Image, base: Analysis | None = None, base_image: Image | None
     headers = [_parse(path, text) for path, text in image.headers.items() if "union" in text]
     model = build_model(headers + parsed)
     facts = collect(parsed, model)
-    facts.state = _state_view(image, parsed + headers, model)
     context = _page_context(image, facts, model)
     flows = file_flows(parsed, context, set(model.slots))
-    return _finish(image, model, facts, {pf.path: error_counts(pf) for pf in parsed},
-                   [*image.headers, *image.files], pages=(flows, context),
-                   unparsed={pf.path: left_out(pf) for pf in parsed},
-                   constants=_constants(image))
+    errors = {pf.path: error_counts(pf) for pf in parsed}
+    unparsed = {pf.path: left_out(pf) for pf in parsed}
+    # what role-incomplete reads: the same trees, without the node objects
+    # the walks above made and every parent keeps (py-tree-sitter caches a
+    # node's children on it)
+    facts.state = _state_view(image, [pf.fresh() for pf in parsed + headers], model)
+    del parsed, headers
+    return _finish(image, model, facts, errors, [*image.headers, *image.files],
+                   pages=(flows, context), unparsed=unparsed, constants=_constants(image))
 
 
 def _state_view(image: Image, parsed: list[ParsedFile], model: RoleModel):

@@ -202,3 +202,12 @@ def test_raw_parse_breaks_role_functions(kernel):
     for rel in MMU_FILES:
         broken |= {name for name, n in role_functions(tree, rel, raw=True).items() if n}
     assert broken & MUST_PARSE[version]
+
+
+def test_a_fresh_parse_shares_the_tree_but_not_the_nodes_walks_made(pf):
+    names = [fd.name for fd in functions(pf)]
+    walked = pf.root.children  # py-tree-sitter keeps this list on the node
+    again = pf.fresh()
+    assert again.tree is pf.tree and again.text == pf.text and again.source == pf.source
+    assert again.root.children is not walked
+    assert [fd.name for fd in functions(again)] == names

@@ -46,6 +46,11 @@ class ParsedFile:
         if len(self._raw) != len(self.source):
             raise ValueError(f"{self.path}: neutralized source length differs from the original")
 
+    def fresh(self) -> ParsedFile:
+        """The same parse, without the node objects walks of this one made."""
+        return ParsedFile(self.path, self.text, self.source, self.tree, self.tree.root_node,
+                          self.oversized)
+
     def text_of(self, node: Node) -> str:
         """The node's text, taken from the original (not neutralized) source."""
         return self._raw[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
