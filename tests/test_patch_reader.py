@@ -621,3 +621,19 @@ def test_every_cut_of_a_series_is_refused_or_reads_a_prefix_of_it(repo: GitRepo)
             (f.path, (h.src_start, h.src_len, h.lines)) for h in f.hunks]]]
         assert got == full[: len(got)], n
         assert not any(p.damaged for p in patches), n
+
+
+def test_a_plain_diff_is_read_without_the_email_package() -> None:
+    # decoding mails is the email package's work; a plain diff needs none
+    # of it (10 ms of every check of one), a mail does
+    import subprocess
+    import sys
+
+    diff = b"--- a/arch/x86/kvm/mmu/mmu.c\n+++ b/arch/x86/kvm/mmu/mmu.c\n@@ -1,1 +1,2 @@\n x\n+y\n"
+    mail = b"From: A <a@example.org>\nSubject: [PATCH] y\n\n" + diff
+    code = ("import sys; from analyzer.patch import read_patches; "
+            "(p,) = read_patches(sys.stdin.buffer.read()); print(p.subject, 'email' in sys.modules)")
+    for data, seen in ((diff, "False"), (mail, "True")):
+        done = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True,
+                              check=True)
+        assert done.stdout.decode().split()[-1] == seen

@@ -18,10 +18,7 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.errors import HeaderParseError
-from email.header import decode_header, make_header
-from email.message import Message
+from typing import TYPE_CHECKING
 
 from unidiff.constants import RE_BINARY_DIFF
 
@@ -29,6 +26,9 @@ from analyzer.encoding import decode, encode
 from analyzer.patch.hunks import minus_plus
 from analyzer.patch.model import Patch, PatchError
 from analyzer.patch.sections import DiffReader
+
+if TYPE_CHECKING:
+    from email.message import Message
 
 # An mbox separator: git writes "From <sha> Mon Sep 17 00:00:00 2001",
 # b4 writes "From git@z Thu Jan  1 00:00:00 1970".
@@ -147,6 +147,8 @@ def _looks_like_mail(lines: list[str]) -> bool:
 
 
 def _read_mail(chunk: str, line: int) -> _Text:
+    from email import message_from_bytes  # only for mails: 10 ms a plain diff does not need
+
     msg = message_from_bytes(encode(chunk))
     text = _Text(
         subject=_header_text(msg.get("Subject")),
@@ -175,6 +177,9 @@ def _body_line(chunk: str, msg: Message, line: int) -> int | None:
 def _header_text(value: object) -> str:
     """Decode RFC 2047 words and unfold; a header the email package cannot
     decode is kept as written rather than failing the whole input."""
+    from email.errors import HeaderParseError
+    from email.header import decode_header, make_header
+
     if value is None:
         return ""
     raw = re.sub(r"\r?\n[ \t]+", " ", str(value))
