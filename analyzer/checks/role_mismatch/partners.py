@@ -27,9 +27,10 @@ def distinct_stores(site: Site, index: int) -> list[Entry]:
         for c in site.stores.get(index, []):
             e = entry(site, c)
             env = c.env
+            # fields come in the role type's leaf order; t[:5] is the value
+            # (kind, value, forced, guard, via_param), not how it came
             key = (where_exists(c.cond, site.own), e[1], e[2],
-                   tuple(sorted((p, t.kind, t.value, t.forced, t.guard, t.via_param)
-                                for p, t in c.fields.items())),
+                   tuple(c.fields), tuple(t[:5] for t in c.fields.values()),
                    tuple((o in env, id(env.get(o))) for o in site.cond_reads or ()))
             if key not in keys:
                 keys.add(key)
