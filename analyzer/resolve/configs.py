@@ -139,9 +139,8 @@ def materialize(c: Concrete) -> Concrete:
     """``c`` with its tail joined to every field's trace."""
     if not c.tail:
         return c
-    tail = c.tail
-    fields = {p: t.retraced(trail_cat(t.trace, tail)) for p, t in c.fields.items()}
-    return Concrete(fields, c.producers, c.stores, c.env, (), c.cond, c.dropped)
+    return Concrete({p: traced(c, p) for p in c.fields}, c.producers, c.stores, c.env, (), c.cond,
+                    c.dropped)
 
 
 def or_unknown(out: list[Concrete], dropped: bool) -> list[Concrete]:

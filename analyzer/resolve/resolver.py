@@ -148,9 +148,12 @@ class Resolver:
     def _resolve(self, value: Value, func: str, ctx: Ctx) -> list[Concrete]:
         origins = sorted(value.origins(), key=lambda o: (o.kind, o.name, o.site, o.sub))
         per_origin = [self.resolve_origin(o, func, ctx) for o in origins]
-        here = copy_node(value, origins)
-        if here is not False:
-            return self._copies(value, origins[0], per_origin[0], here, func, ctx)
+        # a value that copies its one origin whole (``role = parent->role``)
+        # shares the origin's fields, the copy added to the tail instead of
+        # to every field's trace (where the tail is empty, each field's
+        # trace ends where its own does: those are traced one by one)
+        copy = copy_node(value, origins)
+        paths = list(value.fields)
         out: list[Concrete] = []
         dropped = False
         term = self.terms.term
@@ -159,7 +162,6 @@ class Resolver:
                 dropped = True
                 continue
             env = dict(zip(origins, combo, strict=True))
-            fields = {p: term(t, func, ctx, env) for p, t in value.fields.items()}
             producers: tuple = ()
             stores: tuple = ()
             for alt in combo:
@@ -168,39 +170,18 @@ class Resolver:
             cond = states.conj(alt.cond for alt in combo)
             if cond is False:
                 continue
-            for fs, c in split(fields, cond):
-                out.append(Concrete(fs, producers, stores, env, cond=c))
+            if copy is not False and combo[0].tail and list(combo[0].fields) == paths:
+                alt = combo[0]
+                tail = alt.tail if copy is None or trail_last(alt.tail) == copy else (alt.tail, copy)
+                out.append(Concrete(alt.fields, producers, stores, env, tail, cond))
+            else:
+                fields = {p: term(t, func, ctx, env) for p, t in value.fields.items()}
+                out.extend(Concrete(fs, producers, stores, env, cond=c) for fs, c in split(fields, cond))
             if len(out) >= MAX_ALTS:
                 # more than can be followed: the rest may hold anything
                 out.append(Concrete({}))
                 break
         if not out and dropped:
-            return [DROPPED]
-        return dedupe(out)
-
-    def _copies(self, value: Value, origin: Origin, alts: list[Concrete], here, func: str,
-                ctx: Ctx) -> list[Concrete]:
-        """A value that copies one origin whole (``role = parent->role``):
-        its configurations are the origin's, their fields shared and the
-        copy added to their tail, instead of to every field's trace."""
-        out: list[Concrete] = []
-        paths = list(value.fields)
-        for alt in alts:
-            if alt.dropped or alt.cond is False:
-                continue
-            env = {origin: alt}
-            if alt.tail and list(alt.fields) == paths:
-                tail = alt.tail if here is None or trail_last(alt.tail) == here else (alt.tail, here)
-                out.append(Concrete(alt.fields, alt.producers, alt.stores, env, tail, alt.cond))
-            else:  # where each field's trace ends is each one's own
-                term = self.terms.term
-                fields = {p: term(t, func, ctx, env) for p, t in value.fields.items()}
-                out.extend(Concrete(fs, alt.producers, alt.stores, env, cond=c)
-                           for fs, c in split(fields, alt.cond))
-            if len(out) >= MAX_ALTS:
-                out.append(Concrete({}))
-                break
-        if not out and any(alt.dropped for alt in alts):
             return [DROPPED]
         return dedupe(out)
 
