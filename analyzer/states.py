@@ -207,12 +207,7 @@ def implies(a: Formula, b: Formula) -> bool:
         return all(implies(part, b) for part in a[1])
     if isinstance(a, tuple) and a[0] == "and" and b in a[1]:
         return True
-    domains = atoms(a)
-    atoms(b, domains)
-    every = states(domains)
-    if every is None:
-        return False
-    return all(holds(b, s) for s in every if holds(a, s))
+    return satisfiable(conj((a, neg(b)))) is False
 
 
 def describe(misses: list[dict], hits: list[dict], prefer: Iterable[str] = ()) -> str:
