@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from analyzer.checks import checks
 from analyzer.constants import macro_values
@@ -244,10 +244,17 @@ def _context_change(image: Image, base_image: Image) -> tuple[bool, dict]:
     for path, text in image.context.items():
         old = base_image.context[path]
         if old != text:
-            if code_of(encode(old)) != code_of(encode(text)):
+            if _code(old) != _code(text):
                 return True, {}
             moves[path] = line_moves(old, text)
     return False, moves
+
+
+@lru_cache(maxsize=8)
+def _code(text: str) -> bytes:
+    """A context file's code (``code_of``), once per text: in git mode one
+    commit's text is the next one's base."""
+    return code_of(encode(text))
 
 
 def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | None:

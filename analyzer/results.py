@@ -81,8 +81,8 @@ class PatchWork:
     """What analyzing one patch took (``check -v`` shows it)."""
 
     parsed: list[str]  # the files parsed again
-    reused: int  # comparison sites whose resolution was reused
-    compares: int  # comparison sites after the patch
+    reused: int  # sites (of every check) whose findings were reused
+    sites: int  # sites of every check after the patch
     flow_errors: int  # ERROR nodes in role-flow functions after the patch
 
 

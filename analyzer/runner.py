@@ -119,7 +119,7 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None = None) -> Ch
         res.delta = compare(before.findings, after.findings)
         res.notes += [str(n) for n in after.not_analyzed(changes)]
         res.work = PatchWork(parsed=list(after.parsed), reused=after.reused,
-                             compares=len(after.facts.compares),
+                             sites=len(after.by_site),
                              flow_errors=sum(after.role_flow_errors().values()))
         image, before = new_image, after
     return CheckReport(patches=results, tree=str(tree))

@@ -96,10 +96,22 @@ def neg(f: Formula) -> Formula:
 
 
 def conj(parts: Iterable[Formula]) -> Formula:
+    if type(parts) is tuple and len(parts) == 2:  # the common case: one part True
+        a, b = parts
+        if a is True or a == b:
+            return b
+        if b is True:
+            return a
     return _fold(parts, "and", True)
 
 
 def disj(parts: Iterable[Formula]) -> Formula:
+    if type(parts) is tuple and len(parts) == 2:
+        a, b = parts
+        if a is False or a == b:
+            return b
+        if b is False:
+            return a
     return _fold(parts, "or", False)
 
 

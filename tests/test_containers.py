@@ -93,6 +93,40 @@ def test_legacy_layout_pages_live_in_the_hash_and_are_read_back_from_it():
     assert "mmu_page_hash" in loads["cached_root_available"]
 
 
+def _page_flow(tree: Path):
+    image = tree_image(tree)
+    result = analyze(image)
+    return page_flow([parse_c(p, t) for p, t in image.files.items()], set(result.model.slots))
+
+
+def test_a_page_is_followed_out_of_the_call_that_made_it_only():
+    # kvm_mmu_get_page makes roots (mmu_alloc_shadow_roots puts them into
+    # root_hpa) and children (__direct_map links them into a parent spte):
+    # a root lookup reads only the pages of the first call
+    flow = _page_flow(FIXTURES / "legacy" / "tree")
+    roots = set(flow.pointers[("cached_root_available", "page_header(root.hpa)")])
+    hash_lookup = set(flow.pointers[("kvm_mmu_get_page", "sp")])
+
+    def reaches(caller: str, targets: set) -> bool | None:
+        return flow.made_reaches("kvm_mmu_get_page", "sp", ((caller, "kvm_mmu_get_page"),), targets)
+
+    assert reaches("mmu_alloc_shadow_roots", roots) is True
+    assert reaches("mmu_alloc_direct_roots", roots) is True
+    assert reaches("__direct_map", roots) is False
+    # every page goes into the hash, which the lookup in the same function iterates
+    assert reaches("__direct_map", hash_lookup) is True
+    # past the end of the chain a page goes back to every caller
+    assert flow.made_reaches("kvm_mmu_get_page", "sp", (), roots) is True
+
+
+def test_a_page_passed_in_is_not_followed():
+    # tdp_mmu_init_sp writes the role of a page its caller made: where that
+    # page goes is not known from the store alone
+    flow = _page_flow(FIXTURES / "modern" / "tree")
+    roots = set(flow.pointers[("kvm_tdp_mmu_alloc_root", "root")])
+    assert flow.made_reaches("tdp_mmu_init_sp", "sp", (), roots) is None
+
+
 def test_modern_fixture_keeps_tdp_mmu_roots_apart_from_the_hash():
     stores, loads = _containers(FIXTURES / "modern" / "tree")
     assert "tdp_mmu_roots" not in stores["kvm_mmu_alloc_shadow_page"]

@@ -45,7 +45,7 @@ def verbose_report(report: CheckReport, elapsed: float) -> None:
         if p.work is not None:
             w = p.work
             line += (f": parsed {', '.join(w.parsed) or 'nothing'}; "
-                     f"{w.reused} of {w.compares} comparison sites reused; "
+                     f"{w.reused} of {w.sites} sites reused; "
                      f"{w.flow_errors} ERROR nodes in role-flow functions")
         say(line)
     say(f"mmu-role-lint: {elapsed:.2f}s")

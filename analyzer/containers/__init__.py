@@ -23,7 +23,13 @@ not define passes its arguments' labels on to its result (``to_shadow_page``,
 A load reads the labels of the pointer it goes through; a store fills the
 labels of its page pointer and those of every container the page reaches.
 A load sees a store when the two meet. Where either set is empty (nothing
-known) every store is seen, as before. Nothing here depends on function
+known) every store is seen, as before. Within what a store's pages meet,
+``PageFlow.made_reaches`` follows the page one request made: forward from
+the store, out of each callee only into the call site of the request's
+chain of callers, through struct members to their readers, and into the
+containers it is put in (whose iterations read it). A root lookup so meets
+the roots ``kvm_mmu_get_page`` makes for ``mmu_alloc_shadow_roots``, not the
+children it makes for ``__direct_map``. Nothing here depends on function
 names; the primitives of rules/containers.toml are kernel macros defined
 outside the MMU files.
 

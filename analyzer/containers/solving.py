@@ -12,7 +12,8 @@ from analyzer.containers.records import FileFlow
 class PageFlow:
     """The solved flow of every file: labels reaching each node."""
 
-    def __init__(self, flows: dict[str, FileFlow]) -> None:
+    def __init__(self, flows: dict[str, FileFlow],
+                 returns: dict[tuple[str, str], set[tuple]] | None = None) -> None:
         self.flows = flows
         succ: dict[tuple, set[tuple]] = defaultdict(set)
         pointers: dict[tuple[str, str], list[tuple]] = {}
@@ -22,10 +23,20 @@ class PageFlow:
             for key, nodes in flow.pointers.items():
                 pointers.setdefault(key, []).extend(nodes)
         self.pointers = pointers
-        self.heads = _head_fields({h for flow in flows.values() for h in flow.heads}, succ)
+        self.params = {f: names for flow in flows.values() for f, names in flow.params.items()}
+        # (caller, callee) -> where the callee's result goes in that caller
+        self.returns = returns or {}
+        self.head_nodes = {h for flow in flows.values() for h in flow.heads}
+        self.heads = _head_fields(self.head_nodes, succ)
+        # what each pointer flows into, without the elements of containers
+        self.succ = {a: set(bs) for a, bs in succ.items()}
+        self.put = defaultdict(set)  # page node -> the containers it is put into
         inserts = [i for flow in flows.values() for i in flow.inserts]
         for page, head in inserts:
             succ[head].add(page)  # the page is an element of what the head names
+            self.put[page].add(head)
+        self._readers: dict[tuple, set[tuple]] = {}
+        self._made: dict[tuple, bool | None] = {}
         # a list head stands for itself: what is read from it is an element
         # of that container, whatever was put into it
         labels = _propagate(succ, list(succ), heads=self.heads)
@@ -34,6 +45,68 @@ class PageFlow:
     def labels(self, node: tuple) -> frozenset:
         own = {node} if node in self.heads else set()
         return frozenset(own | self._labels.get(node, set()))
+
+    def made_reaches(self, func: str, via: str, chain: tuple[tuple[str, str], ...],
+                     targets: set[tuple]) -> bool | None:
+        """Whether the page a store in ``func`` writes through ``via`` can be
+        the page a load through one of ``targets`` reads, when the page is
+        made in the request of ``chain`` ((caller, callee) call sites,
+        innermost first): the page followed forward from where it is made,
+        back out of each callee only into the call site of the chain while
+        the chain goes on, through struct members to their readers, and
+        into the containers it is put in, whose elements their iterations
+        read. None when the page is not made in ``func`` (a parameter, a
+        member) or nothing is known."""
+        key = (func, via, chain, frozenset(targets))
+        if key not in self._made:
+            self._made[key] = self._made_reaches(func, via, chain, targets)
+        return self._made[key]
+
+    def _made_reaches(self, func: str, via: str, chain: tuple[tuple[str, str], ...],
+                      targets: set[tuple]) -> bool | None:
+        starts = self.pointers.get((func, via), [])
+        own = self.params.get(func, [])
+        if not starts or not targets or any(n[0] != "var" or n[1] != func or n[2] in own
+                                            for n in starts):
+            return None
+        seen: set = set()
+        containers: set = set()
+        stack = [(n, 0) for n in starts]
+        while stack:
+            n, k = stack.pop()
+            if (n, k) in seen:
+                continue
+            seen.add((n, k))
+            if n in targets:
+                return True
+            if n in self.head_nodes or n in self.heads:
+                containers |= self.labels(n)  # in a container: its readers below
+                continue
+            for head in self.put.get(n, ()):
+                containers |= self.labels(head)
+            nxt = self.succ.get(n, ())
+            if n[0] == "ret" and k < len(chain) and chain[k][1] == n[1]:
+                nxt, k = self.returns.get((chain[k][0], n[1]), ()), k + 1
+            stack.extend((m, k) for m in nxt)
+        return any(targets & self._elements(c) for c in containers)
+
+    def _elements(self, container: tuple) -> set[tuple]:
+        """The nodes that hold an element read out of a container (the
+        iterations of its heads), and what those flow into short of a member."""
+        got = self._readers.get(container)
+        if got is None:
+            stack = [m for h in self.head_nodes | self.heads
+                     if h == container or container in self.labels(h)
+                     for m in self.succ.get(h, ())]
+            got = set()
+            while stack:
+                n = stack.pop()
+                if n in got or n[0] in ("field", "global"):
+                    continue
+                got.add(n)
+                stack.extend(self.succ.get(n, ()))
+            self._readers[container] = got
+        return got
 
     def of(self, func: str, via: str) -> frozenset:
         """Labels of the pointer a role load or store in ``func`` goes
@@ -93,7 +166,14 @@ def _propagate(succ: dict[tuple, set[tuple]], start: list, labels: dict | None =
 
 
 def solve(flows: dict[str, FileFlow]) -> PageFlow:
-    return _link_params({path: _merged(flow) for path, flow in flows.items()})
+    returns: dict[tuple[str, str], set[tuple]] = defaultdict(set)
+    for flow in flows.values():
+        for key, part in flow.functions.items():
+            caller = key.split(":", 1)[0]
+            for a, b in part.edges:
+                if a[0] == "ret":
+                    returns[(caller, a[1])].add(b)
+    return _link_params({path: _merged(flow) for path, flow in flows.items()}, returns)
 
 
 def _merged(flow: FileFlow) -> FileFlow:
@@ -110,19 +190,20 @@ def _merged(flow: FileFlow) -> FileFlow:
     return out
 
 
-def _link_params(flows: dict[str, FileFlow]) -> PageFlow:
+def _link_params(flows: dict[str, FileFlow], returns: dict[tuple[str, str], set[tuple]]
+                 ) -> PageFlow:
     """Turn ("param", callee, index) ends into the callee's parameter vars."""
     params: dict[str, list[str]] = {}
     for flow in flows.values():
         params.update(flow.params)
+
+    def linked(b: tuple) -> tuple | None:
+        if b[0] != "param":
+            return b
+        names = params.get(b[1], [])
+        return ("var", b[1], names[b[2]]) if b[2] < len(names) and names[b[2]] else None
+
+    returns = {k: {m for b in bs if (m := linked(b)) is not None} for k, bs in returns.items()}
     for flow in flows.values():
-        fixed = []
-        for a, b in flow.edges:
-            if b[0] == "param":
-                names = params.get(b[1], [])
-                if b[2] >= len(names) or not names[b[2]]:
-                    continue
-                b = ("var", b[1], names[b[2]])
-            fixed.append((a, b))
-        flow.edges = fixed
-    return PageFlow(flows)
+        flow.edges = [(a, m) for a, b in flow.edges if (m := linked(b)) is not None]
+    return PageFlow(flows, returns)

@@ -167,7 +167,7 @@ class Resolver:
             for alt in combo:
                 producers += alt.producers
                 stores += alt.stores
-            cond = states.conj(alt.cond for alt in combo)
+            cond = combo[0].cond if len(combo) == 1 else states.conj(tuple(alt.cond for alt in combo))
             if cond is False:
                 continue
             if copy is not False and combo[0].tail and list(combo[0].fields) == paths:

@@ -57,7 +57,7 @@ import re
 from analyzer.checks import Check
 from analyzer.checks.role_mismatch.combine import combine
 from analyzer.checks.role_mismatch.judge import judge
-from analyzer.checks.role_mismatch.site import Site, cond_origins, leaf, orient, score
+from analyzer.checks.role_mismatch.site import Site, cond_origins, leaf, orient, readable, score
 from analyzer.checks.role_mismatch.unreached import unreached
 from analyzer.facts import Compare, Facts
 from analyzer.findings import Finding
@@ -83,6 +83,12 @@ def check_compare(cmp: Compare, facts: Facts, resolver: Resolver) -> list[Findin
         site.page_slots = {s.id for s in facts.stores if s.slot in slots}
         names = "|".join(sorted(re.escape(n) for n in slots))
         site.page_read = re.compile(rf"(?:->|\.)\s*(?:{names})\s*\.\s*\w")
+        loads = [o for o in stored.value.origins() if o.kind == "load"]
+        # only where the page flow knows where the pointer's pages come from
+        # (not a page passed through a function pointer, unknown as a whole)
+        if resolver.pages is not None and all(resolver.pages.of(o.func, o.via) for o in loads):
+            site.pointers = {n for o in loads for n in resolver.pages.pointers.get((o.func, o.via), ())}
+    by_id = {s.id: s for s in facts.stores} if site.pointers else {}
     joint = resolver.uses_params(cmp.left, cmp.func) or resolver.uses_params(cmp.right, cmp.func)
     chains = resolver.chains(cmp.func) if joint else [()]
     wheres = {}
@@ -92,7 +98,8 @@ def check_compare(cmp: Compare, facts: Facts, resolver: Resolver) -> list[Findin
             continue
         wheres[i] = where
         ctx = Ctx(chain)
-        site.stores[i] = resolver.resolve(stored.value, cmp.func, ctx)
+        site.stores[i] = [c for c in resolver.resolve(stored.value, cmp.func, ctx)
+                          if readable(site, c, by_id, resolver)]
         # a lookup made from a page's role (a child's) starts from the pages
         # this comparison meets, as the children it meets were made from theirs
         seen = frozenset(f"{STORE}{sid}" for c in site.stores[i] for sid, _ch in c.stores

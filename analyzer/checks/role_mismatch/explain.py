@@ -53,10 +53,12 @@ def explain(site: Site, lookup: Concrete, lcond, cands: list[Candidate]) -> list
         misses.append(st)
         if not existing:
             continue
-        # the nearest: the fewest fields that differ in every state (a
-        # constant), then in a call-site constant (a field that tells pages
-        # apart), then in this state
-        best = min(existing, key=lambda c: (
+        # the nearest: not one the state tells apart (see _told_apart);
+        # then the fewest fields that differ in every state (a constant),
+        # then in a call-site constant (a field that tells pages apart),
+        # then in this state
+        selected = [c for c in existing if not _told_apart(site, c, st, existing)]
+        best = min(selected or existing, key=lambda c: (
             sum(f is False for f in c.diffs.values()),
             sum(not states.holds(f, st) and c.config.fields[p].via_param for p, f in c.diffs.items()),
             sum(not states.holds(f, st) for f in c.diffs.values())))
@@ -74,27 +76,54 @@ def explain(site: Site, lookup: Concrete, lcond, cands: list[Candidate]) -> list
     return out
 
 
+def _told_apart(site: Site, cand: Candidate, st: dict, existing: list[Candidate]) -> bool:
+    """Whether the state tells a stored configuration apart from the
+    lookup: a field that differs from it in this state only (``direct =
+    !is_paging(vcpu)`` against a direct root, with paging on) is equal here
+    to the constant another existing configuration holds (a shadow root's
+    direct 0), and that one differs in this state in no field the lookups
+    set apart themselves (holding several values of it, as level): that
+    one is the partner the state selects."""
+    for p, f in cand.diffs.items():
+        if f is False or states.holds(f, st):
+            continue
+        for other in existing:
+            t = other.config.fields.get(p)
+            if (other is not cand and t is not None and t.kind == "const"
+                    and (p not in other.diffs or states.holds(other.diffs[p], st))
+                    and not any(len(site.values("lookup", q)) > 1
+                                for q, g in other.diffs.items() if not states.holds(g, st))):
+                return True
+    return False
+
+
 def _part(site: Site, lookup: Concrete, stored: Concrete, path: str, where: list[dict],
           hits: list[dict], never: bool) -> list[Finding]:
     """The finding for one field that keeps a lookup from its partner."""
     x, y = traced(lookup, path), traced(stored, path)
-    # which side diverges: the one that forces the value after a copy (an
-    # override, a mask, a partial store), else the value fewer
-    # configurations of the other side share
-    if y.forced != x.forced:
+    # which side diverges: of two constants, one from a call-site argument
+    # (or neither forced), the one whose value no configuration of the
+    # other side holds while the other's some configuration of its side
+    # holds (a lookup's changed constant against the call sites' constant
+    # that other lookups compute too); else the one that forces the value
+    # after a copy (an override, a mask, a partial store); else the value
+    # fewer configurations of the other side share
+    sup_y = site.support("lookup", path, y)
+    sup_x = site.support("stored", path, x)
+    if ((sup_x == 0) != (sup_y == 0) and x.kind == y.kind == "const"
+            and (x.via_param or y.via_param or not (x.forced or y.forced))):
+        stored_cause = sup_y == 0
+    elif y.forced != x.forced:
         stored_cause = y.forced
     elif y.forced:
         # both forced: the override that more of its side passes through
         stored_cause = site.share("stored", path, y) >= site.share("lookup", path, x)
+    elif sup_y != sup_x:
+        stored_cause = sup_y < sup_x
+    elif y.via_param != x.via_param:
+        stored_cause = y.via_param
     else:
-        sup_y = site.support("lookup", path, y)
-        sup_x = site.support("stored", path, x)
-        if sup_y != sup_x:
-            stored_cause = sup_y < sup_x
-        elif y.via_param != x.via_param:
-            stored_cause = y.via_param
-        else:
-            stored_cause = True
+        stored_cause = True
     cause_term, other_term = (y, x) if stored_cause else (x, y)
     cause_side, other_side = ((site.stored.name, site.lookup.name) if stored_cause
                               else (site.lookup.name, site.stored.name))

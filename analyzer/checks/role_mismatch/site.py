@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from analyzer import states
 from analyzer.checks.messages import Message
 from analyzer.facts import Compare
 from analyzer.nodes import step_of_node
 from analyzer.resolve import Concrete, Resolver, RTerm, traced, trail_nodes
+from analyzer.resolve.partials import store_via
 from analyzer.terms import Const, Ite, Step, Value
 
 WILDCARDS = ("symbol", "unknown")
@@ -52,6 +54,7 @@ class Site:
     against: dict = field(default_factory=dict)  # (lookup values, stored, own page) -> differences
     value_ids: dict = field(default_factory=dict)  # a lookup's field values -> their number
     by_source: dict = field(default_factory=dict)  # chain index -> stores before -> page configs
+    pointers: set = field(default_factory=set)  # page-flow nodes of the pointer the page is read through
 
     def values(self, side: str, path: str) -> set:
         """The values (kind, value) of a field on one side, unknowns left out."""
@@ -97,10 +100,33 @@ class Candidate:
     undecided: list[tuple[str, Message | None]]  # fields it cannot judge, with the note
 
 
+def readable(site: Site, c: Concrete, stores: dict, resolver: Resolver) -> bool:
+    """Whether the page a stored configuration was written into can be the
+    one the compare reads: False only when the page flow says the page,
+    made in the request of the configuration's chain of callers, never
+    reaches the pointer the compare reads it through (a child page made by
+    the same store as the roots, for a lookup of roots)."""
+    pages = resolver.pages
+    tag = next((t for t in reversed(c.stores) if t[0] in site.page_slots), None)
+    if pages is None or tag is None or not site.pointers:
+        return True
+    store = stores.get(tag[0])
+    sites = [resolver.sites.get(sid) for sid in tag[1]]
+    if store is None or None in sites:
+        return True
+    chain = tuple((cs.caller, cs.callee) for cs in sites)
+    return pages.made_reaches(store.func, store_via(store), chain, site.pointers) is not False
+
+
 def ident(t: RTerm) -> tuple:
     if t.kind == "opaque":
-        return ("opaque", states.canon(str(t.value))[0])
+        return ("opaque", _atom(str(t.value)))
     return (t.kind, t.value)
+
+
+@lru_cache(maxsize=1 << 14)
+def _atom(text: str) -> str:
+    return states.canon(text)[0]
 
 
 def score(value: Value, resolver: Resolver) -> int:
