@@ -55,6 +55,7 @@ class Site:
     value_ids: dict = field(default_factory=dict)  # a lookup's field values -> their number
     by_source: dict = field(default_factory=dict)  # chain index -> stores before -> page configs
     pointers: set = field(default_factory=set)  # page-flow nodes of the pointer the page is read through
+    readable: dict = field(default_factory=dict)  # (store, chain) -> its page can be the one read
 
     def values(self, side: str, path: str) -> set:
         """The values (kind, value) of a field on one side, unknowns left out."""
@@ -107,15 +108,21 @@ def readable(site: Site, c: Concrete, stores: dict, resolver: Resolver) -> bool:
     reaches the pointer the compare reads it through (a child page made by
     the same store as the roots, for a lookup of roots)."""
     pages = resolver.pages
+    if pages is None or not site.pointers:
+        return True
     tag = next((t for t in reversed(c.stores) if t[0] in site.page_slots), None)
-    if pages is None or tag is None or not site.pointers:
+    if tag is None:
         return True
-    store = stores.get(tag[0])
-    sites = [resolver.sites.get(sid) for sid in tag[1]]
-    if store is None or None in sites:
-        return True
-    chain = tuple((cs.caller, cs.callee) for cs in sites)
-    return pages.made_reaches(store.func, store_via(store), chain, site.pointers) is not False
+    got = site.readable.get(tag)
+    if got is None:
+        store = stores.get(tag[0])
+        sites = [resolver.sites.get(sid) for sid in tag[1]]
+        got = True
+        if store is not None and None not in sites:
+            chain = tuple((cs.caller, cs.callee) for cs in sites)
+            got = pages.made_reaches(store.func, store_via(store), chain, site.pointers) is not False
+        site.readable[tag] = got
+    return got
 
 
 def ident(t: RTerm) -> tuple:
