@@ -84,7 +84,7 @@ def _candidate(package: str) -> str | None:
     return m.group(1) if m and m.group(1) != "(none)" else None
 
 
-def _version_key(version: str) -> list[tuple[int, str]]:
+def version_key(version: str) -> list[tuple[int, str]]:
     """Orders Debian versions of one series well enough (6.1.176-1 < 6.1.192-3)."""
     return [(int(p), "") if p.isdigit() else (-1, p) for p in re.split(r"[.\-~+]", version)]
 
@@ -121,7 +121,7 @@ def chosen_version(series: str, cache: Path | None = None) -> str:
             return version
     known = set(_cached_trees(series, cache)) | set(_cached_debs(series, cache))
     if known:
-        return max(known, key=_version_key)
+        return max(known, key=version_key)
     raise KernelUnavailable(
         f"apt does not serve {package} here and none is cached; put its .deb in "
         f"{cache / 'debs'}, or pin one with {pin_variable(series)}=VERSION"

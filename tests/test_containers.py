@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import analyze_c
 
 from analyzer.analysis import analyze
 from analyzer.containers import file_flows, flow_context, page_flow
@@ -177,3 +178,49 @@ def test_efer_nx_forced_on_shadow_pages_is_one_finding_at_the_injected_line(linu
     # nothing in the TDP MMU: no finding there, no TDP MMU lookup named
     assert not any(g.file.endswith("tdp_mmu.c") for g in res.delta.introduced)
     assert "kvm_tdp_mmu" not in f.message
+
+
+ROOT_INFO = """
+struct kvm_mmu_root_info { unsigned long hpa; };
+
+static struct kvm_mmu_page *get_page(struct kvm *kvm, int gfn, union kvm_mmu_page_role role)
+{
+	struct kvm_mmu_page *sp = alloc_page(kvm);
+
+	sp->role = role;
+	hlist_add_head(&sp->hash_link, &kvm->arch.mmu_page_hash[gfn]);
+	return sp;
+}
+
+void alloc_root(struct kvm_vcpu *vcpu, union kvm_mmu_page_role role)
+{
+	struct kvm_mmu_page *sp = get_page(vcpu->kvm, 0, role);
+
+	vcpu->arch.mmu->root_hpa = __pa(sp->spt);
+}
+
+static bool usable(struct kvm_mmu_root_info *root, union kvm_mmu_page_role role)
+{
+	return to_shadow_page(root->hpa)->role.word == role.word;
+}
+
+bool cached(struct kvm_vcpu *vcpu, union kvm_mmu_page_role role)
+{
+	struct kvm_mmu_root_info root;
+
+	root.hpa = vcpu->arch.mmu->root_hpa;
+	return usable(&root, role);
+}
+"""
+
+
+def test_a_member_read_through_a_struct_parameter_holds_what_the_callers_struct_holds():
+    # usable(&root, ...) reads root->hpa: the hpa cached() copied from
+    # root_hpa, where alloc_root put a page of the hash
+    from helpers import HEADER
+
+    result = analyze_c(ROOT_INFO)
+    flow = page_flow([parse_c("mmu.c", HEADER + ROOT_INFO)], set(result.model.slots))
+    assert ("field", "mmu_page_hash") in flow.of("usable", "to_shadow_page(root->hpa)")
+    targets = set(flow.pointers[("usable", "to_shadow_page(root->hpa)")])
+    assert flow.made_reaches("get_page", "sp", (("alloc_root", "get_page"),), targets) is True

@@ -44,6 +44,11 @@ class Values:
                 inner = self.value(base)
                 if inner and self.returns_page(base):
                     return inner
+            if base is not None and base.type == "identifier" and self.struct_pointer(base):
+                # a member read through a parameter pointing at a struct
+                # (is_root_usable(&root, ...)'s root->hpa): also what the
+                # caller's struct holds
+                return {sc.member_node(n), ("var", sc.func, sc.pf.text_of(base))}
             return {sc.member_node(n)}
         if t == "conditional_expression":
             kids = n.named_children
@@ -85,6 +90,14 @@ class Values:
             inner = next((c for c in left.named_children), None)
             return self.target(inner) if inner is not None else None
         return None
+
+    def struct_pointer(self, ident: Node) -> bool:
+        """A parameter of a pointer-to-struct type that is not a page."""
+        sc = self.scope
+        name = sc.pf.text_of(ident)
+        params = {p for _t, p in sc.fd.params}
+        t = sc.locals.get(name, "")
+        return name in params and "*" in t and "struct" in t and not sc.is_page(name)
 
     def returns_page(self, call: Node) -> bool:
         return True
