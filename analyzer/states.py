@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from analyzer.facts.syntax import balanced
 
@@ -167,6 +168,34 @@ def holds(f: Formula, state: dict) -> bool:
     if tag == "and":
         return all(holds(p, state) for p in f[1])  # type: ignore[index]
     return any(holds(p, state) for p in f[1])  # type: ignore[index]
+
+
+@lru_cache(maxsize=1 << 14)
+def test_of(f: Formula):
+    """``holds(f, state)`` as one function of the state, for loops over
+    many states. The formula's atoms and integers are written as literals
+    (``repr`` of a str and of an int), nothing else of it."""
+    def src(g: Formula) -> str:
+        if g is True or g is False:
+            return repr(g)
+        tag = g[0]  # type: ignore[index]
+        if tag == "eq":
+            atom, n = g[1], g[2]  # type: ignore[index]
+            if type(atom) is not str or type(n) is not int:
+                raise TypeError(g)
+            return f"g({atom!r}, O) == {n!r}"
+        if tag == "not":
+            return f"not ({src(g[1])})"  # type: ignore[index]
+        if tag not in ("and", "or") or not g[1]:  # type: ignore[index]
+            raise TypeError(g)
+        return "(" + f" {tag} ".join(f"({src(p)})" for p in g[1]) + ")"  # type: ignore[index]
+
+    try:
+        body = src(f)
+    except (TypeError, IndexError):
+        return lambda state: holds(f, state)
+    fn = eval(f"lambda s, O=O: (lambda g: {body})(s.get)", {"__builtins__": {}, "O": OTHER})
+    return fn
 
 
 def atoms(f: Formula, out: dict[str, set] | None = None) -> dict[str, set]:

@@ -334,3 +334,16 @@ def test_the_nearest_partner_is_the_one_the_guest_state_selects():
     (f,) = decided(analyze_c(ROOTS % {"access": "6"}).findings)
     assert (f.field, f.function, f.severity) == ("access", "alloc_shadow_root", "warning")
     assert "whenever is_paging(vcpu) != 0" in f.message
+
+
+def test_a_formula_as_one_function_agrees_with_holds_in_every_state():
+    f = states.conj((states.is_value("is_pae(vcpu)", 0),
+                     states.disj((states.truthy("tdp_mmu_enabled"), states.is_value("level", 4))),
+                     states.neg(states.is_value("mirror", 1))))
+    domains = states.atoms(f)
+    for st in states.states(domains):
+        assert states.test_of(f)(st) is states.holds(f, st), st
+    # an atom's text is only ever a literal: quotes and code in it stay data
+    odd = ("eq", "x') or True or ('", 1)
+    assert states.test_of(odd)({}) is False and states.test_of(odd)({odd[1]: 1}) is True
+    assert states.test_of(True)({}) is True and states.test_of(False)({}) is False

@@ -40,11 +40,17 @@ def explain(site: Site, lookup: Concrete, lcond, cands: list[Candidate]) -> list
     hits: list[dict] = []
     per_field: dict[str, tuple[Candidate, list[dict]]] = {}
     unsure: Candidate | None = None  # a partner found only where fields cannot be judged
+    test = states.test_of
+    in_lcond = test(lcond)
+    exists = [(c, test(c.exists)) for c in cands]
+    diffs = {id(c): [(p, test(f)) for p, f in c.diffs.items()] for c in cands}
     for st in every:
-        if not states.holds(lcond, st):
+        if not in_lcond(st):
             continue
-        existing = [c for c in cands if states.holds(c.exists, st)]
-        found = [c for c in existing if all(states.holds(f, st) for f in c.diffs.values())]
+        existing = [c for c, there in exists if there(st)]
+        # per existing configuration, the fields that differ in this state
+        failing = {id(c): [p for p, equal in diffs[id(c)] if not equal(st)] for c in existing}
+        found = [c for c in existing if not failing[id(c)]]
         if found:
             hits.append(st)
             if unsure is None and all(c.undecided for c in found):
@@ -57,15 +63,15 @@ def explain(site: Site, lookup: Concrete, lcond, cands: list[Candidate]) -> list
         # then the fewest fields that differ in every state (a constant),
         # then in a call-site constant (a field that tells pages apart),
         # then in this state
-        selected = [c for c in existing if not _told_apart(site, c, st, existing)]
+        selected = [c for c in existing if not _told_apart(site, c, failing, existing)]
         best = min(selected or existing, key=lambda c: (
             sum(f is False for f in c.diffs.values()),
-            sum(not states.holds(f, st) and c.config.fields[p].via_param for p, f in c.diffs.items()),
-            sum(not states.holds(f, st) for f in c.diffs.values())))
-        for p, f in best.diffs.items():
+            sum(c.config.fields[p].via_param for p in failing[id(c)]),
+            len(failing[id(c)])))
+        for p in failing[id(best)]:
             # a field the comparison's own condition tests (`sp->role.direct
             # || ...`) is one it does not look for: not a miss of it
-            if not states.holds(f, st) and p not in site.cond_fields:
+            if p not in site.cond_fields:
                 per_field.setdefault(p, (best, []))[1].append(st)
     if not misses or not per_field:
         return _notes(site, lookup, unsure) if unsure is not None else []
@@ -76,23 +82,24 @@ def explain(site: Site, lookup: Concrete, lcond, cands: list[Candidate]) -> list
     return out
 
 
-def _told_apart(site: Site, cand: Candidate, st: dict, existing: list[Candidate]) -> bool:
+def _told_apart(site: Site, cand: Candidate, failing: dict[int, list[str]],
+                existing: list[Candidate]) -> bool:
     """Whether the state tells a stored configuration apart from the
     lookup: a field that differs from it in this state only (``direct =
     !is_paging(vcpu)`` against a direct root, with paging on) is equal here
     to the constant another existing configuration holds (a shadow root's
     direct 0), and that one differs in this state in no field the lookups
     set apart themselves (holding several values of it, as level): that
-    one is the partner the state selects."""
-    for p, f in cand.diffs.items():
-        if f is False or states.holds(f, st):
+    one is the partner the state selects. ``failing``: per configuration,
+    the fields that differ in this state."""
+    for p in failing[id(cand)]:
+        if cand.diffs[p] is False:
             continue
         for other in existing:
             t = other.config.fields.get(p)
             if (other is not cand and t is not None and t.kind == "const"
-                    and (p not in other.diffs or states.holds(other.diffs[p], st))
-                    and not any(len(site.values("lookup", q)) > 1
-                                for q, g in other.diffs.items() if not states.holds(g, st))):
+                    and p not in failing[id(other)]
+                    and not any(len(site.values("lookup", q)) > 1 for q in failing[id(other)])):
                 return True
     return False
 
