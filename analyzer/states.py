@@ -228,6 +228,27 @@ def states(domains: dict[str, set]) -> Iterator[dict] | None:
     return (dict(zip(names, combo, strict=True)) for combo in itertools.product(*values))
 
 
+def states_where(f: Formula, domains: dict[str, set]) -> list[dict] | None:
+    """The states of ``states(domains)`` where ``f`` holds, in the same
+    order (None when there are too many): the states of ``f``'s own atoms
+    are tested first, so that the rest are enumerated only where it holds."""
+    if states(domains) is None:
+        return None
+    mine = atoms(f)
+    own = {a: v for a, v in domains.items() if a in mine}
+    rest = {a: v for a, v in domains.items() if a not in mine}
+    test = test_of(f)
+    heads = [h for h in states(own) or () if test(h)]
+    if not heads:
+        return []
+    tails = list(states(rest) or ())
+    names = sorted(domains)
+    order = {n: {v: i for i, v in enumerate([*sorted(domains[n] | {0}), OTHER])} for n in names}
+    out = [{n: (h[n] if n in h else t[n]) for n in names} for h in heads for t in tails]
+    out.sort(key=lambda st: tuple(order[n][st[n]] for n in names))
+    return out
+
+
 def satisfiable(f: Formula) -> bool | None:
     if f is True or f is False:
         return f

@@ -347,3 +347,14 @@ def test_a_formula_as_one_function_agrees_with_holds_in_every_state():
     odd = ("eq", "x') or True or ('", 1)
     assert states.test_of(odd)({}) is False and states.test_of(odd)({odd[1]: 1}) is True
     assert states.test_of(True)({}) is True and states.test_of(False)({}) is False
+
+
+def test_the_states_where_a_formula_holds_come_in_the_order_of_every_state():
+    f = states.conj((states.is_value("a", 1), states.neg(states.is_value("c", 0))))
+    domains = {"a": {1}, "b": {2, 3}, "c": {0, 4}}
+    want = [st for st in states.states(domains) if states.holds(f, st)]
+    got = states.states_where(f, domains)
+    assert got == want and [list(st) for st in got] == [list(st) for st in want]
+    assert states.states_where(False, domains) == []
+    too_many = {f"x{i}": {1, 2, 3} for i in range(8)}
+    assert states.states_where(True, too_many) is None

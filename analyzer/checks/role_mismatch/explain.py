@@ -33,7 +33,7 @@ def explain(site: Site, lookup: Concrete, lcond, cands: list[Candidate]) -> list
     states.atoms(lcond, domains)
     for c in cands:
         states.atoms(c.exists, domains)
-    every = states.states(domains)
+    every = states.states_where(lcond, domains)
     if every is None:
         return None
     misses: list[dict] = []
@@ -41,12 +41,9 @@ def explain(site: Site, lookup: Concrete, lcond, cands: list[Candidate]) -> list
     per_field: dict[str, tuple[Candidate, list[dict]]] = {}
     unsure: Candidate | None = None  # a partner found only where fields cannot be judged
     test = states.test_of
-    in_lcond = test(lcond)
     exists = [(c, test(c.exists)) for c in cands]
     diffs = {id(c): [(p, test(f)) for p, f in c.diffs.items()] for c in cands}
     for st in every:
-        if not in_lcond(st):
-            continue
         existing = [c for c, there in exists if there(st)]
         # per existing configuration, the fields that differ in this state
         failing = {id(c): [p for p, equal in diffs[id(c)] if not equal(st)] for c in existing}

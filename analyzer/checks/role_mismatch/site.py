@@ -55,7 +55,7 @@ class Site:
     value_ids: dict = field(default_factory=dict)  # a lookup's field values -> their number
     by_source: dict = field(default_factory=dict)  # chain index -> stores before -> page configs
     pointers: set = field(default_factory=set)  # page-flow nodes of the pointer the page is read through
-    readable: dict = field(default_factory=dict)  # (store, chain) -> its page can be the one read
+    readable: dict = field(default_factory=dict)  # stores a configuration passed -> its page can be read
 
     def values(self, side: str, path: str) -> set:
         """The values (kind, value) of a field on one side, unknowns left out."""
@@ -110,18 +110,16 @@ def readable(site: Site, c: Concrete, stores: dict, resolver: Resolver) -> bool:
     pages = resolver.pages
     if pages is None or not site.pointers:
         return True
-    tag = next((t for t in reversed(c.stores) if t[0] in site.page_slots), None)
-    if tag is None:
-        return True
-    got = site.readable.get(tag)
+    got = site.readable.get(c.stores)
     if got is None:
-        store = stores.get(tag[0])
-        sites = [resolver.sites.get(sid) for sid in tag[1]]
         got = True
+        tag = next((t for t in reversed(c.stores) if t[0] in site.page_slots), None)
+        store = stores.get(tag[0]) if tag is not None else None
+        sites = [resolver.sites.get(sid) for sid in tag[1]] if tag is not None else [None]
         if store is not None and None not in sites:
             chain = tuple((cs.caller, cs.callee) for cs in sites)
             got = pages.made_reaches(store.func, store_via(store), chain, site.pointers) is not False
-        site.readable[tag] = got
+        site.readable[c.stores] = got
     return got
 
 
