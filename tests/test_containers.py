@@ -10,7 +10,7 @@ from helpers import analyze_c
 
 from analyzer.analysis import analyze
 from analyzer.containers import file_flows, flow_context, page_flow
-from analyzer.containers.text import page_types_of
+from analyzer.containers.text import call_key, page_types_of
 from analyzer.cparse import parse_c
 from analyzer.resolve import store_via
 from analyzer.sources import tree_image
@@ -24,8 +24,8 @@ def _containers(tree: Path):
     parsed = [parse_c(p, t) for p, t in image.files.items()]
     flow = page_flow(parsed, set(result.model.slots))
 
-    def names(labels):
-        return {label[1] for label in labels}
+    def names(labels):  # an array's elements (mmu_page_hash[]) are its container
+        return {label[1].removesuffix("[]") for label in labels}
 
     stores = {}
     for s in result.facts.stores:
@@ -221,6 +221,63 @@ def test_a_member_read_through_a_struct_parameter_holds_what_the_callers_struct_
 
     result = analyze_c(ROOT_INFO)
     flow = page_flow([parse_c("mmu.c", HEADER + ROOT_INFO)], set(result.model.slots))
-    assert ("field", "mmu_page_hash") in flow.of("usable", "to_shadow_page(root->hpa)")
+    assert ("field", "mmu_page_hash[]") in flow.of("usable", "to_shadow_page(root->hpa)")
     targets = set(flow.pointers[("usable", "to_shadow_page(root->hpa)")])
     assert flow.made_reaches("get_page", "sp", (("alloc_root", "get_page"),), targets) is True
+
+
+TWO_ROOTS = """
+static struct kvm_mmu_page *get_page(struct kvm *kvm, int gfn, union kvm_mmu_page_role role)
+{
+	struct kvm_mmu_page *sp = alloc_page(kvm);
+
+	sp->role = role;
+	hlist_add_head(&sp->hash_link, &kvm->arch.mmu_page_hash[gfn]);
+	return sp;
+}
+
+void alloc_roots(struct kvm_vcpu *vcpu, union kvm_mmu_page_role role)
+{
+	struct kvm_mmu_page *sp;
+	unsigned long root;
+	int i;
+
+	if (vcpu->arch.mmu->root_level >= 4) {
+		sp = get_page(vcpu->kvm, 0, role);
+		root = __pa(sp->spt);
+		vcpu->arch.mmu->root_hpa = root;
+		return;
+	}
+	for (i = 0; i < 4; ++i) {
+		sp = get_page(vcpu->kvm, i, role);
+		root = __pa(sp->spt);
+		vcpu->arch.mmu->pae_root[i] = root;
+	}
+	vcpu->arch.mmu->root_hpa = __pa(vcpu->arch.mmu->pae_root);
+}
+
+bool cached(struct kvm_vcpu *vcpu, union kvm_mmu_page_role role)
+{
+	return to_shadow_page(vcpu->arch.mmu->root_hpa)->role.word == role.word;
+}
+"""
+
+
+def test_each_definition_of_a_shared_local_goes_where_its_own_uses_put_it():
+    # sp and root hold the 64-bit root, then the PAE roots: the first goes
+    # into root_hpa, the others into pae_root[], whose address (not one of
+    # its elements) is what root_hpa gets after the loop
+    from helpers import HEADER
+
+    result = analyze_c(TWO_ROOTS)
+    flow = page_flow([parse_c("mmu.c", HEADER + TWO_ROOTS)], set(result.model.slots))
+    targets = set(flow.pointers[("cached", "to_shadow_page(vcpu->arch.mmu->root_hpa)")])
+
+    def reaches(call: str) -> bool | None:
+        return flow.made_reaches("get_page", "sp", (("alloc_roots", "get_page", call_key(call)),),
+                                 targets)
+
+    assert reaches("get_page(vcpu->kvm, 0, role)") is True
+    assert reaches("get_page(vcpu->kvm, i, role)") is False
+    # a chain that does not say which call: either
+    assert flow.made_reaches("get_page", "sp", (("alloc_roots", "get_page"),), targets) is True

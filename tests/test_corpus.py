@@ -35,8 +35,6 @@ XFAIL: dict[str | tuple[str, str], str] = {
     "l6-ept-cpu-role-base-store": ".base store leaving the ext kept from before stale not followed",
     ("6.1", "l6-root-direct-smm"): "is_root_usable's roots met with child pages whose level"
                                    " ('level-1') is not told from a root's",
-    "l6-shadow-root-level-arg": "level found, but also quadrant ('i') at the PAE roots' call,"
-                                " whose lookups the changed level leaves without a partner",
     ("6.1", "l61-new-field-tdp-root-list-only"): "is_root_usable's roots met with child pages"
                                                  " whose level is not told from a root's",
 }

@@ -9,10 +9,15 @@ import re
 
 from analyzer.containers.records import FileFlow
 from analyzer.containers.scope import Scope
-from analyzer.containers.text import IDENT, balanced_from, matches, strip
+from analyzer.containers.text import IDENT, balanced_from, call_key, matches, strip
 from analyzer.containers.values import Values
 from analyzer.cparse import FunctionDef, Node, ParsedFile, loop_macro_head
 from analyzer.facts.syntax import split_args
+
+# statements where definitions of a local other than the one just above may
+# reach: loops, labels, the cases of a switch
+_MERGES = frozenset({"for_statement", "while_statement", "do_statement", "labeled_statement",
+                     "case_statement", "switch_statement"})
 
 
 class FunctionFlow:
@@ -24,13 +29,23 @@ class FunctionFlow:
     def run(self) -> None:
         sc = self.scope
         stack = [sc.fd.body]
+        # the blocks being walked: (end byte, locals defined in it by a call
+        # whose uses below read that definition, see ``assignment``)
+        blocks: list[tuple[int, set[str]]] = []
         while stack:
             n = stack.pop()
+            while blocks and n.start_byte >= blocks[-1][0]:
+                for name in blocks.pop()[1]:
+                    sc.current.pop(name, None)
             t = n.type
+            if t in _MERGES:
+                sc.current.clear()  # a loop, a label or a case: other definitions may reach here
+            elif t == "compound_statement":
+                blocks.append((n.end_byte, set()))
             if t == "declaration":
                 self.declaration(n)
             elif t == "assignment_expression":
-                self.assignment(n)
+                self.assignment(n, blocks[-1][1] if blocks else None)
             elif t == "return_statement":
                 expr = next((c for c in n.named_children), None)
                 if expr is not None:
@@ -61,12 +76,19 @@ class FunctionFlow:
                 continue
             name = sc.pf.text_of(name_node)
             sc.locals[name] = base + " " + "*" * stars
+            sc.current.pop(name, None)
             if d.type == "init_declarator":
                 value = d.child_by_field_name("value")
                 if value is not None:
                     sc.flows_to(self.values.value(value), ("var", sc.func, name))
 
-    def assignment(self, n: Node) -> None:
+    def assignment(self, n: Node, block: set[str] | None = None) -> None:
+        """``block``: the locals the innermost block being walked defines.
+        A local set by a statement of that block (``root =
+        mmu_alloc_root(...);``, ``root = __pa(sp->spt);``) is a definition of its own that
+        the uses below it in the block read, until the block ends or a
+        loop, label or case comes: the two roots of one function that
+        shares a local for them go where each is put."""
         sc = self.scope
         left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
         if left is None or right is None:
@@ -76,6 +98,25 @@ class FunctionFlow:
         if target is None:
             return
         kind, node = target
+        parent = n.parent
+        if (block is not None and kind == "to" and node[0] == "var" and parent is not None
+                and parent.type == "expression_statement" and parent.parent is not None
+                and parent.parent.type == "compound_statement" and src):
+            name = node[2]
+            key = call_key(sc.pf.text_of(right))
+            if not any(v[0] == "ret" for v in src):
+                # not a call's result: no chain asks for it, but two such
+                # statements of one text (root = __pa(sp->spt);) stay two
+                sc.ordinals[key] = sc.ordinals.get(key, 0) + 1
+                key = f"{key}#{sc.ordinals[key]}"
+            here = ("def", sc.func, name, key)
+            sc.flows_to(src, here)
+            sc.flows_to({here}, node)
+            sc.current[name] = here
+            block.add(name)
+            return
+        if kind == "to" and node[0] == "var":
+            sc.current.pop(node[2], None)  # set here too: either definition may be read below
         if kind == "into":  # *p = v, p[i] = v: v is put where p points
             for label_node in node:
                 for s in src:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Node ids: ("var", func, name), ("ret", func), ("field", member),
+# Node ids: ("var", func, name), ("def", func, name, key) (one definition
+# of a local, by the value of that text: text.call_key),
+# ("ret", func), ("field", member),
 # ("global", name). A label is a field or global node id.
 
 

@@ -21,6 +21,9 @@ class Scope:
         self.members = member_names(pf)
         self.locals: dict[str, str] = {name: type_text for type_text, name in fd.params if name}
         flow.params[self.func] = [name for _t, name in fd.params]
+        # local -> the definition its uses read here (FunctionFlow.assignment)
+        self.current: dict[str, tuple] = {}
+        self.ordinals: dict[str, int] = {}  # text -> definitions of it so far
 
     def var(self, name: str) -> tuple:
         if name in self.locals:

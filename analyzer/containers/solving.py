@@ -46,12 +46,13 @@ class PageFlow:
         own = {node} if node in self.heads else set()
         return frozenset(own | self._labels.get(node, set()))
 
-    def made_reaches(self, func: str, via: str, chain: tuple[tuple[str, str], ...],
+    def made_reaches(self, func: str, via: str, chain: tuple[tuple, ...],
                      targets: set[tuple]) -> bool | None:
         """Whether the page a store in ``func`` writes through ``via`` can be
         the page a load through one of ``targets`` reads, when the page is
-        made in the request of ``chain`` ((caller, callee) call sites,
-        innermost first): the page followed forward from where it is made,
+        made in the request of ``chain`` ((caller, callee, key) call sites,
+        innermost first; key: the call's ``call_key``, None when not
+        known): the page followed forward from where it is made,
         back out of each callee only into the call site of the chain while
         the chain goes on, through struct members to their readers, and
         into the containers it is put in, whose elements their iterations
@@ -66,8 +67,8 @@ class PageFlow:
                       targets: set[tuple]) -> bool | None:
         starts = self.pointers.get((func, via), [])
         own = self.params.get(func, [])
-        if not starts or not targets or any(n[0] != "var" or n[1] != func or n[2] in own
-                                            for n in starts):
+        if not starts or not targets or any(n[0] not in ("var", "def") or n[1] != func
+                                            or (n[0] == "var" and n[2] in own) for n in starts):
             return None
         seen: set = set()
         containers: set = set()
@@ -86,9 +87,21 @@ class PageFlow:
                 containers |= self.labels(head)
             nxt = self.succ.get(n, ())
             if n[0] == "ret" and k < len(chain) and chain[k][1] == n[1]:
-                nxt, k = self.returns.get((chain[k][0], n[1]), ()), k + 1
+                nxt = self._returned_into(chain[k], n[1])
+                k += 1
             stack.extend((m, k) for m in nxt)
         return any(targets & self._elements(c) for c in containers)
+
+    def _returned_into(self, site: tuple, callee: str) -> list[tuple]:
+        """Where a call site's result goes in its caller: of the caller's
+        definitions of locals from a result of ``callee``, the one this
+        call makes (``site[2]``: its ``call_key``), when it is known."""
+        into = list(self.returns.get((site[0], callee), ()))
+        key = site[2] if len(site) > 2 else None
+        mine = [m for m in into if m[0] == "def" and m[3] == key]
+        if key is None or not mine:
+            return into
+        return [m for m in into if m[0] != "def" or m[3] == key]
 
     def _elements(self, container: tuple) -> set[tuple]:
         """The nodes that hold an element read out of a container (the
@@ -128,7 +141,7 @@ def _head_fields(nodes: set[tuple], succ: dict[tuple, set[tuple]]) -> set[tuple]
             pred[b].add(a)
     out = {n for n in nodes if n[0] == "field"}
     seen = set(nodes)
-    stack = [n for n in nodes if n[0] == "var"]
+    stack = [n for n in nodes if n[0] in ("var", "def")]
     while stack:
         n = stack.pop()
         for m in pred.get(n, ()):
@@ -137,7 +150,7 @@ def _head_fields(nodes: set[tuple], succ: dict[tuple, set[tuple]]) -> set[tuple]
             seen.add(m)
             if m[0] == "field":
                 out.add(m)
-            elif m[0] == "var":
+            elif m[0] in ("var", "def"):
                 stack.append(m)
     return out
 

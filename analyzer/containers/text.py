@@ -130,3 +130,11 @@ def balanced_from(text: str, open_at: int) -> str | None:
             if depth == 0:
                 return text[open_at + 1:k]
     return None
+
+
+def call_key(text: str) -> str:
+    """What tells one definition of a local from another in a page flow:
+    the text of the value it is set from, without blanks, cut short (a
+    step's text is cut at 160 characters), the same before and after an
+    edit elsewhere in the function."""
+    return re.sub(r"\s+", "", text)[:100]

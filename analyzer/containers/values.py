@@ -24,6 +24,8 @@ class Values:
         t = n.type
         if t == "identifier":
             name = sc.pf.text_of(n)
+            if name in sc.current:
+                return {sc.current[name]}
             if name in sc.locals:
                 return {("var", sc.func, name)}
             if name.isupper() or name in ("NULL", "true", "false") or name in sc.members:
@@ -34,11 +36,14 @@ class Values:
             kids = [c for c in n.named_children if c.type != "type_descriptor"]
             return self.value(kids[-1]) if kids else set()
         if t == "subscript_expression":
-            return self.value(n.child_by_field_name("argument"))
+            inner = n.child_by_field_name("argument")
+            if inner is not None and inner.type == "field_expression" and sc.member_root(inner) is None:
+                return {_element(sc.member_node(inner))}  # mmu->pae_root[i]: an element
+            return self.value(inner)
         if t == "field_expression":
             via = sc.member_root(n)
             if via is not None:
-                return {("var", sc.func, via[1])}
+                return {sc.current.get(via[1], ("var", sc.func, via[1]))}
             base = n.child_by_field_name("argument")
             if base is not None and base.type == "call_expression":
                 inner = self.value(base)
@@ -77,6 +82,8 @@ class Values:
             if inner is None:
                 return None
             if t == "subscript_expression" and inner.type == "field_expression":
+                if sc.member_root(inner) is None:
+                    return ("to", _element(sc.member_node(inner)))
                 return ("to", sc.member_node(inner))
             return ("into", self.value(inner))
         if t == "field_expression":
@@ -147,7 +154,7 @@ class Values:
         text = strip(text)
         if IDENT.match(text):
             if text in sc.locals:
-                return {("var", sc.func, text)}
+                return {sc.current.get(text, ("var", sc.func, text))}
             return set() if text.isupper() or text in sc.members else {("global", text)}
         m = re.match(r"(\w+)\s*\(", text)
         if m is not None and balanced_from(text, m.end() - 1) is not None:
@@ -167,7 +174,14 @@ class Values:
             base, rest = chain.group(1), chain.group(2)
             members = re.findall(r"(?:->|\.)\s*(\w+)", rest)
             if sc.is_page(base):
-                return {("var", sc.func, base)}
+                return {sc.current.get(base, ("var", sc.func, base))}
             if members:
                 return {("field", members[-1])}
         return set()
+
+
+def _element(member: tuple) -> tuple:
+    """The elements of an array member (``pae_root[]``), told from the
+    member itself: ``__pa(mmu->pae_root)`` is the array's address, not one
+    of the pages its elements point to."""
+    return ("field", member[1] + "[]")

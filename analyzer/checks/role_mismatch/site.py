@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from analyzer import states
 from analyzer.checks.messages import Message
+from analyzer.containers.text import call_key
 from analyzer.facts import Compare
 from analyzer.nodes import step_of_node
 from analyzer.resolve import Concrete, Resolver, RTerm, traced, trail_nodes
@@ -117,7 +118,7 @@ def readable(site: Site, c: Concrete, stores: dict, resolver: Resolver) -> bool:
         store = stores.get(tag[0]) if tag is not None else None
         sites = [resolver.sites.get(sid) for sid in tag[1]] if tag is not None else [None]
         if store is not None and None not in sites:
-            chain = tuple((cs.caller, cs.callee) for cs in sites)
+            chain = tuple((cs.caller, cs.callee, call_key(cs.step.text)) for cs in sites)
             got = pages.made_reaches(store.func, store_via(store), chain, site.pointers) is not False
         site.readable[c.stores] = got
     return got

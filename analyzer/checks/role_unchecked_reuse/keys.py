@@ -84,7 +84,7 @@ class Requests:
         pages = resolver.pages
         for flow in getattr(pages, "flows", {}).values():
             for a, b in flow.edges:
-                if a[0] == "ret" and b[0] == "var":
+                if a[0] == "ret" and b[0] in ("var", "def"):  # a local, or one definition of it
                     self.results.setdefault((b[1], b[2]), set()).add(a[1])
 
     # ---- what functions return ---------------------------------------------
