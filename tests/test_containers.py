@@ -180,9 +180,8 @@ def test_efer_nx_forced_on_shadow_pages_is_one_finding_at_the_injected_line(linu
     assert "kvm_tdp_mmu" not in f.message
 
 
-ROOT_INFO = """
-struct kvm_mmu_root_info { unsigned long hpa; };
-
+# A page function of one store: the role given, the page put into the hash.
+GET_PAGE = """
 static struct kvm_mmu_page *get_page(struct kvm *kvm, int gfn, union kvm_mmu_page_role role)
 {
 	struct kvm_mmu_page *sp = alloc_page(kvm);
@@ -191,7 +190,11 @@ static struct kvm_mmu_page *get_page(struct kvm *kvm, int gfn, union kvm_mmu_pag
 	hlist_add_head(&sp->hash_link, &kvm->arch.mmu_page_hash[gfn]);
 	return sp;
 }
+"""
 
+ROOT_INFO = """
+struct kvm_mmu_root_info { unsigned long hpa; };
+""" + GET_PAGE + """
 void alloc_root(struct kvm_vcpu *vcpu, union kvm_mmu_page_role role)
 {
 	struct kvm_mmu_page *sp = get_page(vcpu->kvm, 0, role);
@@ -226,16 +229,7 @@ def test_a_member_read_through_a_struct_parameter_holds_what_the_callers_struct_
     assert flow.made_reaches("get_page", "sp", (("alloc_root", "get_page"),), targets) is True
 
 
-TWO_ROOTS = """
-static struct kvm_mmu_page *get_page(struct kvm *kvm, int gfn, union kvm_mmu_page_role role)
-{
-	struct kvm_mmu_page *sp = alloc_page(kvm);
-
-	sp->role = role;
-	hlist_add_head(&sp->hash_link, &kvm->arch.mmu_page_hash[gfn]);
-	return sp;
-}
-
+TWO_ROOTS = GET_PAGE + """
 void alloc_roots(struct kvm_vcpu *vcpu, union kvm_mmu_page_role role)
 {
 	struct kvm_mmu_page *sp;
