@@ -275,3 +275,20 @@ def test_each_definition_of_a_shared_local_goes_where_its_own_uses_put_it():
     assert reaches("get_page(vcpu->kvm, i, role)") is False
     # a chain that does not say which call: either
     assert flow.made_reaches("get_page", "sp", (("alloc_roots", "get_page"),), targets) is True
+
+
+def test_a_write_to_a_member_of_a_local_role_moves_no_page():
+    # an override in mmu_alloc_root (role.guest_mode = 0 when direct) leaves
+    # the page flow as it was: only the sites that read the function are
+    # judged again after such a patch
+    image = tree_image(FIXTURES / "modern" / "tree")
+    slots = set(analyze(image).model.slots)
+    path = "arch/x86/kvm/mmu/mmu.c"
+    text = image.files[path]
+    context = flow_context(image.files, set(analyze(image).facts.functions), slots)
+    old = "\trole.level = level;\n\trole.quadrant = quadrant;\n"
+    assert text.count(old) == 1
+    edited = text.replace(old, old + "\tif (role.direct)\n\t\trole.guest_mode = 0;\n")
+    before = file_flows([parse_c(path, text)], context, slots)[path]
+    after = file_flows([parse_c(path, edited)], context, slots)[path]
+    assert after.same_flow(before)

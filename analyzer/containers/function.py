@@ -99,7 +99,8 @@ class FunctionFlow:
             return
         kind, node = target
         parent = n.parent
-        if (block is not None and kind == "to" and node[0] == "var" and parent is not None
+        if (block is not None and kind == "to" and node[0] == "var" and left.type == "identifier"
+                and parent is not None
                 and parent.type == "expression_statement" and parent.parent is not None
                 and parent.parent.type == "compound_statement" and src):
             name = node[2]
@@ -116,7 +117,8 @@ class FunctionFlow:
             block.add(name)
             return
         if kind == "to" and node[0] == "var":
-            sc.current.pop(node[2], None)  # set here too: either definition may be read below
+            # set here too (or one member of it): either definition may be read below
+            sc.current.pop(node[2], None)
         if kind == "into":  # *p = v, p[i] = v: v is put where p points
             for label_node in node:
                 for s in src:

@@ -141,6 +141,8 @@ class Values:
             for tgt, src in ((a, vals[1]), (b, vals[0])):
                 if tgt is not None and tgt[0] == "to":
                     sc.flows_to(src, tgt[1])
+                    if tgt[1][0] == "var":
+                        sc.current.pop(tgt[1][2], None)  # either definition may be read below
             return set()
         if matches(name, "element") and vals:
             sc.note_heads(vals[0])
