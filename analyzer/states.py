@@ -97,28 +97,22 @@ def neg(f: Formula) -> Formula:
 
 
 def conj(parts: Iterable[Formula]) -> Formula:
-    if type(parts) is tuple and len(parts) == 2:  # the common case: one part True
-        a, b = parts
-        if a is True or a == b:
-            return b
-        if b is True:
-            return a
     return _fold(parts, "and", True)
 
 
 def disj(parts: Iterable[Formula]) -> Formula:
-    if type(parts) is tuple and len(parts) == 2:
-        a, b = parts
-        if a is False or a == b:
-            return b
-        if b is False:
-            return a
     return _fold(parts, "or", False)
 
 
 def _fold(parts: Iterable[Formula], tag: str, unit: bool) -> Formula:
     """The conjunction (``tag`` "and", ``unit`` True) or disjunction of
     formulas, flattened, without repeats, with constants folded."""
+    if type(parts) is tuple and len(parts) == 2:  # the common case: one part the unit
+        a, b = parts
+        if a is unit or a == b:
+            return b
+        if b is unit:
+            return a
     out: list = []
     for p in parts:
         if p is (not unit):
@@ -194,8 +188,7 @@ def test_of(f: Formula):
         body = src(f)
     except (TypeError, IndexError):
         return lambda state: holds(f, state)
-    fn = eval(f"lambda s, O=O: (lambda g: {body})(s.get)", {"__builtins__": {}, "O": OTHER})
-    return fn
+    return eval(f"lambda s, O=O: (lambda g: {body})(s.get)", {"__builtins__": {}, "O": OTHER})
 
 
 def atoms(f: Formula, out: dict[str, set] | None = None) -> dict[str, set]:

@@ -20,6 +20,14 @@ _MERGES = frozenset({"for_statement", "while_statement", "do_statement", "labele
                      "case_statement", "switch_statement"})
 
 
+def _block_statement(n: Node) -> bool:
+    """An assignment that is a statement of a block of its own (not one
+    branch of an ``if`` without braces, nor part of an expression)."""
+    statement = n.parent
+    return (statement is not None and statement.type == "expression_statement"
+            and statement.parent is not None and statement.parent.type == "compound_statement")
+
+
 class FunctionFlow:
     def __init__(self, pf: ParsedFile, fd: FunctionDef, flow: FileFlow, slots: set[str],
                  page_types: set[str], defined: set[str], macros: dict) -> None:
@@ -29,8 +37,8 @@ class FunctionFlow:
     def run(self) -> None:
         sc = self.scope
         stack = [sc.fd.body]
-        # the blocks being walked: (end byte, locals defined in it by a call
-        # whose uses below read that definition, see ``assignment``)
+        # the blocks being walked: (end byte, locals defined by a statement
+        # of it, whose uses below read that definition, see ``assignment``)
         blocks: list[tuple[int, set[str]]] = []
         while stack:
             n = stack.pop()
@@ -76,7 +84,7 @@ class FunctionFlow:
                 continue
             name = sc.pf.text_of(name_node)
             sc.locals[name] = base + " " + "*" * stars
-            sc.current.pop(name, None)
+            sc.current.pop(name, None)  # a new local of that name, maybe not set here
             if d.type == "init_declarator":
                 value = d.child_by_field_name("value")
                 if value is not None:
@@ -98,11 +106,8 @@ class FunctionFlow:
         if target is None:
             return
         kind, node = target
-        parent = n.parent
-        if (block is not None and kind == "to" and node[0] == "var" and left.type == "identifier"
-                and parent is not None
-                and parent.type == "expression_statement" and parent.parent is not None
-                and parent.parent.type == "compound_statement" and src):
+        if (block is not None and src and kind == "to" and node[0] == "var"
+                and left.type == "identifier" and _block_statement(n)):
             name = node[2]
             key = call_key(sc.pf.text_of(right))
             if not any(v[0] == "ret" for v in src):
@@ -116,9 +121,6 @@ class FunctionFlow:
             sc.current[name] = here
             block.add(name)
             return
-        if kind == "to" and node[0] == "var":
-            # set here too (or one member of it): either definition may be read below
-            sc.current.pop(node[2], None)
         if kind == "into":  # *p = v, p[i] = v: v is put where p points
             for label_node in node:
                 for s in src:

@@ -25,6 +25,11 @@ class Scope:
         self.current: dict[str, tuple] = {}
         self.ordinals: dict[str, int] = {}  # text -> definitions of it so far
 
+    def read(self, name: str) -> tuple:
+        """The node a use of a local reads: the definition that reaches it
+        (``current``), else the local's node of every definition."""
+        return self.current.get(name) or self.var(name)
+
     def var(self, name: str) -> tuple:
         if name in self.locals:
             return ("var", self.func, name)
@@ -39,6 +44,11 @@ class Scope:
         self.flow.heads.update(values)
 
     def flows_to(self, src: set[tuple], dst: tuple) -> None:
+        """An edge from each of ``src`` to ``dst``. A local written this
+        way (or a member of it) is no longer the one definition above: its
+        uses below read every definition again."""
+        if dst[0] == "var":
+            self.current.pop(dst[2], None)
         for s in src:
             if s != dst:
                 self.flow.edges.append((s, dst))

@@ -63,7 +63,7 @@ class PageFlow:
             self._made[key] = self._made_reaches(func, via, chain, targets)
         return self._made[key]
 
-    def _made_reaches(self, func: str, via: str, chain: tuple[tuple[str, str], ...],
+    def _made_reaches(self, func: str, via: str, chain: tuple[tuple, ...],
                       targets: set[tuple]) -> bool | None:
         starts = self.pointers.get((func, via), [])
         own = self.params.get(func, [])
@@ -98,8 +98,7 @@ class PageFlow:
         call makes (``site[2]``: its ``call_key``), when it is known."""
         into = list(self.returns.get((site[0], callee), ()))
         key = site[2] if len(site) > 2 else None
-        mine = [m for m in into if m[0] == "def" and m[3] == key]
-        if key is None or not mine:
+        if key is None or not any(m[0] == "def" and m[3] == key for m in into):
             return into
         return [m for m in into if m[0] != "def" or m[3] == key]
 

@@ -24,10 +24,8 @@ class Values:
         t = n.type
         if t == "identifier":
             name = sc.pf.text_of(n)
-            if name in sc.current:
-                return {sc.current[name]}
             if name in sc.locals:
-                return {("var", sc.func, name)}
+                return {sc.read(name)}
             if name.isupper() or name in ("NULL", "true", "false") or name in sc.members:
                 return set()  # a constant, or a member named to a list macro
             return {("global", name)}
@@ -43,7 +41,7 @@ class Values:
         if t == "field_expression":
             via = sc.member_root(n)
             if via is not None:
-                return {sc.current.get(via[1], ("var", sc.func, via[1]))}
+                return {sc.read(via[1])}
             base = n.child_by_field_name("argument")
             if base is not None and base.type == "call_expression":
                 inner = self.value(base)
@@ -141,8 +139,6 @@ class Values:
             for tgt, src in ((a, vals[1]), (b, vals[0])):
                 if tgt is not None and tgt[0] == "to":
                     sc.flows_to(src, tgt[1])
-                    if tgt[1][0] == "var":
-                        sc.current.pop(tgt[1][2], None)  # either definition may be read below
             return set()
         if matches(name, "element") and vals:
             sc.note_heads(vals[0])
@@ -156,7 +152,7 @@ class Values:
         text = strip(text)
         if IDENT.match(text):
             if text in sc.locals:
-                return {sc.current.get(text, ("var", sc.func, text))}
+                return {sc.read(text)}
             return set() if text.isupper() or text in sc.members else {("global", text)}
         m = re.match(r"(\w+)\s*\(", text)
         if m is not None and balanced_from(text, m.end() - 1) is not None:
@@ -176,7 +172,7 @@ class Values:
             base, rest = chain.group(1), chain.group(2)
             members = re.findall(r"(?:->|\.)\s*(\w+)", rest)
             if sc.is_page(base):
-                return {sc.current.get(base, ("var", sc.func, base))}
+                return {sc.read(base)}
             if members:
                 return {("field", members[-1])}
         return set()

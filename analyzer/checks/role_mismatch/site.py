@@ -111,17 +111,21 @@ def readable(site: Site, c: Concrete, stores: dict, resolver: Resolver) -> bool:
     pages = resolver.pages
     if pages is None or not site.pointers:
         return True
-    got = site.readable.get(c.stores)
-    if got is None:
-        got = True
-        tag = next((t for t in reversed(c.stores) if t[0] in site.page_slots), None)
-        store = stores.get(tag[0]) if tag is not None else None
-        sites = [resolver.sites.get(sid) for sid in tag[1]] if tag is not None else [None]
-        if store is not None and None not in sites:
-            chain = tuple((cs.caller, cs.callee, call_key(cs.step.text)) for cs in sites)
-            got = pages.made_reaches(store.func, store_via(store), chain, site.pointers) is not False
-        site.readable[c.stores] = got
-    return got
+    if c.stores not in site.readable:
+        site.readable[c.stores] = _readable(site, c, stores, resolver)
+    return site.readable[c.stores]
+
+
+def _readable(site: Site, c: Concrete, stores: dict, resolver: Resolver) -> bool:
+    tag = next((t for t in reversed(c.stores) if t[0] in site.page_slots), None)
+    if tag is None or tag[0] not in stores:
+        return True
+    sites = [resolver.sites.get(sid) for sid in tag[1]]
+    if None in sites:
+        return True
+    store = stores[tag[0]]
+    chain = tuple((cs.caller, cs.callee, call_key(cs.step.text)) for cs in sites)
+    return resolver.pages.made_reaches(store.func, store_via(store), chain, site.pointers) is not False
 
 
 def ident(t: RTerm) -> tuple:
