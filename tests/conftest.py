@@ -1,6 +1,8 @@
 """Shared pytest setup: markers, the kernels used (header and summary), and
 fixtures imported from the modules that define them."""
 
+import gc
+
 import kernels
 import pytest
 from kernels import kernel_tree_fixture, linux_6_1, linux_6_12
@@ -33,3 +35,12 @@ def _no_analysis_cache(monkeypatch):
     """Tests analyze from scratch unless they ask for the cache
     (tests/test_cache.py points it at a temporary folder)."""
     monkeypatch.setenv("MMU_ROLE_LINT_NO_CACHE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen():
+    """An analysis read back from the cache is frozen for the rest of the
+    run (analyzer.cache); in the one process the tests share, it is let go
+    again after each test."""
+    yield
+    gc.unfreeze()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gc
 import json
 import os
 import pickle
@@ -56,6 +57,22 @@ def test_warm_run_answers_like_a_cold_one(cache_dir, capsys, tmp_path):
     # nothing of the cache lands in the tree
     assert sorted(p.relative_to(tree) for p in tree.rglob("*")) == sorted(
         p.relative_to(LEGACY) for p in LEGACY.rglob("*"))
+
+
+def test_an_analysis_read_back_is_left_out_of_the_collectors_scans(cache_dir, capsys, tmp_path):
+    tree = tmp_path / "tree"
+    shutil.copytree(LEGACY, tree)
+    image = tree_image(tree)
+    key = cache.image_key(image.files, image.headers, image.context)
+    cache.store(key, analyze(image))
+    gc.unfreeze()
+    was = gc.isenabled()
+    got = cache.load(key)
+    assert got is not None and got.findings
+    frozen = gc.get_freeze_count()
+    assert frozen > 0 and gc.isenabled() == was
+    # what it holds is among the frozen objects, not in a generation
+    assert gc.is_tracked(got.facts) and not any(o is got.facts for o in gc.get_objects())
 
 
 def test_an_edited_file_is_not_answered_from_the_cache(cache_dir, capsys, tmp_path):

@@ -92,14 +92,23 @@ def check_compare(cmp: Compare, facts: Facts, resolver: Resolver) -> list[Findin
     joint = resolver.uses_params(cmp.left, cmp.func) or resolver.uses_params(cmp.right, cmp.func)
     chains = resolver.chains(cmp.func) if joint else [()]
     wheres = {}
+    # chains whose stored side resolves to one answer (it reads no parameter
+    # their call sites bind) share it, and the tables judging builds from it
+    shared: dict[int, int] = {}
     for i, chain in enumerate(chains):
         where = resolver.chain_cond(chain, cmp.func)
         if where is False:
             continue
         wheres[i] = where
         ctx = Ctx(chain)
-        site.stores[i] = [c for c in resolver.resolve(stored.value, cmp.func, ctx)
-                          if readable(site, c, by_id, resolver)]
+        got = resolver.resolve(stored.value, cmp.func, ctx)
+        first = shared.get(id(got))
+        if first is None:  # what a chain's pages are judged by, once per answer
+            shared[id(got)] = i
+            site.stores[i] = [c for c in got if readable(site, c, by_id, resolver)]
+        else:
+            site.alias[i] = first
+            site.stores[i] = site.stores[first]
         # a lookup made from a page's role (a child's) starts from the pages
         # this comparison meets, as the children it meets were made from theirs
         seen = frozenset(f"{STORE}{sid}" for c in site.stores[i] for sid, _ch in c.stores

@@ -21,6 +21,7 @@ def distinct_stores(site: Site, index: int) -> list[Entry]:
     first of each kind: configurations equal in every field, in where they
     exist, in what the compare's condition reads and in the pages they come
     from judge alike (they differ only in the way their values came)."""
+    index = site.table_index(index)
     got = site.distinct.get(index)
     if got is None:
         got, keys = [], set()
@@ -43,7 +44,7 @@ def meetable(site: Site, index: int, child: bool, parent: int | None) -> list[En
     """The distinct stored configurations of a chain that a lookup made
     from a stored page or not (``child``), from the page of store
     ``parent``, can meet at all (see ``exists_for``)."""
-    key = (index, child, parent)
+    key = (site.table_index(index), child, parent)
     got = site.meetable.get(key)
     if got is None:
         got = site.meetable[key] = [e for e in distinct_stores(site, index)
@@ -61,6 +62,7 @@ def _may_meet(site: Site, made: bool, stored_parent: int | None, child: bool,
 def same_values(site: Site, index: int, lookup: Concrete) -> list[Entry]:
     """The distinct stored configurations of a chain whose compared fields
     hold the lookup's own values."""
+    index = site.table_index(index)
     table = site.by_values.get(index)
     if table is None:
         table = site.by_values[index] = {}
@@ -81,6 +83,7 @@ def own_pages(site: Site, index: int, chain: tuple, lookup: Concrete) -> list[En
     meets the compare's. A field such a page holds differently was changed
     between the lookup and the store on one path (an override before the
     page is made), not set apart on purpose on separate paths."""
+    index = site.table_index(index)
     table = site.by_source.get(index)
     if table is None:
         table = site.by_source[index] = {}

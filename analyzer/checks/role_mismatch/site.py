@@ -57,6 +57,12 @@ class Site:
     by_source: dict = field(default_factory=dict)  # chain index -> stores before -> page configs
     pointers: set = field(default_factory=set)  # page-flow nodes of the pointer the page is read through
     readable: dict = field(default_factory=dict)  # stores a configuration passed -> its page can be read
+    alias: dict[int, int] = field(default_factory=dict)  # chain index -> the first with its stores
+
+    def table_index(self, index: int) -> int:
+        """The chain whose stored configurations (the same list) a chain's
+        tables are built from."""
+        return self.alias.get(index, index)
 
     def values(self, side: str, path: str) -> set:
         """The values (kind, value) of a field on one side, unknowns left out."""
