@@ -169,25 +169,48 @@ def _page_context(image: Image, facts: Facts, model: RoleModel) -> FlowContext:
 
 
 def _parse(path: str, text: str, old: str | None = None) -> ParsedFile:
-    """Parse, with the neutralized text from the cache when this text was
-    seen before, or made from the old text's by ``neutralize_edit``. A
-    cached text is used only when it can be a neutralization of its text
-    (``cache.load_text`` checks the checksum, length and lines)."""
+    """Parse, with the neutralized text of ``_neutral``."""
+    return parse_c(path, text, neutral=_neutral(text, old))
+
+
+# without the cache, the texts neutralized in this run -> their neutralized
+# text: the base of a patch is the old text of the next file parsed
+_NEUTRAL: dict[str, str] = {}
+_NEUTRAL_KEPT = 64
+
+
+def _neutral(text: str, old: str | None) -> str:
+    """The neutralized text: from the cache (or, without it, from this run)
+    when this text was seen before, or made from the old text's by
+    ``neutralize_edit``. A cached text is used only when it can be a
+    neutralization of its text (``cache.load_text`` checks the checksum,
+    length and lines)."""
     from analyzer import cache
-    from analyzer.neutralize import neutralize, neutralize_edit
 
     if cache.cache_root() is None:
-        return parse_c(path, text)
+        got = _NEUTRAL.get(text)
+        if got is None:
+            old_neutral = _NEUTRAL.get(old) if old is not None else None
+            got = _neutralized(text, old, old_neutral)
+            if len(_NEUTRAL) >= _NEUTRAL_KEPT:
+                del _NEUTRAL[next(iter(_NEUTRAL))]  # the oldest
+            _NEUTRAL[text] = got
+        return got
     key = cache.text_key(text)
-    neutral = cache.load_text(key, text)
-    if neutral is None:
+    got = cache.load_text(key, text)
+    if got is None:
         old_neutral = cache.load_text(cache.text_key(old), old) if old is not None else None
-        if old is not None and old_neutral is not None:
-            neutral = neutralize_edit(old, old_neutral, text)
-        else:
-            neutral = neutralize(text)
-        cache.store_text(key, neutral)
-    return parse_c(path, text, neutral=neutral)
+        got = _neutralized(text, old, old_neutral)
+        cache.store_text(key, got)
+    return got
+
+
+def _neutralized(text: str, old: str | None, old_neutral: str | None) -> str:
+    from analyzer.neutralize import neutralize, neutralize_edit
+
+    if old is not None and old_neutral is not None:
+        return neutralize_edit(old, old_neutral, text)
+    return neutralize(text)
 
 
 def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,

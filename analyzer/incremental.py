@@ -73,6 +73,7 @@ class LineMover:
     def __init__(self, moves: Moves) -> None:
         self.moves = moves
         self._memo: dict[int, object] = {}  # id of a term -> its copy, made once
+        self._steps: dict[int, tuple[Step, Step]] = {}  # id of a step -> (it, moved)
 
     def line(self, file: str, line: int) -> int:
         table = self.moves.get(file)
@@ -85,7 +86,12 @@ class LineMover:
 
     def step(self, st: Step) -> Step:
         line = self.line(st.file, st.line)
-        return st if line == st.line else replace(st, line=line)
+        if line == st.line:
+            return st
+        got = self._steps.get(id(st))
+        if got is None:  # a step many terms share moves once
+            got = self._steps[id(st)] = (st, st.at(line))
+        return got[1]
 
     def term(self, obj):
         key = id(obj)

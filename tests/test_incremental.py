@@ -45,6 +45,29 @@ def test_incremental_equals_full(patch):
         assert incremental.parsed == changed
 
 
+def test_without_the_cache_a_patched_file_is_neutralized_from_its_old_text(monkeypatch):
+    import analyzer.analysis
+    import analyzer.neutralize as neutralize
+
+    monkeypatch.setattr(analyzer.analysis, "_NEUTRAL", {})  # nothing from the tests before
+
+    patch = FIXTURES / "legacy" / "patches" / "0015-shadow-root-access-arg.patch"
+    before_image, after_image = _post(patch)
+    before = analyze(before_image)
+    whole, edits = [], []
+    full, edit = neutralize.neutralize, neutralize.neutralize_edit
+    monkeypatch.setattr(neutralize, "neutralize", lambda text: whole.append(text) or full(text))
+    monkeypatch.setattr(neutralize, "neutralize_edit",
+                        lambda old, neutral, text: edits.append(text) or edit(old, neutral, text))
+    after = analyze(after_image, base=before, base_image=before_image)
+    changed = [p for p in after_image.files if after_image.files[p] != before_image.files[p]]
+    assert changed and after.parsed
+    # the edit neutralizes what it changed, never the whole file again
+    assert edits == [after_image.files[p] for p in changed]
+    assert not set(whole) & set(after_image.files.values())
+    assert _shape(after) == _shape(analyze(after_image))
+
+
 def test_signature_change_falls_back_to_a_full_analysis():
     tree = FIXTURES / "legacy" / "tree"
     before_image = tree_image(tree)
