@@ -7,7 +7,7 @@ from functools import cached_property, lru_cache
 
 from analyzer.checks import checks
 from analyzer.constants import macro_values
-from analyzer.containers import FlowContext, file_flows, flow_context, solve
+from analyzer.containers import FlowContext, PageFlow, file_flows, flow_context, solve
 from analyzer.cparse import ParsedFile, code_of, error_counts, left_out, parse_c
 from analyzer.encoding import encode
 from analyzer.facts import Facts, collect
@@ -157,7 +157,24 @@ def _state_view(image: Image, parsed: list[ParsedFile], model: RoleModel):
 
 
 def _resolver(facts: Facts, flows: dict, constants: dict[str, int] | None) -> Resolver:
-    return Resolver(facts, pages=solve(flows) if flows else None, constants=constants or {})
+    return Resolver(facts, pages=_solved(flows) if flows else None, constants=constants or {})
+
+
+_SOLVED: list[tuple[dict, PageFlow]] = []  # the flows solved last in this run, solved
+
+
+def _solved(flows: dict) -> PageFlow:
+    """The solved page flow; the last one again when every file moves
+    pointers as it did there (git mode: most commits leave the flow as it
+    was). The flow holds no line: what is solved is the same."""
+    if _SOLVED:
+        was, got = _SOLVED[0]
+        if was.keys() == flows.keys() and all(f is was[p] or f.same_flow(was[p])
+                                               for p, f in flows.items()):
+            return got
+    got = solve(flows)
+    _SOLVED[:] = [(dict(flows), got)]
+    return got
 
 
 def _constants(image: Image) -> dict[str, int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 _DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(?![(\w])[ \t]*((?:[^\n]*\\\n)*[^\n]*)",
                      re.M)
@@ -28,16 +29,22 @@ def definitions(texts: Iterable[str]) -> dict[str, str | None]:
     """Object-like macro name -> body text (None when defined differently twice)."""
     out: dict[str, str | None] = {}
     for text in texts:
-        if "#" not in text:
-            continue
-        for m in _DEFINE.finditer(text):
-            body = " ".join(_COMMENT.sub(" ", m.group(2).replace("\\\n", " ")).split())
-            name = m.group(1)
+        for name, body in _defines(text):
             if name in out and out[name] != body:
                 out[name] = None
             else:
                 out[name] = body
     return out
+
+
+@lru_cache(maxsize=128)
+def _defines(text: str) -> tuple[tuple[str, str], ...]:
+    """One text's (name, body) definitions, in order, once per text: in git
+    mode every commit's image holds the same files."""
+    if "#" not in text:
+        return ()
+    return tuple((m.group(1), " ".join(_COMMENT.sub(" ", m.group(2).replace("\\\n", " ")).split()))
+                 for m in _DEFINE.finditer(text))
 
 
 def macro_values(texts: Iterable[str]) -> dict[str, int]:

@@ -29,11 +29,14 @@ def matches(name: str, kind: str) -> bool:
 
 def macros_of(text: str) -> dict[str, tuple[list[str], str]]:
     """Function-like macros of a file's text: name -> (parameters, body)."""
-    out = {}
-    for m in _DEFINE.finditer(text):
-        params = [p.strip() for p in m.group(2).split(",") if p.strip()]
-        out[m.group(1)] = (params, m.group(3).replace("\\\n", " "))
-    return out
+    return {name: (list(params), body) for name, params, body in _macros(text)}
+
+
+@lru_cache(maxsize=128)
+def _macros(text: str) -> tuple[tuple[str, tuple[str, ...], str], ...]:
+    """Once per text: in git mode every commit's image holds the same files."""
+    return tuple((m.group(1), tuple(p.strip() for p in m.group(2).split(",") if p.strip()),
+                  m.group(3).replace("\\\n", " ")) for m in _DEFINE.finditer(text))
 
 
 # Each pattern starts with a literal, which the regex engine looks for
@@ -59,25 +62,41 @@ def page_types_of(texts: list[str], slots: set[str]) -> set[str]:
     into a list head) and that hold a role slot: the page structs."""
     out: set[str] = set()
     decls: list[tuple[str, str]] = []  # (struct type, pointer name) declared
-    written = set()  # pointers whose role member is written
-    inserted = set()  # pointers whose member's address a list primitive takes
-    assign = re.compile(r"->\s*(?:" + "|".join(sorted(map(re.escape, slots))) + r")\s*=[^=]")
+    written: set[str] = set()  # pointers whose role member is written
+    inserted: set[str] = set()  # pointers whose member's address a list primitive takes
+    key = tuple(sorted(slots))
     for text in texts:
-        out.update(m.group(1) for m in _STRUCT_PTR.finditer(text) if _starts_word(text, m.start()))
-        decls.extend(m.groups() for m in _STRUCT_DECL.finditer(text) if _starts_word(text, m.start()))
-        if slots:
-            for m in assign.finditer(text):
-                name = _word_before(text, m.start())
-                if name is not None:
-                    written.add(name)
-        for m in _ADDRESS_ARG.finditer(text):
-            fn = _word_before(text, m.start())
-            if fn is not None and matches(fn, "insert"):
-                inserted.add(m.group(1))
+        types, declared, writes, inserts = _pointer_facts(text, key)
+        out.update(types)
+        decls.extend(declared)
+        written.update(writes)
+        inserted.update(inserts)
     # keep the struct types declared as pointers whose role member is written
     types = {t for t, name in decls if name in written}
     out |= {t for t, name in decls if name in inserted and t in types}
     return {t for t in out if t in types}
+
+
+@lru_cache(maxsize=128)
+def _pointer_facts(text: str, slots: tuple[str, ...]) -> tuple[tuple, tuple, tuple, tuple]:
+    """One text's part of ``page_types_of``, once per text: struct pointer
+    types, (type, name) declarations, pointers whose slot is written, and
+    those whose member's address a list primitive takes."""
+    types = tuple(m.group(1) for m in _STRUCT_PTR.finditer(text) if _starts_word(text, m.start()))
+    decls = tuple(m.groups() for m in _STRUCT_DECL.finditer(text) if _starts_word(text, m.start()))
+    written = []
+    if slots:
+        assign = re.compile(r"->\s*(?:" + "|".join(map(re.escape, slots)) + r")\s*=[^=]")
+        for m in assign.finditer(text):
+            name = _word_before(text, m.start())
+            if name is not None:
+                written.append(name)
+    inserted = []
+    for m in _ADDRESS_ARG.finditer(text):
+        fn = _word_before(text, m.start())
+        if fn is not None and matches(fn, "insert"):
+            inserted.append(m.group(1))
+    return types, decls, tuple(written), tuple(inserted)
 
 
 def strip(text: str) -> str:
