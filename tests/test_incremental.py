@@ -126,6 +126,30 @@ def test_an_edit_that_moves_no_pointer_reruns_only_the_sites_that_read_it():
     assert _shape(again) == _shape(analyze(after_image))
 
 
+def test_a_page_flow_an_edit_left_as_it_was_is_not_solved_again(monkeypatch):
+    import analyzer.analysis
+
+    before_image = tree_image(FIXTURES / "modern" / "tree")
+    path = "arch/x86/kvm/mmu/tdp_mmu.c"
+    text = before_image.files[path]
+    moved = patched_image(before_image, {path: text.replace("sp->gfn = gfn;", "sp->gfn = gfn + 0;")},
+                          lambda p: None)
+    # a page put into no list any more: the flow changes
+    assert "list_add(&root->link" in text or "list_add_rcu(&root->link" in text
+    unlisted = patched_image(before_image, {path: text.replace("list_add", "list_foo")}, lambda p: None)
+    solved = []
+    solve = analyzer.analysis.solve
+    monkeypatch.setattr(analyzer.analysis, "solve", lambda flows: solved.append(1) or solve(flows))
+    monkeypatch.setattr(analyzer.analysis, "_SOLVED", [])
+    before = analyze(before_image)
+    assert len(solved) == 1
+    again = analyze(moved, base=before, base_image=before_image)
+    assert len(solved) == 1 and again.reused
+    assert _shape(again) == _shape(analyze(moved))
+    analyze(unlisted, base=before, base_image=before_image)
+    assert len(solved) > 1
+
+
 def test_a_change_of_a_context_file_judges_again_only_what_reads_it():
     # cpuid.c is read beside the sources for where vCPU state is written:
     # without the write of reserved_gpa_bits there, role-incomplete no
