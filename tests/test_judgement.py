@@ -5,11 +5,13 @@ and the guest-state formulas and macro values underneath."""
 
 from __future__ import annotations
 
-from helpers import analyze_c, assert_findings, decided
+from helpers import FIXTURES, analyze_c, assert_findings, decided
 from test_role_flow import src
 
 from analyzer import states
+from analyzer.analysis import analyze
 from analyzer.constants import definitions, evaluate, macro_values
+from analyzer.sources import tree_image
 
 MACROS = ("#define ACC_EXEC 1\n#define ACC_WRITE (1ULL << 1)\n#define ACC_USER (1ULL << 2)\n"
           "#define ACC_ALL (ACC_EXEC | ACC_WRITE | ACC_USER)\n")
@@ -358,3 +360,18 @@ def test_the_states_where_a_formula_holds_come_in_the_order_of_every_state():
     assert states.states_where(False, domains) == []
     too_many = {f"x{i}": {1, 2, 3} for i in range(8)}
     assert states.states_where(True, too_many) is None
+
+
+def test_a_lookup_whose_states_are_too_many_is_judged_field_by_field(monkeypatch):
+    # the legacy tree's cr4_pae miss, with every state of its atoms together
+    # too many to enumerate: each field is judged on its own, over its own
+    # atoms, and the finding is the one the whole enumeration gives
+    tree = tree_image(FIXTURES / "legacy" / "tree")
+    (whole,) = [f for f in analyze(tree).findings if f.rule == "role-mismatch"]
+    monkeypatch.setattr(states, "MAX_STATES", 8)
+    (alone,) = [f for f in analyze(tree).findings if f.rule == "role-mismatch"]
+    assert (alone.field, alone.line, alone.message) == (whole.field, whole.line, whole.message)
+    assert "whenever is_pae(vcpu) != 0" in alone.message
+    # fewer than the field's own states: nothing is judged, nothing said
+    monkeypatch.setattr(states, "MAX_STATES", 1)
+    assert not [f for f in analyze(tree).findings if f.rule == "role-mismatch"]

@@ -35,7 +35,7 @@ def explain(site: Site, lookup: Concrete, lcond, cands: list[Candidate]) -> list
         states.atoms(c.exists, domains)
     every = states.states_where(lcond, domains)
     if every is None:
-        return None
+        return _field_by_field(site, lookup, lcond, cands)
     misses: list[dict] = []
     hits: list[dict] = []
     per_field: dict[str, tuple[Candidate, list[dict]]] = {}
@@ -77,6 +77,50 @@ def explain(site: Site, lookup: Concrete, lcond, cands: list[Candidate]) -> list
         out.extend(_part(site, lookup, best.config, p, where, hits,
                          len(where) == len(misses) and not hits))
     return out
+
+
+def _field_by_field(site: Site, lookup: Concrete, lcond, cands: list[Candidate]
+                    ) -> list[Finding] | None:
+    """Where the states of every atom together are too many to enumerate:
+    each field that differs against every stored configuration, on its own,
+    over its own atoms and those of where the lookup is made. A state
+    misses on the field when every configuration differs there, wherever it
+    exists (a configuration that might exist counts as one that does): what
+    it finds is a miss of that field whatever the others hold. Judged so
+    are only the fields a lookup computes as a flag of guest state
+    (``is_smm(vcpu)``) against a constant every stored configuration has
+    forced (an override, a mask, a partial store): a lookup is made in
+    every state of its flags, while a lookup that holds a constant, or a
+    value of many (a level), is made where the other fields, and states the
+    analysis does not see, say; a constant a store holds from its
+    definition is a value of one path. None when no field can be
+    judged so."""
+    common = set.intersection(*(set(c.diffs) for c in cands)) - site.cond_fields
+    out: list[Finding] = []
+    judged = False
+    for p in sorted(common):
+        if lookup.fields[p].kind == "const" or not all(c.config.fields[p].kind == "const"
+                                                       and c.config.fields[p].forced for c in cands):
+            continue
+        domains: dict[str, set] = {}
+        for c in cands:
+            states.atoms(c.diffs[p], domains)
+        if any(not values <= {0, 1} for values in domains.values()):
+            continue  # not a flag
+        states.atoms(lcond, domains)
+        every = states.states_where(lcond, domains)
+        if every is None:
+            continue
+        judged = True
+        equal = [states.test_of(c.diffs[p]) for c in cands]
+        misses = [st for st in every if not any(t(st) for t in equal)]
+        if not misses:
+            continue
+        hits = [st for st in every if any(t(st) for t in equal)]
+        best = min(cands, key=lambda c: (sum(f is False for f in c.diffs.values()),
+                                          c.config.fields[p].via_param, len(c.diffs)))
+        out.extend(_part(site, lookup, best.config, p, misses, hits, not hits))
+    return out if judged else None
 
 
 def _told_apart(site: Site, cand: Candidate, failing: dict[int, list[str]],
