@@ -172,7 +172,10 @@ def test_efer_nx_forced_on_shadow_pages_is_one_finding_at_the_injected_line(linu
     injected = mutated.splitlines().index("\trole.efer_nx = 0;") + 1
     assert (f.file, f.line, f.field, f.function) == (path, injected, "efer_nx",
                                                      "kvm_mmu_alloc_shadow_page")
-    assert "kvm_mmu_find_shadow_page" in f.message and "(is_root_usable)" in f.message
+    # the sync check compares unsync pages with root_role (efer_nx of the
+    # guest): with EFER.NX set, every one of them fails it
+    assert "kvm_mmu_find_shadow_page" in f.message
+    assert "(is_root_usable, kvm_sync_page_check)" in f.message
     compares = {st.function for st in f.related if st.kind == "compare"}
     assert {"kvm_mmu_find_shadow_page", "is_root_usable"} <= compares
     # nothing in the TDP MMU: no finding there, no TDP MMU lookup named
