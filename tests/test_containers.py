@@ -120,12 +120,29 @@ def test_a_page_is_followed_out_of_the_call_that_made_it_only():
     assert flow.made_reaches("kvm_mmu_get_page", "sp", (), roots) is True
 
 
-def test_a_page_passed_in_is_not_followed():
-    # tdp_mmu_init_sp writes the role of a page its caller made: where that
-    # page goes is not known from the store alone
+def test_a_page_passed_in_is_followed_back_to_the_caller_that_made_it():
+    # tdp_mmu_init_sp writes the role of a page its caller made: the root
+    # kvm_tdp_mmu_alloc_root puts into tdp_mmu_roots and root.hpa, or the
+    # child kvm_tdp_mmu_map links into a parent spte (through
+    # tdp_mmu_init_child_sp, whose own parameter it is)
     flow = _page_flow(FIXTURES / "modern" / "tree")
     roots = set(flow.pointers[("kvm_tdp_mmu_alloc_root", "root")])
-    assert flow.made_reaches("tdp_mmu_init_sp", "sp", (), roots) is None
+
+    def reaches(*callers: str) -> bool | None:
+        chain, callee = [], "tdp_mmu_init_sp"
+        for caller in callers:
+            chain.append((caller, callee))
+            callee = caller
+        return flow.made_reaches("tdp_mmu_init_sp", "sp", tuple(chain), roots)
+
+    assert reaches("kvm_tdp_mmu_alloc_root") is True
+    # the chain ends where no caller binds the role: every caller past it
+    assert reaches("tdp_mmu_init_child_sp") is False
+    assert reaches("tdp_mmu_init_child_sp", "kvm_tdp_mmu_map") is False
+    # a caller the chain does not name passes no page
+    assert reaches("kvm_tdp_mmu_map") is None
+    # no chain: every caller, the root's among them
+    assert reaches() is True
 
 
 def test_modern_fixture_keeps_tdp_mmu_roots_apart_from_the_hash():

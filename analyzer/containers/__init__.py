@@ -27,7 +27,9 @@ known) every store is seen, as before. Within what a store's pages meet,
 ``PageFlow.made_reaches`` follows the page one request made: forward from
 the store, out of each callee only into the call site of the request's
 chain of callers, through struct members to their readers, and into the
-containers it is put in (whose iterations read it). A root lookup so meets
+containers it is put in (whose iterations read it); a page the store's
+function was passed is followed from the locals of the callers that pass
+it (the chain's own while it goes on). A root lookup so meets
 the roots ``kvm_mmu_get_page`` makes for ``mmu_alloc_shadow_roots``, not the
 children it makes for ``__direct_map``. Nothing here depends on function
 names; the primitives of rules/containers.toml are kernel macros defined

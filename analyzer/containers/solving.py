@@ -37,6 +37,7 @@ class PageFlow:
             self.put[page].add(head)
         self._readers: dict[tuple, set[tuple]] = {}
         self._made: dict[tuple, bool | None] = {}
+        self._pred_map: dict[tuple, set[tuple]] | None = None
         # a list head stands for itself: what is read from it is an element
         # of that container, whatever was put into it
         labels = _propagate(succ, list(succ), heads=self.heads)
@@ -66,13 +67,14 @@ class PageFlow:
     def _made_reaches(self, func: str, via: str, chain: tuple[tuple, ...],
                       targets: set[tuple]) -> bool | None:
         starts = self.pointers.get((func, via), [])
-        own = self.params.get(func, [])
-        if not starts or not targets or any(n[0] not in ("var", "def") or n[1] != func
-                                            or (n[0] == "var" and n[2] in own) for n in starts):
+        if not starts or not targets:
+            return None
+        made = self._made_in(func, starts, chain)
+        if made is None:
             return None
         seen: set = set()
         containers: set = set()
-        stack = [(n, 0) for n in starts]
+        stack = list(made)
         while stack:
             n, k = stack.pop()
             if (n, k) in seen:
@@ -91,6 +93,52 @@ class PageFlow:
                 k += 1
             stack.extend((m, k) for m in nxt)
         return any(targets & self._elements(c) for c in containers)
+
+    def _made_in(self, func: str, starts: list[tuple], chain: tuple[tuple, ...]
+                 ) -> list[tuple[tuple, int]] | None:
+        """Where the page a pointer of ``func`` holds is made: the pointer's
+        own nodes, or, for a page passed in as a parameter, the locals that
+        pass it: those of the caller of the chain's call site while the
+        chain goes on, those of every caller past it (and so on out); each
+        with how many call sites of the chain that took. None when the page
+        comes from anything else (a member, a call's result passed on
+        directly, a recursion) or from a caller outside the chain."""
+        if any(n[1] != func for n in starts):
+            return None
+        out: list[tuple[tuple, int]] = []
+        seen: set = set()
+        pred = self._pred()
+        todo = [(n, 0) for n in starts]
+        while todo:
+            n, k = todo.pop()
+            if n[0] not in ("var", "def"):
+                return None
+            if n[0] == "def" or n[2] not in self.params.get(n[1], []):
+                out.append((n, k))
+                continue
+            caller = None
+            if k < len(chain):
+                if n[1] != chain[k][1]:
+                    return None
+                caller = chain[k][0]
+            if n in seen:
+                return None  # a recursion: not followed
+            seen.add(n)
+            got = [m for m in pred.get(n, ()) if caller is None or m[1] == caller]
+            if not got:
+                return None
+            todo.extend((m, min(k + 1, len(chain))) for m in sorted(got))
+        return out
+
+    def _pred(self) -> dict[tuple, set[tuple]]:
+        """What flows into each node, without the elements of containers."""
+        if self._pred_map is None:
+            pred: dict[tuple, set[tuple]] = defaultdict(set)
+            for a, bs in self.succ.items():
+                for b in bs:
+                    pred[b].add(a)
+            self._pred_map = pred
+        return self._pred_map
 
     def _returned_into(self, site: tuple, callee: str) -> list[tuple]:
         """Where a call site's result goes in its caller: of the caller's
