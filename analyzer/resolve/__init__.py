@@ -27,6 +27,7 @@ from analyzer.resolve.configs import (
     Ctx,
     RTerm,
     traced,
+    values_of,
 )
 from analyzer.resolve.deps import CONTEXT
 from analyzer.resolve.partials import store_via
@@ -52,4 +53,5 @@ __all__ = [
     "trail_cat",
     "trail_last",
     "trail_nodes",
+    "values_of",
 ]

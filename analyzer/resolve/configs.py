@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import NamedTuple
 
 from analyzer import states
@@ -178,6 +179,15 @@ def split(fields: dict[str, RTerm], cond, depth: int = 0) -> list[tuple[dict, ob
     return out
 
 
+_VALUE = itemgetter(0, 1, 2, 3, 4)  # an RTerm's (kind, value, forced, guard, via_param)
+
+
+def values_of(c: Concrete) -> tuple:
+    """What a configuration's fields hold, not how the values came (their
+    traces), in the role type's leaf order: a key for configurations alike."""
+    return tuple(map(_VALUE, c.fields.values()))
+
+
 def dedupe(items: list[Concrete], by_value: bool = False) -> list[Concrete]:
     """One configuration per value: those that differ only in the condition
     they hold under are one, holding under either. ``by_value``: those that
@@ -187,9 +197,8 @@ def dedupe(items: list[Concrete], by_value: bool = False) -> list[Concrete]:
     out: list[Concrete] = []
     for c in items:
         # fields come in the role type's leaf order, so no sorting is needed;
-        # t[:5] is (kind, value, forced, guard, via_param): the trace is not
-        # part of what a value is
-        key = (tuple(c.fields), tuple(t[:5] for t in c.fields.values()), c.dropped,
+        # the trace is not part of what a value is
+        key = (tuple(c.fields), values_of(c), c.dropped,
                () if by_value else tuple(sid for sid, _chain in c.stores))
         i = at.get(key)
         if i is None:

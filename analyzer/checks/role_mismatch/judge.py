@@ -27,7 +27,7 @@ from analyzer.checks.role_mismatch.site import (
     parent_store,
 )
 from analyzer.findings import Finding
-from analyzer.resolve import Concrete, Ctx, Resolver, RTerm
+from analyzer.resolve import Concrete, Ctx, Resolver, RTerm, values_of
 
 
 def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolver: Resolver
@@ -53,7 +53,7 @@ def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolve
     mine = {id(entry[0]) for entry in own}
     # the lookup's values, numbered: lookups holding the same share answers
     values = site.value_ids.setdefault(
-        (tuple(lookup.fields), tuple(t[:5] for t in lookup.fields.values())), len(site.value_ids))
+        (tuple(lookup.fields), values_of(lookup)), len(site.value_ids))
     for stored, made, stored_parent in meetable(site, index, child, parent) + own:
         against = _against(site, lookup, values, stored, id(stored) in mine)
         if against is None:

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from analyzer import states
 from analyzer.checks.role_mismatch.site import WILDCARDS, Site, ident, made_from_pages, parent_store
-from analyzer.resolve import Concrete, Ctx, Resolver, RTerm
+from analyzer.resolve import Concrete, Ctx, Resolver, RTerm, values_of
 
 Entry = tuple[Concrete, bool, int | None]  # a configuration, made from a page?, by which store
 
@@ -28,10 +28,9 @@ def distinct_stores(site: Site, index: int) -> list[Entry]:
         for c in site.stores.get(index, []):
             e = entry(site, c)
             env = c.env
-            # fields come in the role type's leaf order; t[:5] is the value
-            # (kind, value, forced, guard, via_param), not how it came
+            # fields come in the role type's leaf order (``values_of``)
             key = (where_exists(c.cond, site.own), e[1], e[2],
-                   tuple(c.fields), tuple(t[:5] for t in c.fields.values()),
+                   tuple(c.fields), values_of(c),
                    tuple((o in env, id(env.get(o))) for o in site.cond_reads or ()))
             if key not in keys:
                 keys.add(key)
