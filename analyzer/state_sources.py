@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from analyzer import kvmtext
 from analyzer.cparse import FunctionDef, Node, ParsedFile, functions
+
+if TYPE_CHECKING:
+    from analyzer.state_reads.tree import Syn
 
 
 class Sources:
@@ -36,6 +40,8 @@ class Sources:
         self._generated: dict[str, tuple[ParsedFile, FunctionDef]] | None = None
         self.numbers: dict[str, int] = {}
         self._globals: dict[str, Node] | None = None
+        # id(FunctionDef) -> (it, its body as the interpreter reads it)
+        self.bodies: dict[int, tuple[FunctionDef, Syn]] = {}
 
     def _index(self) -> dict[str, list[str]]:
         """Function name -> the files that may define it (the parsed ones

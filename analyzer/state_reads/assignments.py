@@ -4,9 +4,9 @@ region the comparison skips)."""
 
 from __future__ import annotations
 
-from analyzer.cparse import Node
 from analyzer.state_reads.frame import Frame
 from analyzer.state_reads.part import Part
+from analyzer.state_reads.tree import Syn
 from analyzer.state_values import (
     P,
     S,
@@ -25,15 +25,15 @@ from analyzer.statesym import TRUE, op
 
 
 class Assignments(Part):
-    def expression(self, frame: Frame, node: Node, depth: int) -> object:
+    def expression(self, frame: Frame, node: Syn, depth: int) -> object:
         """An ``assignment_expression``; its value is what it assigns."""
         ix = self.ix
-        left = node.child_by_field_name("left")
-        right = node.child_by_field_name("right")
-        o = frame.pf.text_of(node.child_by_field_name("operator"))
+        left = node.field("left")
+        right = node.field("right")
+        o = node.field("operator").text
         value = ix.place.word(frame, right, depth) or ix.expr(frame, right, depth)
         if left.type == "identifier":
-            name = frame.pf.text_of(left)
+            name = left.text
             if o != "=":
                 old = ix.expr.identifier(frame, left)
                 value = val(op(o[:-1], sym_of(old), sym_of(value)), reads_of(old), reads_of(value))
@@ -91,7 +91,7 @@ class Assignments(Part):
             new = ite_value(g, new, old)
         target.fields[key] = with_reads(new, deps)
 
-    def store(self, frame: Frame, node: Node, path: str, value: object, o: str, right: Node) -> None:
+    def store(self, frame: Frame, node: Syn, path: str, value: object, o: str, right: Syn) -> None:
         """An assignment through the context."""
         ix = self.ix
         reads = reads_of(value) | frame.deps()

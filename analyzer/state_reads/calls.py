@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 
-from analyzer.cparse import Node
 from analyzer.state_reads.frame import Frame
 from analyzer.state_reads.part import Part
 from analyzer.state_reads.places import MMU_MEMBERS
+from analyzer.state_reads.tree import Syn
 from analyzer.state_values import P, Read, S, V, reads_of, render, sym_of
 from analyzer.statesym import op
 
@@ -21,14 +21,14 @@ TRANSPARENT_CALLS = frozenset({"likely", "unlikely", "READ_ONCE", "ACCESS_ONCE",
 
 
 class Calls(Part):
-    def __call__(self, frame: Frame, node: Node, depth: int, used: bool) -> object:
+    def __call__(self, frame: Frame, node: Syn, depth: int, used: bool) -> object:
         ix = self.ix
-        fnode = node.child_by_field_name("function")
-        argn = node.child_by_field_name("arguments")
+        fnode = node.field("function")
+        argn = node.field("arguments")
         arg_nodes = argn.named_children if argn is not None else []
-        name = frame.pf.text_of(fnode) if fnode is not None and fnode.type == "identifier" else ""
+        name = fnode.text if fnode is not None and fnode.type == "identifier" else ""
         if not name:
-            return V(("h", frame.text(fnode) + "()"))  # an indirect call: not followed
+            return V(("h", fnode.flat + "()"))  # an indirect call: not followed
         if IGNORED_CALLS.match(name):
             return V(("h", f"{name}()"))
         args = [ix.expr(frame, a, depth) for a in arg_nodes]
@@ -55,7 +55,7 @@ class Calls(Part):
             return V(atom, reads | {read})
         return V(op(f"call:{name}", *(sym_of(a) for a in args)), reads)
 
-    def _resite(self, frame: Frame, node: Node, name: str, got: object, first: int,
+    def _resite(self, frame: Frame, node: Syn, name: str, got: object, first: int,
                 args: list) -> object:
         """Reads made inside a call, seen from the caller: read at the call,
         through that accessor."""

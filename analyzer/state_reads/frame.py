@@ -4,7 +4,8 @@ an earlier return left the function)."""
 
 from __future__ import annotations
 
-from analyzer.cparse import FunctionDef, Node, ParsedFile
+from analyzer.cparse import FunctionDef, ParsedFile
+from analyzer.state_reads.tree import Syn
 from analyzer.state_values import V
 from analyzer.statesym import FALSE, TRUE, UNKNOWN, and_, not_
 from analyzer.terms import Step
@@ -39,11 +40,5 @@ class Frame:
     def deps(self) -> frozenset:
         return self.cd | self.kill_reads
 
-    def step(self, node: Node, kind: str, text: str | None = None) -> Step:
-        shown = " ".join((text if text is not None else self.pf.text_of(node)).split())
-        if len(shown) > 120:
-            shown = shown[:117] + "..."
-        return Step(self.pf.path, self.pf.line_of(node), self.pf.col_of(node), self.fd.name, kind, shown)
-
-    def text(self, node: Node) -> str:
-        return " ".join(self.pf.text_of(node).split())
+    def step(self, node: Syn, kind: str) -> Step:
+        return node.step(self.fd.name, kind)

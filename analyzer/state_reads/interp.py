@@ -3,7 +3,7 @@ frames it made, what it found) and its parts, each with one room."""
 
 from __future__ import annotations
 
-from analyzer.cparse import FunctionDef, Node, ParsedFile
+from analyzer.cparse import FunctionDef, ParsedFile
 from analyzer.roles import RoleModel
 from analyzer.state_reads.assignments import Assignments
 from analyzer.state_reads.calls import Calls
@@ -12,6 +12,7 @@ from analyzer.state_reads.frame import Frame
 from analyzer.state_reads.places import Places
 from analyzer.state_reads.site import Site
 from analyzer.state_reads.statements import Statements
+from analyzer.state_reads.tree import Syn
 from analyzer.state_sources import Sources
 from analyzer.state_values import P, S, Skipped, V, ite_value, reads_of, sym_of
 from analyzer.statesym import TRUE, UNKNOWN, const
@@ -84,10 +85,18 @@ class Interp:
             frame.locals[pname] = val
         self.stack.append(fd.name)
         try:
-            self.stmt.block(frame, fd.body, depth)
+            self.stmt.block(frame, self.body(pf, fd), depth)
         finally:
             self.stack.pop()
         return self._merge_returns(frame, fd)
+
+    def body(self, pf: ParsedFile, fd: FunctionDef) -> Syn:
+        """The body of a function, read once for as long as the sources are
+        kept (every chain, every site of the tree)."""
+        got = self.sources.bodies.get(id(fd))
+        if got is None or got[0] is not fd:
+            got = self.sources.bodies[id(fd)] = (fd, Syn(pf, fd.body))
+        return got[1]
 
     def _merge_returns(self, frame: Frame, fd: FunctionDef) -> object:
         if not frame.returns:
@@ -120,7 +129,7 @@ class Interp:
             return S({}, None)
         return V(UNKNOWN)
 
-    def initializer(self, frame: Frame, type_text: str, value: Node | None, depth: int) -> object:
+    def initializer(self, frame: Frame, type_text: str, value: Syn | None, depth: int) -> object:
         if value is None:
             return V(UNKNOWN)
         if value.type == "initializer_list":
@@ -130,8 +139,8 @@ class Interp:
                 out = S({})
             for item in value.named_children:
                 if item.type == "initializer_pair":
-                    des = [frame.pf.text_of(d).lstrip(".") for d in item.children_by_field_name("designator")]
-                    val = item.child_by_field_name("value")
+                    des = [d.text.lstrip(".") for d in item.fields("designator")]
+                    val = item.field("value")
                     key = ".".join(des)
                     if rtype is not None:
                         key = self.leaf(rtype, key) or key

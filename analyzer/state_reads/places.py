@@ -3,9 +3,9 @@ vCPU, the MMU context, a role or another struct, a scalar)."""
 
 from __future__ import annotations
 
-from analyzer.cparse import Node
 from analyzer.state_reads.frame import Frame
 from analyzer.state_reads.part import Part
+from analyzer.state_reads.tree import Syn
 from analyzer.state_values import P, Read, S, V, join_path, norm_path, val
 from analyzer.statesym import UNKNOWN, op
 
@@ -13,18 +13,18 @@ MMU_MEMBERS = frozenset({"mmu", "root_mmu", "guest_mmu", "nested_mmu", "walk_mmu
 
 
 class Places(Part):
-    def of(self, frame: Frame, node: Node, depth: int) -> tuple[object, list[str]]:
+    def of(self, frame: Frame, node: Syn, depth: int) -> tuple[object, list[str]]:
         """The root of a place and the members and subscripts (``[]``) on
         the way from it."""
         path: list[str] = []
         while node is not None:
             if node.type == "field_expression":
-                fld = node.child_by_field_name("field")
-                path.insert(0, frame.pf.text_of(fld) if fld is not None else "?")
-                node = node.child_by_field_name("argument")
+                fld = node.field("field")
+                path.insert(0, fld.text if fld is not None else "?")
+                node = node.field("argument")
             elif node.type == "subscript_expression":
                 path.insert(0, "[]")
-                node = node.child_by_field_name("argument")
+                node = node.field("argument")
             elif node.type == "parenthesized_expression" and node.named_children:
                 node = node.named_children[-1]
             else:
@@ -34,7 +34,7 @@ class Places(Part):
             root = root.target
         return root, path
 
-    def member(self, frame: Frame, node: Node, root: object, path: list[str]) -> object:
+    def member(self, frame: Frame, node: Syn, root: object, path: list[str]) -> object:
         ix = self.ix
         if not path:
             return root
@@ -75,7 +75,7 @@ class Places(Part):
             return val(op("member:" + ".".join(path), root.sym), root.reads)
         return V(UNKNOWN)
 
-    def vcpu_member(self, frame: Frame, node: Node, path: list[str]) -> object:
+    def vcpu_member(self, frame: Frame, node: Syn, path: list[str]) -> object:
         if path[0] != "arch" or len(path) < 2:
             return V(("h", "vcpu->" + ".".join(path)))  # the VM (vcpu->kvm), not the vCPU
         if any(p in self.ix.sources.slots for p in path):
@@ -87,7 +87,7 @@ class Places(Part):
         read = Read(atom, frame.step(node, "read"), "", (), frame.guard(), frozenset({path[1]}), frame.ident)
         return V(atom, frozenset({read}))
 
-    def word(self, frame: Frame, node: Node, depth: int) -> S | None:
+    def word(self, frame: Frame, node: Syn, depth: int) -> S | None:
         """A role word (``mask.word``, ``role.base.word``) as the role it is:
         its leaves, named from the word's own type."""
         if node.type not in ("field_expression", "parenthesized_expression"):

@@ -4,22 +4,22 @@ region whose stores are kept."""
 
 from __future__ import annotations
 
-from analyzer.cparse import Node
 from analyzer.state_reads.frame import Frame
 from analyzer.state_reads.part import Part
+from analyzer.state_reads.tree import Syn
 
 
 class Site(Part):
-    def holds(self, frame: Frame, cond: Node | None) -> bool:
+    def holds(self, frame: Frame, cond: Syn | None) -> bool:
         """Is ``cond`` the condition of the comparison?"""
         if cond is None:
             return False
-        line = frame.pf.line_of(cond)
-        last = cond.end_point.row + 1
+        line = cond.line
+        last = cond.last_line
         compare = self.ix.compare
         return frame.pf.path == compare.file and line <= compare.line <= last
 
-    def __call__(self, frame: Frame, cond: Node, then: Node | None, alt: Node | None, depth: int) -> None:
+    def __call__(self, frame: Frame, cond: Syn, then: Syn | None, alt: Syn | None, depth: int) -> None:
         ix = self.ix
         inner = cond
         while inner.type == "parenthesized_expression" and inner.named_children:
@@ -52,14 +52,14 @@ class Site(Part):
         else:
             ix.understood = False
 
-    def role_word(self, frame: Frame, node: Node, depth: int) -> dict | None:
+    def role_word(self, frame: Frame, node: Syn, depth: int) -> dict | None:
         """The leaves of a role word compared here (``new_role.as_u64``,
         ``root_role.word``), unless it is the context's stored role."""
         got = self.ix.place.word(frame, node, depth)
         return {leaf: v.sym for leaf, v in got.fields.items()} if got is not None else None
 
 
-def _returns(node: Node) -> bool:
+def _returns(node: Syn) -> bool:
     if node.type == "return_statement":
         return True
     if node.type == "compound_statement":
@@ -68,13 +68,13 @@ def _returns(node: Node) -> bool:
     return False
 
 
-def _compare_shape(frame: Frame, node: Node) -> tuple[str, list[Node]] | None:
+def _compare_shape(frame: Frame, node: Syn) -> tuple[str, list[Syn]] | None:
     """``a == b && c == d``: ("==", [a, b, c, d]); the same with ``!=`` and
     ``||``."""
     if node.type != "binary_expression":
         return None
-    o = frame.pf.text_of(node.child_by_field_name("operator"))
-    left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+    o = node.field("operator").text
+    left, right = node.field("left"), node.field("right")
     if o in ("==", "!="):
         return o, [left, right]
     if o in ("&&", "||"):
@@ -86,7 +86,7 @@ def _compare_shape(frame: Frame, node: Node) -> tuple[str, list[Node]] | None:
     return None
 
 
-def _unparen(node: Node) -> Node:
+def _unparen(node: Syn) -> Syn:
     while node.type == "parenthesized_expression" and node.named_children:
         node = node.named_children[-1]
     return node

@@ -4,9 +4,9 @@ statement of any other type does nothing."""
 
 from __future__ import annotations
 
-from analyzer.cparse import Node
 from analyzer.state_reads.frame import Frame
 from analyzer.state_reads.part import Part
+from analyzer.state_reads.tree import Syn
 from analyzer.state_values import P, V, reads_of, sym_of, truth
 from analyzer.statesym import FALSE, TRUE, and_, not_, op, or_
 
@@ -16,12 +16,12 @@ _PREPROC_CONDITIONS = ("identifier", "preproc_defined", "binary_expression", "ca
 
 
 class Statements(Part):
-    def __call__(self, frame: Frame, node: Node, depth: int) -> None:
+    def __call__(self, frame: Frame, node: Syn, depth: int) -> None:
         handler = getattr(self, node.type.upper(), None)
         if handler is not None:
             handler(frame, node, depth)
 
-    def block(self, frame: Frame, node: Node, depth: int) -> None:
+    def block(self, frame: Frame, node: Syn, depth: int) -> None:
         for child in node.named_children:
             if frame.dead:
                 return
@@ -29,11 +29,11 @@ class Statements(Part):
 
     COMPOUND_STATEMENT = block
 
-    def EXPRESSION_STATEMENT(self, frame: Frame, node: Node, depth: int) -> None:
+    def EXPRESSION_STATEMENT(self, frame: Frame, node: Syn, depth: int) -> None:
         for child in node.named_children:
             self.ix.expr(frame, child, depth, used=False)
 
-    def RETURN_STATEMENT(self, frame: Frame, node: Node, depth: int) -> None:
+    def RETURN_STATEMENT(self, frame: Frame, node: Syn, depth: int) -> None:
         value = node.named_children[0] if node.named_children else None
         got = self.ix.expr(frame, value, depth) if value is not None else V(("h", "void"))
         frame.returns.append((frame.local_guard(), got, frame.deps() - frame.inherited))
@@ -42,15 +42,15 @@ class Statements(Part):
         if frame.local == TRUE:
             frame.dead = True
 
-    def BREAK_STATEMENT(self, frame: Frame, node: Node, depth: int) -> None:
+    def BREAK_STATEMENT(self, frame: Frame, node: Syn, depth: int) -> None:
         if frame.switch_active is not None:
             frame.switch_active.clear()
 
-    def LABELED_STATEMENT(self, frame: Frame, node: Node, depth: int) -> None:
+    def LABELED_STATEMENT(self, frame: Frame, node: Syn, depth: int) -> None:
         for child in node.named_children[1:]:
             self(frame, child, depth)
 
-    def PREPROC_IFDEF(self, frame: Frame, node: Node, depth: int) -> None:
+    def PREPROC_IFDEF(self, frame: Frame, node: Syn, depth: int) -> None:
         # the configuration KVM is built for: the first branch
         for child in node.named_children:
             if child.type in ("preproc_else", "preproc_elif", "preproc_elifdef"):
@@ -60,34 +60,34 @@ class Statements(Part):
 
     PREPROC_IF = PREPROC_ELIF = PREPROC_IFDEF
 
-    def DECLARATION(self, frame: Frame, node: Node, depth: int) -> None:
+    def DECLARATION(self, frame: Frame, node: Syn, depth: int) -> None:
         ix = self.ix
-        tnode = node.child_by_field_name("type")
-        type_text = frame.text(tnode) if tnode is not None else ""
-        for decl in node.children_by_field_name("declarator"):
+        tnode = node.field("type")
+        type_text = tnode.flat if tnode is not None else ""
+        for decl in node.fields("declarator"):
             stars = 0
-            inner = decl.child_by_field_name("declarator") if decl.type == "init_declarator" else decl
+            inner = decl.field("declarator") if decl.type == "init_declarator" else decl
             while inner is not None and inner.type in ("pointer_declarator", "array_declarator"):
                 stars += inner.type == "pointer_declarator"
-                inner = inner.child_by_field_name("declarator")
+                inner = inner.field("declarator")
             if inner is None or inner.type != "identifier":
                 continue
-            name = frame.pf.text_of(inner)
+            name = inner.text
             full_type = type_text + " *" * stars
             if decl.type != "init_declarator":
                 frame.locals[name] = ix.zero_or_unknown(full_type, initialized=False)
                 continue
-            value = decl.child_by_field_name("value")
+            value = decl.field("value")
             if frame.fd.name == ix.chain[-1] and name == ix.ctx_var:
                 frame.locals[name] = P("ctx")
                 continue
             got = ix.initializer(frame, full_type, value, depth)
             ix.assign.local(frame, name, got)
 
-    def IF_STATEMENT(self, frame: Frame, node: Node, depth: int) -> None:
-        cond_node = node.child_by_field_name("condition")
-        then = node.child_by_field_name("consequence")
-        alt = node.child_by_field_name("alternative")
+    def IF_STATEMENT(self, frame: Frame, node: Syn, depth: int) -> None:
+        cond_node = node.field("condition")
+        then = node.field("consequence")
+        alt = node.field("alternative")
         if frame.fd.name == self.ix.chain[-1] and self.ix.site.holds(frame, cond_node):
             self.ix.site(frame, cond_node, then, alt, depth)
             return
@@ -117,34 +117,34 @@ class Statements(Part):
         if then_killed or then_dead:
             frame.kill_reads = frame.kill_reads | creads
 
-    def FOR_STATEMENT(self, frame: Frame, node: Node, depth: int) -> None:
+    def FOR_STATEMENT(self, frame: Frame, node: Syn, depth: int) -> None:
         for part in ("initializer",):
-            init = node.child_by_field_name(part)
+            init = node.field(part)
             if init is not None:
                 if init.type == "declaration":
                     self.DECLARATION(frame, init, depth)
                 else:
                     self.ix.expr(frame, init, depth, used=False)
-        cond = node.child_by_field_name("condition")
+        cond = node.field("condition")
         c = self.ix.expr(frame, cond, depth) if cond is not None else V(("h", "loop"))
-        body = node.child_by_field_name("body")
+        body = node.field("body")
         saved = (frame.local, frame.cd, frame.dead)
-        frame.local = and_(saved[0], ("h", f"loop@{frame.pf.line_of(node)}"))
+        frame.local = and_(saved[0], ("h", f"loop@{node.line}"))
         frame.cd = saved[1] | reads_of(c)
         for _ in range(2):
             if body is not None:
                 self(frame, body, depth)
             frame.dead = saved[2]
-            update = node.child_by_field_name("update")
+            update = node.field("update")
             if update is not None:
                 self.ix.expr(frame, update, depth, used=False)
         frame.local, frame.cd, frame.dead = saved
 
     WHILE_STATEMENT = DO_STATEMENT = FOR_STATEMENT
 
-    def SWITCH_STATEMENT(self, frame: Frame, node: Node, depth: int) -> None:
-        subject = self.ix.expr(frame, node.child_by_field_name("condition"), depth)
-        body = node.child_by_field_name("body")
+    def SWITCH_STATEMENT(self, frame: Frame, node: Syn, depth: int) -> None:
+        subject = self.ix.expr(frame, node.field("condition"), depth)
+        body = node.field("body")
         saved = (frame.local, frame.cd, frame.switch_active, frame.dead)
         frame.switch_active = []
         frame.cd = saved[1] | reads_of(subject)
@@ -154,8 +154,8 @@ class Statements(Part):
                 self(frame, child, depth)
         frame.local, frame.cd, frame.switch_active, frame.dead = saved
 
-    def CASE_STATEMENT(self, frame: Frame, node: Node, depth: int) -> None:
-        value = node.child_by_field_name("value")
+    def CASE_STATEMENT(self, frame: Frame, node: Syn, depth: int) -> None:
+        value = node.field("value")
         subject = frame.subject
         active = frame.switch_active if frame.switch_active is not None else []
         if value is None:
