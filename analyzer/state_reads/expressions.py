@@ -30,7 +30,7 @@ class Expressions(Part):
     def __call__(self, frame: Frame, node: Syn | None, depth: int, used: bool = True) -> object:
         if node is None:
             return V(UNKNOWN)
-        handler = getattr(self, node.type.upper(), None)
+        handler = self.handler(node.type)
         if handler is None:
             return V(UNKNOWN)
         return handler(frame, node, depth, used)

@@ -1,8 +1,11 @@
 """What every part of the interpreter is: a room of handlers that reaches
-the interpreter, and through it the other parts, as ``ix``."""
+the interpreter, and through it the other parts, as ``ix``; its handler
+of a node type is found by name (``IF_STATEMENT`` for ``if_statement``)
+once per type."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -12,3 +15,12 @@ if TYPE_CHECKING:
 class Part:
     def __init__(self, ix: Interp) -> None:
         self.ix = ix
+        self._handlers: dict[str, Callable | None] = {}
+
+    def handler(self, node_type: str) -> Callable | None:
+        """The method for nodes of ``node_type``, or None."""
+        try:
+            return self._handlers[node_type]
+        except KeyError:
+            got = self._handlers[node_type] = getattr(self, node_type.upper(), None)
+            return got

@@ -17,7 +17,7 @@ _PREPROC_CONDITIONS = ("identifier", "preproc_defined", "binary_expression", "ca
 
 class Statements(Part):
     def __call__(self, frame: Frame, node: Syn, depth: int) -> None:
-        handler = getattr(self, node.type.upper(), None)
+        handler = self.handler(node.type)
         if handler is not None:
             handler(frame, node, depth)
 
