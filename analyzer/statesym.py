@@ -22,7 +22,7 @@ role change whenever an atom does, wherever the atom is read?
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 TRUE = ("c", 1)
 FALSE = ("c", 0)
@@ -155,11 +155,14 @@ def domain(var: tuple, compared: set[int]) -> list[int]:
 
 class Names:
     """Values for named constants: known ones from ``#define``s, the others
-    a distinct large number each, so two names never compare equal."""
+    a distinct large number each, so two names never compare equal. A value
+    once given stays, so what was found with these values holds for as long
+    as they are used: ``satisfied`` keeps the answers of ``satisfiable``."""
 
     def __init__(self, known: dict[str, int] | None = None) -> None:
         self.known = dict(known or {})
         self._made: dict[str, int] = {}
+        self.satisfied: dict[tuple, bool] = {}  # (condition, invariants) -> satisfiable
 
     def value(self, name: str) -> int:
         if name in self.known:
@@ -173,52 +176,83 @@ class Names:
 def evaluate(s: tuple, env: dict, names: Names):
     """The value of a sym under an assignment of its variables: an int, or
     a hashable term for what cannot be computed (uninterpreted calls)."""
+    return compiled(s, names)(env)
+
+
+def compiled(s: tuple, names: Names) -> Callable[[dict], object]:
+    """``evaluate`` of ``s`` as a function of the assignment, made once for
+    the many assignments ``determines`` tries. It asks ``names`` for the
+    same names in the same order as evaluating would."""
     kind = s[0]
     if kind == "c":
-        return s[1]
+        n = s[1]
+        return lambda env: n
     if kind == "n":
-        return names.value(s[1])
+        named = s[1]
+        return lambda env: names.value(named)
     if kind in ("a", "h", "r", "u"):
-        return env.get(s, ("free", s))
+        free = ("free", s)
+        return lambda env: env.get(s, free)
     name = s[1]
+    parts = [compiled(a, names) for a in s[2:]]
     if name == "?:":
-        c = evaluate(s[2], env, names)
-        if isinstance(c, int):
-            return evaluate(s[3] if c else s[4], env, names)
-        return ("?:", c, evaluate(s[3], env, names), evaluate(s[4], env, names))
+        c, a, b = parts[0], parts[1], parts[2]
+
+        def choice(env: dict) -> object:
+            v = c(env)
+            if isinstance(v, int):
+                return a(env) if v else b(env)
+            return ("?:", v, a(env), b(env))
+        return choice
     if name == "&&":
-        for part in s[2:]:
-            v = evaluate(part, env, names)
-            if v == 0:
-                return 0
-            if not isinstance(v, int):
-                return ("&&", tuple(evaluate(p, env, names) for p in s[2:]))
-        return 1
+        def conj(env: dict) -> object:
+            for part in parts:
+                v = part(env)
+                if v == 0:
+                    return 0
+                if not isinstance(v, int):
+                    return ("&&", tuple(p(env) for p in parts))
+            return 1
+        return conj
     if name == "||":
-        for part in s[2:]:
-            v = evaluate(part, env, names)
-            if isinstance(v, int) and v:
-                return 1
-            if not isinstance(v, int):
-                return ("||", tuple(evaluate(p, env, names) for p in s[2:]))
-        return 0
-    args = [evaluate(a, env, names) for a in s[2:]]
-    if all(isinstance(a, int) for a in args):
-        if name == "!" and len(args) == 1:
-            return int(not args[0])
-        if name == "!!" and len(args) == 1:
-            return int(bool(args[0]))
-        if name == "~" and len(args) == 1:
-            return ~args[0]
-        if name == "neg" and len(args) == 1:
-            return -args[0]
-        if name in _BINARY and len(args) == 2:
-            return _BINARY[name](args[0], args[1])
-        if name in ("/", "%") and len(args) == 2 and args[1]:
-            return args[0] // args[1] if name == "/" else args[0] % args[1]
-    if name == "&" and len(args) == 2 and 0 in args:
-        return 0
-    return (name, tuple(args))
+        def disj(env: dict) -> object:
+            for part in parts:
+                v = part(env)
+                if isinstance(v, int) and v:
+                    return 1
+                if not isinstance(v, int):
+                    return ("||", tuple(p(env) for p in parts))
+            return 0
+        return disj
+    if name in _BINARY and len(parts) == 2:
+        fold, x, y = _BINARY[name], parts[0], parts[1]
+
+        def binary(env: dict) -> object:
+            a, b = x(env), y(env)
+            if isinstance(a, int) and isinstance(b, int):
+                return fold(a, b)
+            if name == "&" and (a == 0 or b == 0):
+                return 0
+            return (name, (a, b))
+        return binary
+
+    def other(env: dict) -> object:
+        args = [p(env) for p in parts]
+        if all(isinstance(a, int) for a in args):
+            if name == "!" and len(args) == 1:
+                return int(not args[0])
+            if name == "!!" and len(args) == 1:
+                return int(bool(args[0]))
+            if name == "~" and len(args) == 1:
+                return ~args[0]
+            if name == "neg" and len(args) == 1:
+                return -args[0]
+            if name in ("/", "%") and len(args) == 2 and args[1]:
+                return args[0] // args[1] if name == "/" else args[0] % args[1]
+        if name == "&" and len(args) == 2 and 0 in args:
+            return 0
+        return (name, tuple(args))
+    return other
 
 
 def truthy(v) -> bool | None:
@@ -236,9 +270,10 @@ class Invariant:
         self.then = tuple(then)
 
     def holds(self, env: dict) -> bool:
-        set_flags = {var[2] for var, v in env.items() if var[0] == "a" and var[2] and v}
-        clear = {var[2] for var, v in env.items() if var[0] == "a" and var[2] and not v}
-        return not (self.flag in set_flags and any(t in clear for t in self.then))
+        if not any(v and var[0] == "a" and var[2] and var[2] == self.flag for var, v in env.items()):
+            return True
+        return not any(not v and var[0] == "a" and var[2] and var[2] in self.then
+                       for var, v in env.items())
 
 
 def _assignments(free: dict) -> Iterator[dict] | None:
@@ -259,13 +294,22 @@ def satisfiable(where: tuple, names: Names, invariants: Iterable[Invariant] = ()
     variables to try.)"""
     if where == TRUE:
         return True
+    invariants = tuple(invariants)
+    key = (where, invariants)
+    got = names.satisfied.get(key)
+    if got is None:
+        got = names.satisfied[key] = _satisfiable(where, names, invariants)
+    return got
+
+
+def _satisfiable(where: tuple, names: Names, invariants: tuple[Invariant, ...]) -> bool:
     free: dict = {}
     _free(where, free)
     envs = _assignments(free)
     if envs is None:
         return True
-    invariants = list(invariants)
-    return any(all(inv.holds(env) for inv in invariants) and truthy(evaluate(where, env, names)) is not False
+    value = compiled(where, names)
+    return any(all(inv.holds(env) for inv in invariants) and truthy(value(env)) is not False
                for env in envs)
 
 
@@ -292,14 +336,19 @@ def determines(fields: list[tuple], atom: tuple, where: tuple, names: Names,
         return any(f in (atom, ("op", "!!", atom), op("!", op("!", atom))) for f in dep)
     mine = domain(atom, compared)
     invariants = list(invariants)
+    # a condition that does not read the atom has one value per assignment
+    where_reads_atom = atom in atoms(where)
+    reach, values = compiled(where, names), [compiled(f, names) for f in dep]
     for env in envs:
         states = []
+        reached_env: tuple = ()
         for a in mine:
             e = {**env, atom: a}
             if not all(inv.holds(e) for inv in invariants):
                 continue
-            reached = truthy(evaluate(where, e, names))
-            states.append((reached, tuple(evaluate(f, e, names) for f in dep)))
+            if where_reads_atom or not reached_env:
+                reached_env = (truthy(reach(e)),)
+            states.append((reached_env[0], tuple(value(e) for value in values)))
         for (ra, va), (rb, vb) in itertools.combinations(states, 2):
             if ra is False and rb is False:
                 continue  # the read is not reached in either state
