@@ -184,12 +184,17 @@ class StateView:
                                **{p: t for p, t in context.items() if p.endswith(".c")}}, slots)
         self.sources = Sources(texts, parse, parsed, self.text, slots)
         self.memo: dict = {}
+        self._writers: dict[str, list[tuple[kvmtext.TextFunction, kvmtext.Write]]] = {}
 
     def writers(self, member: str) -> list[tuple[kvmtext.TextFunction, kvmtext.Write]]:
-        """The statements that write ``vcpu->arch.<member>``, with their functions."""
-        out = [(fn, w) for fn in self.text.containing(f"arch.{member}")
-               for w in fn.writes if w.member == member]
-        return sorted(out, key=lambda fw: (fw[0].file, fw[1].line))
+        """The statements that write ``vcpu->arch.<member>``, with their
+        functions (found once per member: the sites ask for the same ones)."""
+        got = self._writers.get(member)
+        if got is None:
+            out = [(fn, w) for fn in self.text.containing(f"arch.{member}")
+                   for w in fn.writes if w.member == member]
+            got = self._writers[member] = sorted(out, key=lambda fw: (fw[0].file, fw[1].line))
+        return list(got)
 
 
 class TextIndex:
