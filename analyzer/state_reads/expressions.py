@@ -25,6 +25,8 @@ from analyzer.state_values import (
 )
 from analyzer.statesym import FALSE, TRUE, UNKNOWN, and_, const, ite, not_, op, or_
 
+_MACRO_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+
 
 class Expressions(Part):
     def __call__(self, frame: Frame, node: Syn | None, depth: int, used: bool = True) -> object:
@@ -182,7 +184,7 @@ class Expressions(Part):
             return V(const(0))
         if name in sources.numbers:
             return V(const(sources.numbers[name]))
-        if re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+        if _MACRO_NAME.fullmatch(name):
             return V(("n", name))
         glob = sources.role_global(name)
         if glob is not None:

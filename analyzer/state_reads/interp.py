@@ -39,6 +39,7 @@ class Interp:
         self.frames = 0
         self.stack: list[str] = []
         self.ctx_writes: dict[str, object] = {}  # context members written on the way
+        self._role_types: dict[str, str | None] = {}  # type text -> role type (of self.model)
         self.stmt, self.site = Statements(self), Site(self)
         self.expr, self.assign = Expressions(self), Assignments(self)
         self.place, self.call = Places(self), Calls(self)
@@ -114,11 +115,16 @@ class Interp:
     # -- values of declared types ----------------------------------------------
 
     def role_type(self, type_text: str) -> str | None:
-        if "*" in type_text:
-            return None
-        words = type_text.replace("const ", "").split()
-        name = words[-1] if words else ""
-        return name if self.model.is_role(name) else None
+        try:
+            return self._role_types[type_text]
+        except KeyError:
+            pass
+        name = None
+        if "*" not in type_text:
+            words = type_text.replace("const ", "").split()
+            name = words[-1] if words else ""
+        got = self._role_types[type_text] = name if self.model.is_role(name) else None
+        return got
 
     def zero_or_unknown(self, type_text: str, initialized: bool) -> object:
         rtype = self.role_type(type_text)
