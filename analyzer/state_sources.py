@@ -138,7 +138,7 @@ def _expand_generators(path: str, text: str, parse) -> list[tuple[str, ParsedFil
         body = m.group(3).replace("\\\n", " ")
         if "{" not in body or "(" not in body:
             continue
-        for use in re.finditer(rf"^{re.escape(name)}\(([^)]*)\);", text, re.M):
+        for use in _uses(name, text):
             args = [a.strip() for a in use.group(1).split(",")]
             if len(args) != len(params):
                 continue
@@ -151,6 +151,26 @@ def _expand_generators(path: str, text: str, parse) -> list[tuple[str, ParsedFil
             pf = parse(f"{path}", src)
             for fd in functions(pf):
                 out.append((fd.name, pf, fd))
+    return out
+
+
+def _uses(name: str, text: str) -> list[re.Match]:
+    """Each ``name(args);`` that starts a line, as the match of the
+    ``name(args);`` pattern there: what a multiline ``^`` search finds, but
+    looked for only where ``name(`` is (that search tries every line of
+    the file, once per macro)."""
+    pattern = re.compile(rf"{re.escape(name)}\(([^)]*)\);")
+    needle = name + "("
+    out: list[re.Match] = []
+    end = 0
+    at = text.find(needle)
+    while at != -1:
+        if at >= end and (at == 0 or text[at - 1] == "\n"):
+            m = pattern.match(text, at)
+            if m is not None:
+                out.append(m)
+                end = m.end()
+        at = text.find(needle, at + 1)
     return out
 
 

@@ -25,7 +25,8 @@ from analyzer.kvmtext import functions
 from analyzer.patch import apply_patch, read_patches
 from analyzer.runner import run_check
 from analyzer.sources import patched_image, tree_image
-from analyzer.statesym import TRUE, Invariant, Names, and_, determines, op, satisfiable
+from analyzer.state_sources import _uses
+from analyzer.statesym import TRUE, Invariant, Names, and_, determines, evaluate, op, satisfiable
 
 LEGACY = FIXTURES / "incomplete-legacy"
 MODERN = FIXTURES / "incomplete-modern"
@@ -77,6 +78,33 @@ def test_a_read_that_cannot_happen_needs_no_record():
     assert not satisfiable(never, Names())
     assert determines([], ("a", "call:kvm_find_cpuid_entry(1)", None), never, Names())
     assert not determines([], ("a", "call:kvm_find_cpuid_entry(1)", None), TRUE, Names())
+
+
+def test_a_sym_evaluates_to_a_number_or_to_the_term_it_cannot_compute():
+    x, p, q = ("a", "arch.x", None), ("h", "p"), ("h", "q")
+    assert evaluate(ite(x, ("c", 1), ("c", 2)), {x: 0}, Names()) == 2
+    assert evaluate(ite(p, ("c", 1), ("c", 2)), {}, Names()) == ("?:", ("free", p), 1, 2)
+    assert evaluate(and_(p, q), {p: 1}, Names()) == ("&&", (1, ("free", q)))
+    assert evaluate(and_(p, q), {p: 0}, Names()) == 0
+    assert evaluate(("op", "||", p, q), {p: 0, q: 3}, Names()) == 1
+    assert evaluate(("op", "||", p, q), {q: 3}, Names()) == ("||", (("free", p), 3))
+    assert evaluate(("op", "&", p, ("c", 0)), {}, Names()) == 0
+    assert evaluate(("op", "/", ("c", 1), ("c", 0)), {}, Names()) == ("/", (1, 0))
+    assert evaluate(("op", "!", ("op", "<<", ("c", 1), x)), {x: 70}, Names()) == 1
+    assert evaluate(("op", "call:f", x), {x: 2}, Names()) == ("call:f", (2,))
+    names = Names({"KNOWN": 7})
+    assert evaluate(("op", "+", ("n", "B"), ("n", "A")), {}, names) == 2 * 1_000_003 + 7919
+    assert (names.value("B"), names.value("A"), names.value("KNOWN")) == (1_000_003, 1_000_003 + 7919, 7)
+
+
+# ---- accessors made by macros ------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["F(a);F(b);\nF(c);", "F(x\nF(y);\n", "\nF(1);\n F(2);\nF(3)\n;F(4);",
+                                  "F(a\nF(b));\nF(c,\n d);", "", "G(F(1));\nFF(2);\nF(3);"])
+def test_the_uses_of_a_generator_are_the_lines_that_start_with_it(text: str):
+    expected = [(m.span(), m.group(1)) for m in re.finditer(r"^F\(([^)]*)\);", text, re.M)]
+    assert [(m.span(), m.group(1)) for m in _uses("F", text)] == expected
 
 
 # ---- writers, as text ------------------------------------------------------------
