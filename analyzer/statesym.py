@@ -37,6 +37,7 @@ _BINARY = {
     "<": lambda a, b: int(a < b), "<=": lambda a, b: int(a <= b),
     ">": lambda a, b: int(a > b), ">=": lambda a, b: int(a >= b),
 }
+_UNARY = {"!": lambda a: int(not a), "!!": lambda a: int(bool(a)), "~": lambda a: ~a, "neg": lambda a: -a}
 _COMPARE = ("==", "!=", "<", "<=", ">", ">=")
 MAX_ASSIGNMENTS = 1 << 14  # beyond this many variable assignments, do not enumerate
 
@@ -224,6 +225,15 @@ def compiled(s: tuple, names: Names) -> Callable[[dict], object]:
                     return ("||", tuple(p(env) for p in parts))
             return 0
         return disj
+    if len(parts) == 1:
+        fold1, x = _UNARY.get(name), parts[0]
+
+        def unary(env: dict) -> object:
+            v = x(env)
+            if fold1 is not None and isinstance(v, int):
+                return fold1(v)
+            return (name, (v,))
+        return unary
     if name in _BINARY and len(parts) == 2:
         fold, x, y = _BINARY[name], parts[0], parts[1]
 
@@ -238,17 +248,8 @@ def compiled(s: tuple, names: Names) -> Callable[[dict], object]:
 
     def other(env: dict) -> object:
         args = [p(env) for p in parts]
-        if all(isinstance(a, int) for a in args):
-            if name == "!" and len(args) == 1:
-                return int(not args[0])
-            if name == "!!" and len(args) == 1:
-                return int(bool(args[0]))
-            if name == "~" and len(args) == 1:
-                return ~args[0]
-            if name == "neg" and len(args) == 1:
-                return -args[0]
-            if name in ("/", "%") and len(args) == 2 and args[1]:
-                return args[0] // args[1] if name == "/" else args[0] % args[1]
+        if all(isinstance(a, int) for a in args) and name in ("/", "%") and len(args) == 2 and args[1]:
+            return args[0] // args[1] if name == "/" else args[0] % args[1]
         if name == "&" and len(args) == 2 and 0 in args:
             return 0
         return (name, tuple(args))
@@ -274,6 +275,25 @@ class Invariant:
             return True
         return not any(not v and var[0] == "a" and var[2] and var[2] in self.then
                        for var, v in env.items())
+
+
+def _holding(invariants: Iterable[Invariant], variables: Iterable[tuple]) -> Callable[[dict], bool] | None:
+    """Whether every invariant holds (``Invariant.holds``), for assignments
+    of exactly ``variables``: looking only at the variables of each
+    invariant's flags; None when none of them can fail."""
+    variables = [v for v in variables if v[0] == "a" and v[2]]
+    tests = []
+    for inv in invariants:
+        flags = [v for v in variables if v[2] == inv.flag]
+        then = [v for v in variables if v[2] in inv.then]
+        if flags and then:
+            tests.append((flags, then))
+    if not tests:
+        return None
+
+    def holding(env: dict) -> bool:
+        return all(not (any(env[v] for v in flags) and any(not env[v] for v in then)) for flags, then in tests)
+    return holding
 
 
 def _assignments(free: dict) -> Iterator[dict] | None:
@@ -309,8 +329,8 @@ def _satisfiable(where: tuple, names: Names, invariants: tuple[Invariant, ...]) 
     if envs is None:
         return True
     value = compiled(where, names)
-    return any(all(inv.holds(env) for inv in invariants) and truthy(value(env)) is not False
-               for env in envs)
+    holding = _holding(invariants, free)
+    return any((holding is None or holding(env)) and truthy(value(env)) is not False for env in envs)
 
 
 def determines(fields: list[tuple], atom: tuple, where: tuple, names: Names,
@@ -335,7 +355,7 @@ def determines(fields: list[tuple], atom: tuple, where: tuple, names: Names,
         # too many to try: only the plain forms count
         return any(f in (atom, ("op", "!!", atom), op("!", op("!", atom))) for f in dep)
     mine = domain(atom, compared)
-    invariants = list(invariants)
+    holding = _holding(invariants, [*free, atom])
     # a condition that does not read the atom has one value per assignment
     where_reads_atom = atom in atoms(where)
     reach, values = compiled(where, names), [compiled(f, names) for f in dep]
@@ -344,7 +364,7 @@ def determines(fields: list[tuple], atom: tuple, where: tuple, names: Names,
         reached_env: tuple = ()
         for a in mine:
             e = {**env, atom: a}
-            if not all(inv.holds(e) for inv in invariants):
+            if holding is not None and not holding(e):
                 continue
             if where_reads_atom or not reached_env:
                 reached_env = (truthy(reach(e)),)
