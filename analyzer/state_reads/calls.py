@@ -59,12 +59,13 @@ class Calls(Part):
                 args: list) -> object:
         """Reads made inside a call, seen from the caller: read at the call,
         through that accessor."""
+        only_pointers = all(isinstance(a, P) for a in args)
+        here = frame.step(node, "read")
+
         def move(r: Read) -> Read:
             if r.frame < first:
                 return r
-            inner = (r.step, *r.inner)
-            only_pointers = all(isinstance(a, P) for a in args)
-            return Read(r.atom, frame.step(node, "read"), name, inner, r.guard, r.members, frame.ident,
+            return Read(r.atom, here, name, (r.step, *r.inner), r.guard, r.members, frame.ident,
                         ((name, only_pointers), *r.via))
 
         if isinstance(got, V):
