@@ -375,3 +375,18 @@ def test_a_lookup_whose_states_are_too_many_is_judged_field_by_field(monkeypatch
     # fewer than the field's own states: nothing is judged, nothing said
     monkeypatch.setattr(states, "MAX_STATES", 1)
     assert not [f for f in analyze(tree).findings if f.rule == "role-mismatch"]
+
+
+def test_a_lookup_override_that_makes_a_flag_is_the_cause():
+    # the lookup forces cr4_pae to 1 in SMM (`smm ? 1 : 0`, the flag
+    # !!is_smm(vcpu)); every stored role keeps its producer's 0: the
+    # finding is at the lookup's override, not at the producer's {0}
+    code = src(common="", filter="").replace(
+        "\tunion kvm_mmu_role role = calc_tdp_role(vcpu);\n\treturn role.base;",
+        "\tunion kvm_mmu_role role = calc_tdp_role(vcpu);\n\n"
+        "\tif (role.base.smm)\n\t\trole.base.cr4_pae = 1;\n\treturn role.base;")
+    assert "role.base.cr4_pae = 1;" in code
+    (f,) = decided(analyze_c(code).findings)
+    assert (f.field, f.function) == ("cr4_pae", "calc_root_role")
+    assert f.line == _line_of(code, "role.base.cr4_pae = 1;")
+    assert "whenever is_smm(vcpu) != 0" in f.message

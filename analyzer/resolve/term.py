@@ -124,7 +124,10 @@ class Terms:
             return a
         flag = _as_flag(ft, ff, a, b)
         if flag is not None:  # `x ? 1 : 0` is `!!x`
-            return RTerm("opaque", flag, trace=a.trace)
+            # forced when a branch's constant is (an override under the
+            # guard): the flag diverges there, and is traced from there
+            src = b if b.forced and not a.forced else a
+            return RTerm("opaque", flag, forced=a.forced or b.forced, trace=src.trace)
         if a.forced:  # the override's guard, undecided here
             a = RTerm(a.kind, a.value, a.forced, a.guard + _guard_fields(t.cond), a.via_param,
                       a.trace, a.guard_trace)
