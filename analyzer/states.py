@@ -212,13 +212,19 @@ def atoms(f: Formula, out: dict[str, set] | None = None) -> dict[str, set]:
 def states(domains: dict[str, set]) -> Iterator[dict] | None:
     """Every state over the atoms (None when there are too many)."""
     names = sorted(domains)
-    values = [[*sorted(domains[n] | {0}), OTHER] for n in names]
+    values = [_values(domains[n]) for n in names]
     total = 1
     for v in values:
         total *= len(v)
         if total > MAX_STATES:
             return None
     return (dict(zip(names, combo, strict=True)) for combo in itertools.product(*values))
+
+
+def _values(domain: set) -> list:
+    """The values one atom takes over the states, in order: the integers
+    it is compared with (and 0), then any other."""
+    return [*sorted(domain | {0}), OTHER]
 
 
 def states_where(f: Formula, domains: dict[str, set]) -> list[dict] | None:
@@ -236,7 +242,7 @@ def states_where(f: Formula, domains: dict[str, set]) -> list[dict] | None:
         return []
     tails = list(states(rest) or ())
     names = sorted(domains)
-    order = {n: {v: i for i, v in enumerate([*sorted(domains[n] | {0}), OTHER])} for n in names}
+    order = {n: {v: i for i, v in enumerate(_values(domains[n]))} for n in names}
     out = [{n: (h[n] if n in h else t[n]) for n in names} for h in heads for t in tails]
     out.sort(key=lambda st: tuple(order[n][st[n]] for n in names))
     return out

@@ -27,7 +27,9 @@ class PageFlow:
         # (caller, callee) -> where the callee's result goes in that caller
         self.returns = returns or {}
         self.head_nodes = {h for flow in flows.values() for h in flow.heads}
-        self.heads = _head_fields(self.head_nodes, succ)
+        # what flows into each node, without the elements of containers
+        self.pred = _predecessors(succ)
+        self.heads = _head_fields(self.head_nodes, self.pred)
         # what each pointer flows into, without the elements of containers
         self.succ = {a: set(bs) for a, bs in succ.items()}
         self.put = defaultdict(set)  # page node -> the containers it is put into
@@ -37,7 +39,6 @@ class PageFlow:
             self.put[page].add(head)
         self._readers: dict[tuple, set[tuple]] = {}
         self._made: dict[tuple, bool | None] = {}
-        self._pred_map: dict[tuple, set[tuple]] | None = None
         # a list head stands for itself: what is read from it is an element
         # of that container, whatever was put into it
         labels = _propagate(succ, list(succ), heads=self.heads)
@@ -107,7 +108,7 @@ class PageFlow:
             return None
         out: list[tuple[tuple, int]] = []
         seen: set = set()
-        pred = self._pred()
+        pred = self.pred
         todo = [(n, 0) for n in starts]
         while todo:
             n, k = todo.pop()
@@ -129,16 +130,6 @@ class PageFlow:
                 return None
             todo.extend((m, min(k + 1, len(chain))) for m in sorted(got))
         return out
-
-    def _pred(self) -> dict[tuple, set[tuple]]:
-        """What flows into each node, without the elements of containers."""
-        if self._pred_map is None:
-            pred: dict[tuple, set[tuple]] = defaultdict(set)
-            for a, bs in self.succ.items():
-                for b in bs:
-                    pred[b].add(a)
-            self._pred_map = pred
-        return self._pred_map
 
     def _returned_into(self, site: tuple, callee: str) -> list[tuple]:
         """Where a call site's result goes in its caller: of the caller's
@@ -178,14 +169,18 @@ class PageFlow:
         return frozenset(out)
 
 
-def _head_fields(nodes: set[tuple], succ: dict[tuple, set[tuple]]) -> set[tuple]:
-    """The struct members that are list heads: those named as a head, and
-    those a head variable or parameter was set from (``sp_list =
-    &kvm->arch.mmu_page_hash[i]``, passed on as an argument)."""
+def _predecessors(succ: dict[tuple, set[tuple]]) -> dict[tuple, set[tuple]]:
     pred: dict[tuple, set[tuple]] = defaultdict(set)
     for a, bs in succ.items():
         for b in bs:
             pred[b].add(a)
+    return pred
+
+
+def _head_fields(nodes: set[tuple], pred: dict[tuple, set[tuple]]) -> set[tuple]:
+    """The struct members that are list heads: those named as a head, and
+    those a head variable or parameter was set from (``sp_list =
+    &kvm->arch.mmu_page_hash[i]``, passed on as an argument)."""
     out = {n for n in nodes if n[0] == "field"}
     seen = set(nodes)
     stack = [n for n in nodes if n[0] in ("var", "def")]
