@@ -203,31 +203,29 @@ def _neutral(text: str, old: str | None) -> str:
     neutralization of its text (``cache.load_text`` checks the checksum,
     length and lines)."""
     from analyzer import cache
-
-    if cache.cache_root() is None:
-        got = _NEUTRAL.get(text)
-        if got is None:
-            old_neutral = _NEUTRAL.get(old) if old is not None else None
-            got = _neutralized(text, old, old_neutral)
-            if len(_NEUTRAL) >= _NEUTRAL_KEPT:
-                del _NEUTRAL[next(iter(_NEUTRAL))]  # the oldest
-            _NEUTRAL[text] = got
-        return got
-    key = cache.text_key(text)
-    got = cache.load_text(key, text)
-    if got is None:
-        old_neutral = cache.load_text(cache.text_key(old), old) if old is not None else None
-        got = _neutralized(text, old, old_neutral)
-        cache.store_text(key, got)
-    return got
-
-
-def _neutralized(text: str, old: str | None, old_neutral: str | None) -> str:
     from analyzer.neutralize import neutralize, neutralize_edit
 
-    if old is not None and old_neutral is not None:
-        return neutralize_edit(old, old_neutral, text)
-    return neutralize(text)
+    on_disk = cache.cache_root() is not None
+    key = cache.text_key(text) if on_disk else ""
+
+    def seen(t: str) -> str | None:
+        if not on_disk:
+            return _NEUTRAL.get(t)
+        return cache.load_text(key if t is text else cache.text_key(t), t)
+
+    got = seen(text)
+    if got is not None:
+        return got
+    old_neutral = seen(old) if old is not None else None
+    got = neutralize_edit(old, old_neutral, text) if old is not None and old_neutral is not None \
+        else neutralize(text)
+    if on_disk:
+        cache.store_text(key, got)
+    else:
+        if len(_NEUTRAL) >= _NEUTRAL_KEPT:
+            del _NEUTRAL[next(iter(_NEUTRAL))]  # the oldest
+        _NEUTRAL[text] = got
+    return got
 
 
 def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
