@@ -250,9 +250,7 @@ def compiled(s: tuple, names: Names) -> Callable[[dict], object]:
         args = [p(env) for p in parts]
         if all(isinstance(a, int) for a in args) and name in ("/", "%") and len(args) == 2 and args[1]:
             return args[0] // args[1] if name == "/" else args[0] % args[1]
-        if name == "&" and len(args) == 2 and 0 in args:
-            return 0
-        return (name, tuple(args))
+        return (name, tuple(args))  # ("&" with two operands is ``binary``'s)
     return other
 
 
