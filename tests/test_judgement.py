@@ -390,3 +390,71 @@ def test_a_lookup_override_that_makes_a_flag_is_the_cause():
     assert (f.field, f.function) == ("cr4_pae", "calc_root_role")
     assert f.line == _line_of(code, "role.base.cr4_pae = 1;")
     assert "whenever is_smm(vcpu) != 0" in f.message
+
+
+# Direct and shadow roots of one producer that computes direct and, with
+# paging on only, nxe from guest state; %(override)s is get_page's own.
+PAGING = """
+static union kvm_mmu_page_role guest_role(struct kvm_vcpu *vcpu)
+{
+	union kvm_mmu_page_role role = {0};
+
+	role.level = 4;
+	role.direct = !is_paging(vcpu);
+	role.access = 7;
+	if (is_paging(vcpu))
+		role.nxe = is_nx(vcpu);
+	return role;
+}
+
+static struct kvm_mmu_page *get_page(struct kvm_vcpu *vcpu, int gfn, int direct)
+{
+	union kvm_mmu_page_role role = guest_role(vcpu);
+	struct kvm_mmu_page *sp;
+
+	role.direct = direct;
+	%(override)s
+	sp = alloc_page(vcpu);
+	sp->role = role;
+	hlist_add_head(&sp->hash_link, &vcpu->kvm->hash[gfn]);
+	return sp;
+}
+
+int alloc_direct_root(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu_page *sp = get_page(vcpu, 0, 1);
+
+	vcpu->arch.mmu->root_hpa = sp;
+	return 0;
+}
+
+int alloc_shadow_root(struct kvm_vcpu *vcpu, int gfn)
+{
+	struct kvm_mmu_page *sp = get_page(vcpu, gfn, 0);
+
+	vcpu->arch.mmu->root_hpa = sp;
+	return 0;
+}
+
+bool root_usable(struct kvm_vcpu *vcpu)
+{
+	union kvm_mmu_page_role role = guest_role(vcpu);
+	struct kvm_mmu_page *root = vcpu->arch.mmu->root_hpa;
+
+	return root->role.word == role.word;
+}
+"""
+
+
+def test_a_lookup_made_in_one_guest_state_looks_only_in_that_state():
+    # the lookup made with paging off holds nxe 0 and looks for direct
+    # roots only while paging is off; with paging on, the one made then
+    # looks for shadow roots, which get_page forces to nxe 1: one finding,
+    # at the override, in the states where is_nx(vcpu) is not 1, and none
+    # on the direct roots' direct
+    assert_findings(PAGING % {"override": ""})
+    code = PAGING % {"override": "if (!direct)\n\t\trole.nxe = 1;"}
+    (f,) = decided(analyze_c(code).findings)
+    assert (f.severity, f.field, f.function) == ("warning", "nxe", "get_page")
+    assert f.line == _line_of(code, "role.nxe = 1;")
+    assert f.message.endswith("lookups miss whenever is_nx(vcpu) != 1 (root_usable)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from analyzer import states
 from analyzer.checks.messages import Undecided, misses_class
 from analyzer.checks.role_mismatch.finding import expr_atoms, finding, guard_text, shown
+from analyzer.checks.role_mismatch.partners import is_selector
 from analyzer.checks.role_mismatch.site import Candidate, Site, first_step, leaf, steps
 from analyzer.findings import Finding
 from analyzer.resolve import Concrete, traced
@@ -20,6 +21,9 @@ def explain(site: Site, lookup: Concrete, lcond, cands: list[Candidate]) -> list
     for c in cands:
         for f in c.diffs.values():
             states.atoms(f, field_atoms)
+    # of the guest state the lookup is made in, what a field's equality
+    # depends on: the rest is made free (it would only multiply the states)
+    lcond = states.relax(lcond, lambda a: a in field_atoms or is_selector(a))
     # an atom only one stored configuration depends on says nothing about
     # the others: where that one exists is judged without it
     uses: dict[str, int] = {}
@@ -129,9 +133,9 @@ def _told_apart(site: Site, cand: Candidate, failing: dict[int, list[str]],
     lookup: a field that differs from it in this state only (``direct =
     !is_paging(vcpu)`` against a direct root, with paging on) is equal here
     to the constant another existing configuration holds (a shadow root's
-    direct 0), and that one differs in this state in no field the lookups
-    set apart themselves (holding several values of it, as level): that
-    one is the partner the state selects. ``failing``: per configuration,
+    direct 0), and that one differs in this state only in fields where every
+    lookup holds one constant (``_one_constant``): that one is the partner
+    the state selects. ``failing``: per configuration,
     the fields that differ in this state."""
     for p in failing[id(cand)]:
         if cand.diffs[p] is False:
@@ -140,9 +144,17 @@ def _told_apart(site: Site, cand: Candidate, failing: dict[int, list[str]],
             t = other.config.fields.get(p)
             if (other is not cand and t is not None and t.kind == "const"
                     and p not in failing[id(other)]
-                    and not any(len(site.values("lookup", q)) > 1 for q in failing[id(other)])):
+                    and all(_one_constant(site, q) for q in failing[id(other)])):
                 return True
     return False
+
+
+def _one_constant(site: Site, path: str) -> bool:
+    """Whether every lookup holds one and the same constant in a field: one
+    that no lookup sets apart itself, by holding several values of it (as
+    level) or a value of guest state (as ``!is_paging(vcpu)``)."""
+    values = site.values("lookup", path)
+    return len(values) <= 1 and all(kind == "const" for kind, _value in values)
 
 
 def _part(site: Site, lookup: Concrete, stored: Concrete, path: str, where: list[dict],

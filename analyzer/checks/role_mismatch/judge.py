@@ -13,6 +13,7 @@ from analyzer.checks.role_mismatch.finding import guard_text
 from analyzer.checks.role_mismatch.partners import (
     compared,
     exists_for,
+    made_where,
     meetable,
     own_pages,
     same_values,
@@ -33,7 +34,7 @@ from analyzer.resolve import Concrete, Ctx, Resolver, RTerm, values_of
 def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolver: Resolver
           ) -> list[Finding]:
     """What one lookup configuration finds."""
-    lcond = where_exists(states.conj((lookup.cond, where)), site.own)
+    lcond = states.conj((where_exists(where, site.own), made_where(lookup.cond, site.own)))
     if lcond is False:
         return []
     ctx = Ctx(chain)

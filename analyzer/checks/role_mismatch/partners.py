@@ -150,14 +150,21 @@ def exists_for(site: Site, lookup: Concrete, stored: Concrete, made: bool,
 
 @lru_cache(maxsize=1 << 16)
 def where_exists(f, own: tuple = ()):
-    """Where a configuration exists, as far as ``_is_selector`` atoms say,
+    """Where a configuration exists, as far as ``is_selector`` atoms say,
     but for the fields of ``own`` slots: the MMU context roles the
     comparison itself reads (which one it holds is what is compared)."""
-    return states.relax(f, lambda a: _is_selector(a) and not a.startswith(own))
+    return states.relax(f, lambda a: is_selector(a) and not a.startswith(own))
+
+
+def made_where(f, own: tuple = ()):
+    """Where a lookup configuration is made: its whole path condition, guest
+    state included (one computed under ``!is_cr0_pg(regs)`` looks for pages
+    only while paging is off), but for the fields of ``own`` slots."""
+    return states.relax(f, lambda a: not a.startswith(own)) if own else f
 
 
 @lru_cache(maxsize=1 << 12)
-def _is_selector(atom: str) -> bool:
+def is_selector(atom: str) -> bool:
     """An atom where a configuration exists is judged by: a flag of the host
     (``tdp_mmu_enabled``), a parameter (``mirror``), a field of the role the
     MMU context holds (``root_role.direct``). The guest's state
