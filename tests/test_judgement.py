@@ -458,3 +458,39 @@ def test_a_lookup_made_in_one_guest_state_looks_only_in_that_state():
     assert (f.severity, f.field, f.function) == ("warning", "nxe", "get_page")
     assert f.line == _line_of(code, "role.nxe = 1;")
     assert f.message.endswith("lookups miss whenever is_nx(vcpu) != 1 (root_usable)")
+
+
+# A third kind of root, made with its own constants: direct 1, cr4_pae 1.
+TDP_ROOT = """
+int alloc_tdp_root(struct kvm_vcpu *vcpu)
+{
+	union kvm_mmu_page_role role = {0};
+	struct kvm_mmu_page *sp = alloc_page(vcpu);
+
+	role.level = 4;
+	role.direct = 1;
+	role.access = 7;
+	role.cr4_pae = 1;
+	sp->role = role;
+	vcpu->arch.mmu->root_hpa = sp;
+	return 0;
+}
+
+"""
+
+
+def test_a_field_every_partner_differs_in_does_not_choose_the_partner():
+    # the lookup's access (6) differs from every root; with paging off the
+    # direct root of get_page is its partner (only access differs), not
+    # the TDP-like root, which differs in cr4_pae as well: one finding,
+    # on access, and none on cr4_pae
+    code = (ROOTS % {"access": "7"}).replace(
+        "\trole.access = access;\n", "\trole.access = access;\n\trole.cr4_pae = !!is_pae(vcpu);\n")
+    code = code.replace("bool root_usable(", TDP_ROOT + "bool root_usable(")
+    lookup = "\trole.access = 7;\n\treturn root->role.word"
+    assert lookup in code
+    code = code.replace(lookup, "\trole.access = %s;\n\trole.cr4_pae = !!is_pae(vcpu);\n\treturn root->role.word")
+    assert_findings(code % "7")
+    (f,) = decided(analyze_c(code % "6").findings)
+    assert (f.severity, f.field) == ("error", "access")
+    assert "is 7 on the stored side but 6 on the lookup side" in f.message

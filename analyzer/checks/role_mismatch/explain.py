@@ -61,13 +61,15 @@ def explain(site: Site, lookup: Concrete, lcond, cands: list[Candidate]) -> list
         if not existing:
             continue
         # the nearest: not one the state tells apart (see _told_apart);
-        # then the fewest fields that differ in every state (a constant),
-        # then in a call-site constant (a field that tells pages apart),
-        # then in this state
+        # then, of the fields that do not differ from every one of them
+        # (those miss whatever the partner), the fewest that differ in
+        # every state (a constant), then in a call-site constant (a field
+        # that tells pages apart), then in this state
+        everywhere = set.intersection(*(set(failing[id(c)]) for c in existing))
         selected = [c for c in existing if not _told_apart(site, c, failing, existing)]
         best = min(selected or existing, key=lambda c: (
-            sum(f is False for f in c.diffs.values()),
-            sum(c.config.fields[p].via_param for p in failing[id(c)]),
+            sum(f is False for p, f in c.diffs.items() if p not in everywhere),
+            sum(c.config.fields[p].via_param for p in failing[id(c)] if p not in everywhere),
             len(failing[id(c)])))
         for p in failing[id(best)]:
             # a field the comparison's own condition tests (`sp->role.direct
