@@ -34,8 +34,13 @@ from analyzer.resolve import Concrete, Ctx, Resolver, RTerm, values_of
 def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolver: Resolver
           ) -> list[Finding]:
     """What one lookup configuration finds."""
-    lcond = states.conj((where_exists(where, site.own), made_where(lookup.cond, site.own)))
-    if lcond is False:
+    found_where = where_exists(where, site.own)
+    # where the lookup is made as far as selectors say: what a partner must
+    # cover (where a configuration exists is a formula of selectors only)
+    lsel = states.conj((found_where, where_exists(lookup.cond, site.own)))
+    # and in which guest states: what explain judges the fields in
+    lcond = states.conj((found_where, made_where(lookup.cond, site.own)))
+    if lsel is False or lcond is False:
         return []
     ctx = Ctx(chain)
     child = made_from_pages(site, lookup, 1)
@@ -43,7 +48,7 @@ def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolve
     # the common case, without a scan: a partner holding the lookup's own
     # values (found by hashing) that exists wherever the lookup is made
     for stored, made, stored_parent in same_values(site, index, lookup):
-        if (covers(lcond, exists_for(site, lookup, stored, made, stored_parent, child, parent,
+        if (covers(lsel, exists_for(site, lookup, stored, made, stored_parent, child, parent,
                                      ctx, resolver))
                 and all(field_equal(x.kind, x.value, y.kind, y.value) is True
                         for _p, x, y in compared(site, lookup, stored))):
@@ -63,7 +68,7 @@ def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolve
         if exists is False:
             continue
         diffs, undecided = against
-        if not diffs and not undecided and covers(lcond, exists):
+        if not diffs and not undecided and covers(lsel, exists):
             return []  # found in every state the lookup is made in
         key = (exists, tuple(diffs.items()), tuple(undecided))
         if key not in seen:  # one of configurations alike is enough

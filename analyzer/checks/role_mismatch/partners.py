@@ -156,6 +156,7 @@ def where_exists(f, own: tuple = ()):
     return states.relax(f, lambda a: is_selector(a) and not a.startswith(own))
 
 
+@lru_cache(maxsize=1 << 12)
 def made_where(f, own: tuple = ()):
     """Where a lookup configuration is made: its whole path condition, guest
     state included (one computed under ``!is_cr0_pg(regs)`` looks for pages
