@@ -211,3 +211,22 @@ def test_a_fresh_parse_shares_the_tree_but_not_the_nodes_walks_made(pf):
     assert again.tree is pf.tree and again.text == pf.text and again.source == pf.source
     assert again.root.children is not walked
     assert [fd.name for fd in functions(again)] == names
+
+
+def test_a_definitions_digest_is_made_once_per_text():
+    # git mode declares the same definitions in every commit: the digest of
+    # a text seen before is not computed again, and equals the first
+    import importlib
+
+    fns = importlib.import_module("analyzer.cparse.functions")
+    text = "int f(int a)\n{\n\treturn a; /* one */\n}\n"
+    first = parse_c("a.c", text)
+    again = parse_c("b.c", "\n\n" + text.replace("one", "two"))
+    (fa,), (fb,) = functions(first), functions(again)
+    fns._digest.cache_clear()
+    da = fns.code_digest(first, fa)
+    before = fns._digest.cache_info()
+    assert fns.code_digest(first, fa) == da
+    assert fns._digest.cache_info().hits == before.hits + 1
+    # another comment: another text, the same code
+    assert fns.code_digest(again, fb) == da

@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from analyzer.cparse.parser import Node, ParsedFile
 from analyzer.encoding import encode
@@ -193,5 +194,11 @@ def code_digest(pf: ParsedFile, fd: FunctionDef) -> str:
     """A digest of a definition's code as parsed: equal when an edit changed
     only its comments or blanks (its facts are then the same, on moved
     lines)."""
-    return hashlib.blake2b(code_of(pf.source[fd.node.start_byte:fd.node.end_byte]),
-                           digest_size=16).hexdigest()
+    return _digest(pf.source[fd.node.start_byte:fd.node.end_byte])
+
+
+@lru_cache(maxsize=4096)
+def _digest(data: bytes) -> str:
+    """Once per definition text: git mode declares the same definitions in
+    every commit."""
+    return hashlib.blake2b(code_of(data), digest_size=16).hexdigest()
