@@ -494,3 +494,43 @@ def test_a_field_every_partner_differs_in_does_not_choose_the_partner():
     (f,) = decided(analyze_c(code % "6").findings)
     assert (f.severity, f.field) == ("error", "access")
     assert "is 7 on the stored side but 6 on the lookup side" in f.message
+
+
+# The MMU context's role stored member by member (%(ext)s: the second piece).
+PIECES = """
+static union kvm_mmu_role calc_role(struct kvm_vcpu *vcpu)
+{
+	union kvm_mmu_role role = {0};
+
+	role.base.level = 4;
+	role.base.direct = 1;
+	role.base.smm = is_smm(vcpu);
+	role.ext.valid = 1;
+	return role;
+}
+
+static void init_mmu(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu *context = &vcpu->arch.root_mmu;
+	union kvm_mmu_role new_role = calc_role(vcpu);
+	union kvm_mmu_role zero = {0};
+
+	if (new_role.as_u64 == context->mmu_role.as_u64)
+		return;
+	context->mmu_role.base = new_role.base;
+	%(ext)s
+}
+"""
+
+
+def test_a_role_stored_member_by_member_is_a_whole_store():
+    # .base then .ext: the role they make is what the slot holds; the
+    # lookup finds it when the pieces are its own, and misses on ext.valid
+    # when the second piece is another role's (before, neither was a store)
+    assert_findings(PIECES % {"ext": "context->mmu_role.ext = new_role.ext;"})
+    code = PIECES % {"ext": "context->mmu_role.ext = zero.ext;"}
+    (f,) = decided(analyze_c(code).findings)
+    assert (f.severity, f.field, f.function) == ("error", "valid", "init_mmu")
+    assert f.line == _line_of(code, "union kvm_mmu_role zero = {0};")
+    # one piece only (.base) is no whole store: what the rest holds is not known
+    assert_findings(PIECES % {"ext": ""})

@@ -8,7 +8,7 @@ from analyzer.cparse import Node
 from analyzer.facts.dispatch import Handlers
 from analyzer.facts.expressions import apply_mask
 from analyzer.facts.records import Store
-from analyzer.facts.syntax import normalize_expr
+from analyzer.facts.syntax import normalize_expr, store_pointer
 from analyzer.terms import Mask, Opaque, Unknown, Value
 
 
@@ -146,6 +146,38 @@ class Assignments(Handlers):
         elif kind == "word" and op == "&=":
             part = Mask(*ex.word.mask_of(right))
         ex.facts.stores.append(Store(sid, ex.func, slot_name, None, path, st, cond, part))
+        if kind == "sub" and "." not in path and isinstance(part, Value):
+            self.pieced(slot_name, rtype, st, cond)
+
+    def pieced(self, slot_name: str, rtype: str, st, cond) -> None:
+        """A whole store made of pieces (``c->mmu_role.base = b;
+        c->mmu_role.ext = e;``): when the partial stores through one pointer
+        since its last whole store in this function have written every
+        member of the role, under one condition and nothing else, the role
+        they make is stored whole, at the last piece."""
+        ex = self.ex
+        rt = ex.model.types.get(rtype)
+        if rt is None or not rt.subs:
+            return
+        via = store_pointer(st.text, slot_name)
+        got: dict[str, object] = {}
+        for s in reversed(ex.facts.stores):
+            if s.func != ex.func:
+                break
+            if s.slot != slot_name or store_pointer(s.step.text, s.slot) != via:
+                continue
+            if s.value is not None:
+                break  # the pieces after a whole store change what it stored
+            if s.cond != cond or not (s.path in rt.subs and isinstance(s.part, Value)):
+                return
+            got.setdefault(s.path, s.part)  # the last piece of a member counts
+        if set(got) != set(rt.subs) or rt.fields:
+            return
+        fields = {f"{m}.{leaf}": t for m, part in got.items() for leaf, t in part.fields.items()}
+        if set(fields) != set(ex.model.leaves(rtype)):
+            return
+        ex.facts.stores.append(Store(ex.facts.new_id(), ex.func, slot_name, Value(rtype, fields),
+                                     "", st, cond))
 
     def write_kind(self, val: Value) -> str:
         return "def" if val.fresh else "override"

@@ -106,3 +106,11 @@ def unwrap(node: Node | None, casts: bool = True) -> Node | None:
 def strip_parens(node: Node | None) -> Node | None:
     node = unwrap(node, casts=False)
     return None if node is not None and node.type == "parenthesized_expression" else node
+
+
+def store_pointer(step_text: str, slot: str) -> str:
+    """The pointer a store writes through: ``sp`` in ``sp->role = role``
+    (``step_text``: the store's text, ``slot``: the member written)."""
+    text = normalize_expr(step_text.split("=", 1)[0])
+    cut = max(text.rfind("->" + slot), text.rfind("." + slot))
+    return text[:cut] if cut > 0 else text

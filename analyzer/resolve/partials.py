@@ -4,6 +4,7 @@ follow a whole store, and what they change in the role it stored."""
 from __future__ import annotations
 
 from analyzer.facts import CallSite, Store
+from analyzer.facts.syntax import store_pointer
 from analyzer.nodes import node_of
 from analyzer.resolve.configs import Concrete, Ctx, RTerm, forced
 from analyzer.resolve.deps import Deps
@@ -14,11 +15,7 @@ from analyzer.terms import Const, Mask, Value
 
 def store_via(store) -> str:
     """The pointer a store writes through: ``sp`` in ``sp->role = role``."""
-    from analyzer.facts import normalize_expr
-
-    text = normalize_expr(store.step.text.split("=", 1)[0])
-    cut = max(text.rfind("->" + store.slot), text.rfind("." + store.slot))
-    return text[:cut] if cut > 0 else text
+    return store_pointer(store.step.text, store.slot)
 
 
 class Partials:
