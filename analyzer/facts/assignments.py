@@ -157,8 +157,8 @@ class Assignments(Handlers):
         they make is stored whole, at the last piece."""
         ex = self.ex
         rt = ex.model.types.get(rtype)
-        if rt is None or not rt.subs:
-            return
+        if rt is None or not rt.subs or rt.fields:
+            return  # only a role made of sub roles alone is written whole so
         via = store_pointer(st.text, slot_name)
         got: dict[str, object] = {}
         for s in reversed(ex.facts.stores):
@@ -171,7 +171,7 @@ class Assignments(Handlers):
             if s.cond != cond or not (s.path in rt.subs and isinstance(s.part, Value)):
                 return
             got.setdefault(s.path, s.part)  # the last piece of a member counts
-        if set(got) != set(rt.subs) or rt.fields:
+        if set(got) != set(rt.subs):
             return
         fields = {f"{m}.{leaf}": t for m, part in got.items() for leaf, t in part.fields.items()}
         if set(fields) != set(ex.model.leaves(rtype)):

@@ -34,12 +34,12 @@ from analyzer.resolve import Concrete, Ctx, Resolver, RTerm, values_of
 def judge(site: Site, chain: tuple, index: int, lookup: Concrete, where, resolver: Resolver
           ) -> list[Finding]:
     """What one lookup configuration finds."""
-    found_where = where_exists(where, site.own)
-    # where the lookup is made as far as selectors say: what a partner must
-    # cover (where a configuration exists is a formula of selectors only)
-    lsel = states.conj((found_where, where_exists(lookup.cond, site.own)))
-    # and in which guest states: what explain judges the fields in
-    lcond = states.conj((found_where, made_where(lookup.cond, site.own)))
+    # where the lookup is made, guest states included: what explain judges
+    # the fields in
+    lcond = states.conj((where_exists(where, site.own), made_where(lookup.cond, site.own)))
+    # as far as selectors say: what a partner must cover (where a
+    # configuration exists is a formula of selectors only)
+    lsel = where_exists(lcond, site.own)
     if lsel is False or lcond is False:
         return []
     ctx = Ctx(chain)
