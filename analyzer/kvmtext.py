@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _STRING = re.compile(r'"(?:\\.|[^"\\\n])*"')
@@ -35,10 +36,14 @@ _NOT_CALLS = frozenset({
 
 def strip_comments(text: str) -> str:
     """Comments and string literals blanked, same length and lines."""
-    def blank(m: re.Match) -> str:
-        return re.sub(r"[^\n]", " ", m.group(0))
+    return _STRING.sub(_blanked, _COMMENT.sub(_blanked, text))
 
-    return _STRING.sub(blank, _COMMENT.sub(blank, text))
+
+def _blanked(m: re.Match) -> str:
+    lexeme = m.group(0)
+    if "\n" not in lexeme:
+        return " " * len(lexeme)
+    return "\n".join(" " * len(part) for part in lexeme.split("\n"))
 
 
 @dataclass
@@ -129,9 +134,17 @@ class TextFile:
         return [self.function(k) for k in range(len(self.spans)) if needle in self.body(k)]
 
 
+@lru_cache(maxsize=4)
+def text_file(path: str, text: str, slots: tuple[str, ...] = ()) -> TextFile:
+    """The TextFile of a text, made once: in git mode every commit's
+    analysis reads the same context files (x86.c, cpuid.c), and what a
+    TextFile holds, read on demand, is a function of the text alone."""
+    return TextFile(path, text, slots)
+
+
 def functions(path: str, text: str, slots: tuple[str, ...] = ()) -> list[TextFunction]:
     """The functions a kernel C file defines, in order, each read."""
-    tf = TextFile(path, text, slots)
+    tf = text_file(path, text, slots)
     return [tf.function(k) for k in range(len(tf.spans))]
 
 

@@ -230,7 +230,7 @@ class TextIndex:
     def file(self, path: str) -> kvmtext.TextFile:
         got = self._files.get(path)
         if got is None:
-            got = self._files[path] = kvmtext.TextFile(path, self.texts[path], self.slots)
+            got = self._files[path] = kvmtext.text_file(path, self.texts[path], self.slots)
         return got
 
     def named(self, name: str) -> list[kvmtext.TextFunction]:

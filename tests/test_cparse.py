@@ -230,3 +230,36 @@ def test_a_definitions_digest_is_made_once_per_text():
     assert fns._digest.cache_info().hits == before.hits + 1
     # another comment: another text, the same code
     assert fns.code_digest(again, fb) == da
+
+
+@pytest.mark.parametrize("a, b, same", [
+    # comments and blanks, in any mix and number, are one blank
+    (b"a = b; /* x */\n\n\tc = d;", b"a = b; c = d;", True),
+    (b"a/* x *//* y */b", b"a b", True),
+    (b"a // x\n  // y\n b", b"a b", True),
+    (b"  a", b"a", False),  # a leading blank is a blank
+    (b"ab", b"a b", False),  # a blank between tokens is code
+    # literals are kept as they are, blanks and comment markers in them too
+    (b'p("a  b");', b'p("a b");', False),
+    (b'p("/* x */");', b'p("");', False),
+    (b"c = '\\'';  d", b"c = '\\''; d", True),
+    # an unterminated comment or literal is code
+    (b"a /* open", b"a /* shut", False),
+    (b'a "open\n  b', b'a "open\n b', True),
+])
+def test_a_definitions_code_is_its_text_with_comments_and_blanks_folded(a, b, same):
+    from analyzer.cparse import code_of
+
+    assert (code_of(a) == code_of(b)) is same
+
+
+def test_a_context_file_is_read_by_layout_once_per_text():
+    # git mode reads x86.c in every commit's analysis: one text, one reading
+    from analyzer import kvmtext
+
+    text = "static int f(struct kvm_vcpu *vcpu)\n{\n\treturn vcpu->arch.efer;\n}\n"
+    first = kvmtext.text_file("x86.c", text, ("mmu_role",))
+    assert kvmtext.text_file("x86.c", "" + text, ("mmu_role",)) is first
+    assert kvmtext.text_file("x86.c", text + "\n", ("mmu_role",)) is not first
+    (fn,) = kvmtext.functions("x86.c", text, ("mmu_role",))
+    assert fn.name == "f" and fn.reads == {"efer"}

