@@ -101,55 +101,89 @@ class LineMover:
         return got
 
     def _copy(self, t):
+        """``t`` with its steps moved: ``t`` itself when none of them moves
+        (the functions above an edit's first hunk keep every line)."""
         move, step = self.term, self.step
         if isinstance(t, Value):
-            return Value(t.type, {p: move(x) for p, x in t.fields.items()}, t.fresh)
-        if isinstance(t, Const):
-            return Const(t.value, step(t.step))
-        if isinstance(t, Named):
-            return Named(t.name, step(t.step))
-        if isinstance(t, Opaque):
-            return Opaque(t.text, step(t.step))
-        if isinstance(t, Unknown):
-            return Unknown(t.why, step(t.step))
-        if isinstance(t, Scalar):
-            return Scalar(t.func, t.name, step(t.step))
-        if isinstance(t, Ref):
-            return Ref(t.origin, t.path, step(t.step))
+            fields = {p: move(x) for p, x in t.fields.items()}
+            if all(fields[p] is x for p, x in t.fields.items()):
+                return t
+            return Value(t.type, fields, t.fresh)
+        if isinstance(t, Const | Named | Opaque | Unknown | Scalar | Ref):
+            st = step(t.step)
+            if st is t.step:
+                return t
+            if isinstance(t, Const):
+                return Const(t.value, st)
+            if isinstance(t, Named):
+                return Named(t.name, st)
+            if isinstance(t, Opaque):
+                return Opaque(t.text, st)
+            if isinstance(t, Unknown):
+                return Unknown(t.why, st)
+            if isinstance(t, Scalar):
+                return Scalar(t.func, t.name, st)
+            return Ref(t.origin, t.path, st)
         if isinstance(t, Ite):
-            return Ite(move(t.cond), move(t.then), move(t.other), step(t.step))
+            parts = (move(t.cond), move(t.then), move(t.other), step(t.step))
+            if _same(parts, (t.cond, t.then, t.other, t.step)):
+                return t
+            return Ite(*parts)
         if isinstance(t, Truthy):
-            return Truthy(move(t.term), t.path)
+            inner = move(t.term)
+            return t if inner is t.term else Truthy(inner, t.path)
         if isinstance(t, Not):
-            return Not(move(t.cond))
-        if isinstance(t, And):
-            return And(tuple(move(p) for p in t.parts))
-        if isinstance(t, Or):
-            return Or(tuple(move(p) for p in t.parts))
+            inner = move(t.cond)
+            return t if inner is t.cond else Not(inner)
+        if isinstance(t, And | Or):
+            parts = tuple(move(p) for p in t.parts)
+            if _same(parts, t.parts):
+                return t
+            return And(parts) if isinstance(t, And) else Or(parts)
         if isinstance(t, Eq):
-            return Eq(move(t.left), move(t.right))
+            left, right = move(t.left), move(t.right)
+            return t if left is t.left and right is t.right else Eq(left, right)
         return t  # OpaqueCond and anything without a step
 
     def fact(self, item: CallSite | Store | Compare | Phi | Exit) -> CallSite | Store | Compare | Phi | Exit:
+        """``item`` with its steps moved; ``item`` itself when none moves."""
         move = self.term
         if isinstance(item, CallSite):
-            return replace(item, args=[move(a) for a in item.args], step=self.step(item.step),
-                           cond=move(item.cond))
+            args = [move(a) for a in item.args]
+            st, cond = self.step(item.step), move(item.cond)
+            if st is item.step and cond is item.cond and _same(args, item.args):
+                return item
+            return replace(item, args=args, step=st, cond=cond)
         if isinstance(item, Store):
             part = item.part
             if isinstance(part, Mask):
-                part = Mask(move(part.value) if part.value is not None else None, part.inverted)
+                moved = move(part.value) if part.value is not None else None
+                if moved is not part.value:
+                    part = Mask(moved, part.inverted)
             elif part is not None:
                 part = move(part)
-            return replace(item, value=move(item.value) if item.value is not None else None,
-                           step=self.step(item.step), cond=move(item.cond), part=part)
+            value = move(item.value) if item.value is not None else None
+            st, cond = self.step(item.step), move(item.cond)
+            if st is item.step and cond is item.cond and value is item.value and part is item.part:
+                return item
+            return replace(item, value=value, step=st, cond=cond, part=part)
         if isinstance(item, Compare):
-            return replace(item, left=move(item.left), right=move(item.right),
-                           step=self.step(item.step), cond=move(item.cond))
+            left, right = move(item.left), move(item.right)
+            st, cond = self.step(item.step), move(item.cond)
+            if st is item.step and cond is item.cond and left is item.left and right is item.right:
+                return item
+            return replace(item, left=left, right=right, step=st, cond=cond)
         if isinstance(item, Exit):
-            return replace(item, cond=move(item.cond), step=self.step(item.step))
-        return replace(item, alternatives=[(move(c), move(v)) for c, v in item.alternatives],
-                       step=self.step(item.step))
+            st, cond = self.step(item.step), move(item.cond)
+            if st is item.step and cond is item.cond:
+                return item
+            return replace(item, cond=cond, step=st)
+        alternatives = [(move(c), move(v)) for c, v in item.alternatives]
+        st = self.step(item.step)
+        if st is item.step and all(a is c and b is v for (a, b), (c, v)
+                                   in zip(alternatives, item.alternatives, strict=True)):
+            return item
+        return replace(item, alternatives=alternatives, step=st)
 
     def finding(self, f: Finding) -> Finding:
         def node(n):
@@ -164,6 +198,11 @@ class LineMover:
             graph_path=[node(n) for n in f.graph_path],
             suppressed=None,
         )
+
+
+def _same(made, was) -> bool:
+    """Whether every part made is the part it was made from."""
+    return all(a is b for a, b in zip(made, was, strict=True))
 
 
 # ---- facts -----------------------------------------------------------------

@@ -107,6 +107,30 @@ def test_one_line_mover_moves_facts_and_findings_and_refuses_edited_lines():
         mover.step(at(3))  # its line was edited: what holds it is made again
 
 
+def test_what_keeps_every_line_is_reused_as_it_is_and_what_moves_is_copied():
+    from analyzer.facts import CallSite, Store
+    from analyzer.incremental import LineMover
+    from analyzer.terms import Const, Origin, Ref, Step, Truthy, Value
+
+    mover = LineMover({"f.c": {1: 1, 2: 2, 5: 6}})  # a line added after line 2
+
+    def at(line: int) -> Step:
+        return Step("f.c", line, 1, "fn", "def", "x")
+
+    kept = Value("r", {"level": Const(4, at(1)), "direct": Ref(Origin("param", "p"), "direct", at(2))})
+    assert mover.term(kept) is kept  # nothing to move: no copy
+    store = Store(1, "fn", "role", kept, "", at(2), cond=Truthy(Const(1, at(1))))
+    assert mover.fact(store) is store
+    call = CallSite(2, "fn", "g", [kept], at(1))
+    assert mover.fact(call) is call
+    # one step below the edit: that term and all that holds it are copies
+    below = Value("r", {"level": Const(4, at(1)), "direct": Const(1, at(5))})
+    moved = mover.fact(Store(3, "fn", "role", below, "", at(2)))
+    assert moved.value is not below and moved.value.fields["direct"].step.line == 6
+    assert moved.value.fields["level"] is below.fields["level"]
+    assert below.fields["direct"].step.line == 5  # the base analysis is left as it was
+
+
 def test_an_edit_that_moves_no_pointer_reruns_only_the_sites_that_read_it():
     # tdp_mmu_init_sp stores into sp->role; an edit of another of its lines
     # leaves the page flow as it was: a site is judged again only when it
