@@ -255,6 +255,7 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
         mine = found_by_rule.get(rule.id, [])
         findings.extend(check.combine(mine) if check.combine is not None else mine)
     facts.state = None  # what role-incomplete read: its findings are made, nothing else needs it
+    resolver.release()  # nor what was resolved: freed at once, not by the cyclic collector
     return Analysis(
         files=list(image.files),
         model=model,

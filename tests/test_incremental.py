@@ -231,3 +231,48 @@ def test_a_comment_in_a_context_file_judges_nothing_again_and_moves_what_points_
     assert any(lines)
     assert [[t.line for t in f.trace if t.file == path] for f in again.findings] == [
         [n + 1 for n in ls] for ls in lines]
+
+
+@pytest.mark.parametrize("tree, incremental", [("modern", False), ("modern", True),
+                                              ("incomplete-modern", False)],
+                         ids=["full", "after-an-edit", "role-incomplete-interpreted"])
+def test_what_an_analysis_parsed_is_freed_when_it_ends_without_the_cyclic_collector(
+        monkeypatch, tree, incremental):
+    # git mode analyzes commit after commit, and the collector of cycles
+    # runs rarely (cli.GC_THRESHOLDS): a parsed file (its tree-sitter tree)
+    # kept alive by a cycle of the executor, the interpreter or the
+    # resolver with its parts stays in memory, 2.5 MB a commit
+    import gc
+    import weakref
+
+    import analyzer.analysis
+
+    before_image = tree_image(FIXTURES / tree / "tree")
+    after_image = before_image
+    if incremental:
+        path = "arch/x86/kvm/mmu/tdp_mmu.c"
+        text = before_image.files[path]
+        after_image = patched_image(before_image, {path: text.replace("sp->gfn = gfn;", "sp->gfn = gfn + 0;")},
+                                    lambda p: None)
+    before = analyze(before_image)
+    parsed = []
+    real = analyzer.analysis._parse
+
+    def parse(*args, **kwargs):
+        pf = real(*args, **kwargs)
+        parsed.append(weakref.ref(pf))
+        return pf
+
+    monkeypatch.setattr(analyzer.analysis, "_parse", parse)
+    gc.collect()
+    gc.disable()
+    try:
+        after = (analyze(after_image, base=before, base_image=before_image) if incremental
+                 else analyze(after_image))
+        alive = [r().path for r in parsed if r() is not None]
+    finally:
+        gc.enable()
+    assert parsed and after.by_site
+    if tree == "incomplete-modern":
+        assert any(key[0] == "role-incomplete" for key in after.by_site)
+    assert alive == []

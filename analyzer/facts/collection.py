@@ -42,10 +42,16 @@ def execute(pf: ParsedFile, fd: FunctionDef, facts: Facts) -> None:
     if why is None:
         marks = (len(facts.calls), len(facts.stores), len(facts.compares), len(facts.exits),
                  facts.next_id)
+        ex = None
         try:
-            Executor(pf, fd, facts, filter_conditions(pf, fd, facts.loop_filters)).run()
+            # the loop conditions are parsed first: one may be beyond the limits
+            ex = Executor(pf, fd, facts, filter_conditions(pf, fd, facts.loop_filters))
+            ex.run()
         except BeyondLimits as err:
             why = str(err)
+        finally:
+            if ex is not None:
+                ex.release()
         calls, phis = facts.calls[marks[0]:], {i: p for i, p in facts.phis.items() if i > marks[4]}
         roots = [info.returns, [c.args for c in calls], [s.value for s in facts.stores[marks[1]:]],
                  [(c.left, c.right, c.cond) for c in facts.compares[marks[2]:]],
@@ -114,5 +120,9 @@ def _collect_globals(pf: ParsedFile, facts: Facts) -> None:
             if name_node is None or value is None or name_node.type != "identifier":
                 continue
             name = pf.text_of(name_node)
-            facts.globals[name] = Executor(pf, None, facts).role.initializer(rt, value, name)
+            ex = Executor(pf, None, facts)
+            try:
+                facts.globals[name] = ex.role.initializer(rt, value, name)
+            finally:
+                ex.release()
             facts.global_files[name] = pf.path

@@ -50,6 +50,13 @@ class Executor:
         self.paths = Paths(self)
         self.sites = Sites(self)
 
+    def release(self) -> None:
+        """Drop the parts and the branch state: they refer back to the
+        executor, which holds the parsed file (its tree-sitter tree), so it
+        would otherwise stay alive until the cyclic collector runs. The
+        executor cannot be used after this."""
+        self.__dict__.clear()
+
     @property
     def state(self) -> State:
         return self.binder.state

@@ -87,6 +87,16 @@ class Resolver:
         self.loads = Loads(self.facts, self.stores, self.callers, self.pages, self.resolve,
                            (self.params, self.callchains, self.conds, self.partial_stores, self.tracker))
 
+    def release(self) -> None:
+        """Drop everything memoized, now. The parts refer back to the
+        Resolver (Loads resolves through it, Terms and Conditions through
+        each other, checks keep state on it), so what it memoized would
+        otherwise wait for the cyclic collector, which a long ``git`` run
+        calls rarely (``cli.GC_THRESHOLDS``): 2.5 MB a commit. The
+        Resolver cannot be used after this."""
+        self.terms.conds = None
+        self.__dict__.clear()
+
     # ---- the questions checks ask, answered by the parts ----------------
 
     def note(self, *deps) -> None:

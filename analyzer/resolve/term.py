@@ -48,8 +48,10 @@ class Terms:
         here = (st.__dict__.get("_node") or node_of(st)) if st.line else None
         handler = self._handlers.get(type(t))
         if handler is None:
-            handler = self._handlers[type(t)] = getattr(self, type(t).__name__.upper(), _unknown)
-        return handler(t, st, func, ctx, env, here)  # type: ignore[operator]
+            # the class's function, not a bound method: one kept here would
+            # tie the Terms to itself in a cycle
+            handler = self._handlers[type(t)] = getattr(Terms, type(t).__name__.upper(), _unknown)
+        return handler(self, t, st, func, ctx, env, here)  # type: ignore[operator]
 
     # ---- one handler per term type ------------------------------------------
 
@@ -135,7 +137,7 @@ class Terms:
                              a, b), trace=a.trace)
 
 
-def _unknown(t, st, func: str, ctx: Ctx, env: dict, here) -> RTerm:
+def _unknown(_terms: Terms, t, st, func: str, ctx: Ctx, env: dict, here) -> RTerm:
     return RTerm("unknown", "?", trace=one(here))
 
 

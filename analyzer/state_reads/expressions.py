@@ -35,7 +35,7 @@ class Expressions(Part):
         handler = self.handler(node.type)
         if handler is None:
             return V(UNKNOWN)
-        return handler(frame, node, depth, used)
+        return handler(self, frame, node, depth, used)
 
     def PARENTHESIZED_EXPRESSION(self, frame: Frame, node: Syn, depth: int, used: bool) -> object:
         if not node.named_children:

@@ -52,7 +52,13 @@ class Interp:
             return None
         pf, fd = top
         args = [self._free_param(ptype, pname) for ptype, pname in fd.params]
-        self.invoke(pf, fd, args, TRUE, False, (), 0)
+        try:
+            self.invoke(pf, fd, args, TRUE, False, (), 0)
+        finally:
+            # the parts and the interpreter refer to each other: freed now,
+            # not when the cyclic collector comes (the sources stay alive
+            # with them)
+            self.stmt = self.site = self.expr = self.assign = self.place = self.call = None
         return self.result if self.understood else None
 
     def _free_param(self, ptype: str, pname: str) -> object:

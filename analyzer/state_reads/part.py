@@ -18,9 +18,12 @@ class Part:
         self._handlers: dict[str, Callable | None] = {}
 
     def handler(self, node_type: str) -> Callable | None:
-        """The method for nodes of ``node_type``, or None."""
+        """The function of the part's class for nodes of ``node_type``,
+        called with the part first, or None. Not a bound method: one kept
+        on the part would make a cycle of every part, and through ``ix``
+        keep the interpreter's sources until the cyclic collector runs."""
         try:
             return self._handlers[node_type]
         except KeyError:
-            got = self._handlers[node_type] = getattr(self, node_type.upper(), None)
+            got = self._handlers[node_type] = getattr(type(self), node_type.upper(), None)
             return got

@@ -19,7 +19,7 @@ class Statements(Part):
     def __call__(self, frame: Frame, node: Syn, depth: int) -> None:
         handler = self.handler(node.type)
         if handler is not None:
-            handler(frame, node, depth)
+            handler(self, frame, node, depth)
 
     def block(self, frame: Frame, node: Syn, depth: int) -> None:
         for child in node.named_children:
