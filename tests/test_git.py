@@ -148,6 +148,30 @@ def test_linear_series_parses_each_tree_once(capsys, series, monkeypatch):
     assert calls[1:] and all(calls[1:])
 
 
+def test_a_blob_the_image_before_held_is_not_read_from_git_again(capsys, series, monkeypatch):
+    # in a series the next commit's image differs from the last in a file
+    # or two: only those blobs are asked of git cat-file
+    from analyzer.gitmode.repo import Repo
+
+    asked: list[list[str]] = []
+    real = Repo.git
+
+    def git_(self, *args, data=None):
+        if args[:1] == ("cat-file",):
+            asked.append(data.decode().split())
+        return real(self, *args, data=data)
+
+    monkeypatch.setattr(Repo, "git", git_)
+    status, patches = judged(capsys, series, "side..main")
+    assert status == 1 and [p["status"] for p in patches].count("analyzed") == 2
+    first, *later = asked
+    assert len(first) > 3  # the first image: every MMU file
+    # then only what the nxe commit and its revert changed, mmu.c's blob
+    assert later and all(len(shas) == 1 for shas in later)
+    changed = git(series, "rev-parse", "HEAD~3:arch/x86/kvm/mmu.c").stdout.strip()
+    assert [changed] in later
+
+
 def test_no_role_code_means_no_parsing(capsys, series, monkeypatch):
     import analyzer.analysis
 

@@ -27,6 +27,9 @@ class Repo:
     """A git repository, driven through the ``git`` command."""
 
     def __init__(self, where: Path) -> None:
+        # (path, blob id) -> text, of the image read last (``trees.read_blobs``):
+        # in a series, the next commit's image differs from it in a file or two
+        self.texts: dict[tuple[str, str], str] = {}
         self.where = where
         top = self._try("rev-parse", "--show-toplevel")
         self.bare = False

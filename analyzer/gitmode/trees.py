@@ -106,20 +106,29 @@ def index_entries(repo: Repo) -> Entries:
 
 
 def read_blobs(repo: Repo, entries: Entries) -> dict[str, str]:
-    """path -> text, through one ``git cat-file --batch``."""
+    """path -> text, through one ``git cat-file --batch`` for the blobs the
+    image read before this one did not hold (none: no git at all)."""
     if not entries:
         return {}
-    out = repo.git("cat-file", "--batch", data="".join(f"{sha}\n" for _, sha in entries).encode())
-    texts, pos = {}, 0
-    for path, sha in entries:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        if len(header) != 3:
-            raise UserError(f"{path}: git object {sha} missing; is the repository complete?")
-        size = int(header[2])
-        data = out[end + 1:end + 1 + size]
-        pos = end + 1 + size + 1
-        texts[path] = source_text(data, path)
+    known = repo.texts
+    missing = [(path, sha) for path, sha in entries if (path, sha) not in known]
+    read = {}
+    if missing:
+        out = repo.git("cat-file", "--batch", data="".join(f"{sha}\n" for _, sha in missing).encode())
+        pos = 0
+        for path, sha in missing:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            if len(header) != 3:
+                raise UserError(f"{path}: git object {sha} missing; is the repository complete?")
+            size = int(header[2])
+            data = out[end + 1:end + 1 + size]
+            pos = end + 1 + size + 1
+            read[path, sha] = source_text(data, path)
+    texts = {path: known[path, sha] if (path, sha) in known else read[path, sha]
+             for path, sha in entries}
+    # this image's texts only: the one after it is read against them
+    repo.texts = {(path, sha): texts[path] for path, sha in entries}
     return texts
 
 
