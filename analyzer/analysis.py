@@ -186,8 +186,26 @@ def _page_context(image: Image, facts: Facts, model: RoleModel) -> FlowContext:
 
 
 def _parse(path: str, text: str, old: str | None = None) -> ParsedFile:
-    """Parse, with the neutralized text of ``_neutral``."""
-    return parse_c(path, text, neutral=_neutral(text, old))
+    """Parse, with the neutralized text of ``_neutral``; a file edited from
+    ``old`` (a patch's, a commit's) from the tree of ``old`` when this run
+    parsed it last (``_EDITED``: git mode edits one file commit after commit)."""
+    before = None
+    if old is not None:
+        last = _EDITED.get(path)
+        if last is not None and last.text == old:
+            before = last
+    pf = parse_c(path, text, neutral=_neutral(text, old), before=before)
+    if old is not None:
+        _EDITED.pop(path, None)
+        if len(_EDITED) >= _EDITED_KEPT:
+            del _EDITED[next(iter(_EDITED))]  # the oldest
+        _EDITED[path] = pf.fresh()  # its tree, not the node objects walks make on it
+    return pf
+
+
+# the files this run parsed after an edit, last first: path -> parse
+_EDITED: dict[str, ParsedFile] = {}
+_EDITED_KEPT = 4
 
 
 # without the cache, the texts neutralized in this run -> their neutralized

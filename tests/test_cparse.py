@@ -263,3 +263,62 @@ def test_a_context_file_is_read_by_layout_once_per_text():
     assert kvmtext.text_file("x86.c", text + "\n", ("mmu_role",)) is not first
     (fn,) = kvmtext.functions("x86.c", text, ("mmu_role",))
     assert fn.name == "f" and fn.reads == {"efer"}
+
+
+def _shape(tree) -> list[tuple]:
+    out, stack = [], [tree.root_node]
+    while stack:
+        n = stack.pop()
+        out.append((n.type, n.start_byte, n.end_byte, n.is_missing))
+        stack.extend(n.children)
+    return out
+
+
+@pytest.mark.parametrize("edit", [
+    ("\treturn a;", "\tint b = a * 2;\n\treturn b;"),  # lines added in a body
+    ("int g(void)\n{\n\treturn 1;\n}\n", ""),  # a definition removed
+    ("f(int a)", "f(int a, int c)"),  # a declarator widened
+    ("/* one */", "/* one, now longer */"),  # only a comment
+])
+def test_an_edited_file_parsed_from_its_old_tree_is_the_tree_of_a_fresh_parse(edit):
+    from analyzer.cparse.parser import reparse
+    from analyzer.encoding import encode
+
+    old = "int f(int a)\n{\n\treturn a; /* one */\n}\n\nint g(void)\n{\n\treturn 1;\n}\n"
+    new = old.replace(*edit)
+    assert new != old
+    before = parse_c("f.c", old)
+    tree = reparse(before, encode(new))
+    assert tree is not None and _shape(tree) == _shape(parse_c("f.c", new, raw=True).tree)
+    assert str(tree.root_node) == str(parse_c("f.c", new, raw=True).root)
+    assert _shape(before.tree) == _shape(parse_c("f.c", old).tree)  # the old tree is left as it was
+
+
+def test_a_tree_with_an_error_on_either_side_is_parsed_afresh():
+    from analyzer.cparse.parser import reparse
+    from analyzer.encoding import encode
+
+    good, bad = "int f(void)\n{\n\treturn 0;\n}\n", "int f(void)\n{\n\treturn 0 +;\n}\n"
+    assert reparse(parse_c("f.c", good), encode(bad)) is None
+    assert reparse(parse_c("f.c", bad), encode(good)) is None
+
+
+def test_a_file_edited_again_is_parsed_from_the_tree_of_its_last_edit(monkeypatch):
+    # git mode: commit after commit edits mmu.c, each from the text before it
+    import analyzer.analysis as analysis
+    import analyzer.cparse.parser as parser
+
+    monkeypatch.setattr(analysis, "_EDITED", {})
+    used = []
+    real = parser.reparse
+    monkeypatch.setattr(parser, "reparse", lambda before, source: used.append(before.text) or real(before, source))
+    one = "int f(int a)\n{\n\treturn a;\n}\n"
+    two, three = one.replace("a;", "a + 1;"), one.replace("a;", "a + 2;")
+    analysis._parse("mmu.c", one)
+    analysis._parse("mmu.c", two, one)  # the first edit: no tree of one kept
+    assert used == []
+    got = analysis._parse("mmu.c", three, two)
+    assert used == [two]
+    assert _shape(got.tree) == _shape(parse_c("mmu.c", three).tree)
+    analysis._parse("mmu.c", one, "int h;\n")  # not the text edited last: parsed afresh
+    assert used == [two]

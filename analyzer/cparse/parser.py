@@ -67,16 +67,59 @@ class ParsedFile:
         return len(prefix.decode("utf-8", errors="replace")) + 1
 
 
-def parse_c(path: str, text: str, *, raw: bool = False, neutral: str | None = None) -> ParsedFile:
+def parse_c(path: str, text: str, *, raw: bool = False, neutral: str | None = None,
+            before: ParsedFile | None = None) -> ParsedFile:
     """Neutralize ``text`` and parse it as C. ``raw=True`` skips
     neutralization (for comparing against the grammar's bare view);
-    ``neutral`` passes the neutralized text when it is already known."""
+    ``neutral`` passes the neutralized text when it is already known;
+    ``before``: the same file parsed before an edit, whose tree tree-sitter
+    parses the edited source from, reusing what the edit left as it was
+    (``reparse``)."""
     if neutral is None:
         neutral = text if raw else neutralize(text)
     source = encode(neutral)
-    tree = _parser().parse(source)
+    tree = reparse(before, source) if before is not None else None
+    if tree is None:
+        tree = _parser().parse(source)
     return ParsedFile(path=path, text=text, source=source, tree=tree, root=tree.root_node,
                       oversized=[] if raw else oversized(text))
+
+
+def reparse(before: ParsedFile, source: bytes) -> Tree | None:
+    """``source`` parsed from ``before``'s tree, edited where the two
+    sources differ (one span, from their common head to their common
+    tail). None, for a fresh parse, when either tree has an error: what
+    tree-sitter recovers from may differ between the two ways of parsing,
+    a correct tree may not."""
+    old = before.source
+    if before.root.has_error:
+        return None
+    head = _common_head(old, source)
+    tail = _common_head(old[head:][::-1], source[head:][::-1])
+    tree = before.tree.copy()
+    tree.edit(head, len(old) - tail, len(source) - tail,
+              _point(old, head), _point(old, len(old) - tail), _point(source, len(source) - tail))
+    got = _parser().parse(source, tree)
+    return None if got.root_node.has_error else got
+
+
+def _common_head(a: bytes, b: bytes) -> int:
+    """The length of the longest common prefix of ``a`` and ``b``."""
+    n = min(len(a), len(b))
+    lo, hi = 0, n  # a[:lo] == b[:lo]; the prefix is no longer than hi
+    while lo < hi:  # halving: comparing slices runs at memcmp speed
+        mid = (lo + hi + 1) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _point(source: bytes, offset: int) -> tuple[int, int]:
+    """tree-sitter's (row, byte column) of a byte offset."""
+    row = source.count(b"\n", 0, offset)
+    return row, offset - (source.rfind(b"\n", 0, offset) + 1)
 
 
 @lru_cache(maxsize=128)
