@@ -12,7 +12,7 @@ from analyzer.cparse import ParsedFile, code_of, error_counts, left_out, parse_c
 from analyzer.encoding import encode
 from analyzer.facts import Facts, collect
 from analyzer.findings import Finding, NotAnalyzed, merge_findings
-from analyzer.incremental import SiteReuse, collect_incremental, line_moves, union_defs
+from analyzer.incremental import SiteReuse, collect_incremental, line_moves, same_facts, union_defs
 from analyzer.resolve import BEYOND_LIMITS, MAX_RESOLVE_DEPTH, Resolver, tested_fields
 from analyzer.roles import RoleModel, default_model, model_from_parsed
 from analyzer.sources import Image
@@ -346,7 +346,8 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
         return None  # a condition tests another field of a context role: every load of it changes
     reuse = SiteReuse(base.facts, base.by_site, facts, set(changed), {**context_moves, **moves},
                       pages_changed=not all(flows[p].same_flow(base.page_flows.get(p)) for p in changed),
-                      context_changed=context_changed)
+                      context_changed=context_changed,
+                      facts_alike=same_facts(base.facts, facts, set(changed), moves))
     unparsed = dict(base.left_out)
     unparsed.update((pf.path, left_out(pf)) for pf in parsed)
     return _finish(image, base.model, facts, parse_errors, changed, reuse, pages=(flows, context),

@@ -12,6 +12,7 @@ import difflib
 import re
 from dataclasses import replace
 
+from analyzer.checks import ROLE_MISMATCH
 from analyzer.cparse import ParsedFile
 from analyzer.facts.collection import canonical_order, declare, execute
 from analyzer.facts.records import CallSite, Compare, Exit, Facts, FuncInfo, Phi, Store
@@ -20,6 +21,7 @@ from analyzer.nodes import node_of
 from analyzer.resolve.deps import CONTEXT
 from analyzer.terms import (
     And,
+    CompareCond,
     Const,
     Eq,
     Ite,
@@ -27,7 +29,9 @@ from analyzer.terms import (
     Named,
     Not,
     Opaque,
+    OpaqueCond,
     Or,
+    Origin,
     Ref,
     Scalar,
     Step,
@@ -295,6 +299,147 @@ def _reuse_moved(facts: Facts, was: FuncInfo, items: list, mover: LineMover) -> 
         _enter(facts, item)
 
 
+# ---- facts alike but for their lines -------------------------------------------
+
+
+class _Unalike(Exception):
+    """Something in facts the comparison does not know: take them as changed."""
+
+
+def same_facts(base: Facts, facts: Facts, paths: set[str], moves: Moves) -> set[str]:
+    """The functions of the changed files whose text changed but whose
+    facts did not: equal term for term and record for record, whatever
+    their ids, with every step on the line its old one moved to, or on a
+    line the edit changed (a finding that holds such a step is made again:
+    ``LineMover`` refuses it). A statement swapped with an independent
+    one, ``true`` written ``1``: what role-mismatch resolves is as it was."""
+    old_items, new_items = _items_by_func(base, paths), _items_by_func(facts, paths)
+    out = set()
+    for name, now in facts.functions.items():
+        was = base.functions.get(name)
+        if (now.file not in paths or was is None or was.digest == now.digest
+                or was.file != now.file or was.not_analyzed or now.not_analyzed):
+            continue
+        try:
+            old_shape, old_lines = _shape(was, old_items.get(name, []))
+            new_shape, new_lines = _shape(now, new_items.get(name, []))
+        except _Unalike:
+            continue
+        table = moves.get(now.file, {})
+        if old_shape == new_shape and len(old_lines) == len(new_lines) and all(
+                _moved_to(old, new, table, now.file) for old, new in zip(old_lines, new_lines, strict=True)):
+            out.add(name)
+    return out
+
+
+def _moved_to(old: tuple, new: tuple, table: dict[int, int], file: str) -> bool:
+    """Whether a step (file, line, column, text) is where the edit moved it:
+    on the line its old line moved to, as it was; or its old line is one the
+    edit changed (a finding that holds it is made again, so what it says
+    there may differ)."""
+    if old[0] != file or not old[1]:
+        return old == new
+    moved = table.get(old[1])
+    return moved is None or (moved == new[1] and old[2:] == new[2:])
+
+
+def _items_by_func(facts: Facts, paths: set[str]) -> dict[str, list]:
+    files = {n for n, info in facts.functions.items() if info.file in paths}
+    out: dict[str, list] = {}
+    for items in (facts.calls, facts.stores, facts.compares, facts.phis.values(), facts.exits):
+        for item in items:
+            owner = item.caller if isinstance(item, CallSite) else item.func
+            if owner in files:
+                out.setdefault(owner, []).append(item)
+    return out
+
+
+def _shape(info: FuncInfo, items: list) -> tuple[tuple, list[tuple]]:
+    """A function's facts without their ids (each the rank of the id among
+    the function's) and where their steps are (listed apart, in the order
+    met: (file, line, column, text))."""
+    ranks = {item.id: k for k, item in enumerate(sorted(items, key=lambda i: i.id))}
+    lines: list[tuple] = []
+    memo: dict[int, object] = {}
+
+    def step(st: Step) -> tuple:
+        lines.append((st.file, st.line, st.col, st.text))
+        return (st.file, st.function, st.kind)
+
+    def origin(o: Origin) -> tuple:
+        if o.kind in ("call", "phi") and o.site in ranks:
+            return (o.kind, o.name if o.kind == "call" else "", o.func, ranks[o.site], o.sub, o.via)
+        return (o.kind, o.name, o.func, o.site, o.sub, o.via)
+
+    def term(t):
+        got = memo.get(id(t))
+        if got is None:
+            got = memo[id(t)] = _term_shape(t, term, step, origin, ranks)
+        return got
+
+    records = []
+    for item in sorted(items, key=lambda i: i.id):
+        if isinstance(item, CallSite):
+            records.append(("call", item.caller, item.callee, tuple(map(term, item.args)),
+                            step(item.step), term(item.cond)))
+        elif isinstance(item, Store):
+            records.append(("store", item.func, item.slot, term(item.value), item.path,
+                            step(item.step), term(item.cond), term(item.part)))
+        elif isinstance(item, Compare):
+            records.append(("compare", item.func, term(item.left), term(item.right),
+                            tuple(item.fields) if item.fields is not None else None,
+                            step(item.step), item.left_text, item.right_text, term(item.cond)))
+        elif isinstance(item, Phi):
+            records.append(("phi", item.func, tuple((term(c), term(v)) for c, v in item.alternatives),
+                            step(item.step)))
+        elif isinstance(item, Exit):
+            records.append(("exit", item.func, term(item.cond), item.text,
+                            ranks.get(item.call, item.call), step(item.step)))
+        else:
+            raise _Unalike
+    returns = tuple((term(c), term(v), step(st)) for c, v, st in info.returns)
+    lines += [(info.file, info.line, 0, ""), (info.file, info.end_line, 0, "")]
+    head = (info.returns_role, tuple((p.name, p.index, p.role_type) for p in info.params),
+            info.defines_fields, info.role_flow)
+    return (head, returns, tuple(records)), lines
+
+
+def _term_shape(t, term, step, origin, ranks) -> object:
+    if t is None or isinstance(t, str | int | bool):
+        return t
+    if isinstance(t, Value):
+        return ("value", t.type, tuple((p, term(x)) for p, x in t.fields.items()), t.fresh)
+    if isinstance(t, Const):
+        return ("const", t.value, step(t.step))
+    if isinstance(t, Named):
+        return ("named", t.name, step(t.step))
+    if isinstance(t, Opaque):
+        return ("opaque", t.text, step(t.step))
+    if isinstance(t, Unknown):
+        return ("unknown", t.why, step(t.step))
+    if isinstance(t, Scalar):
+        return ("scalar", t.func, t.name, step(t.step))
+    if isinstance(t, Ref):
+        return ("ref", origin(t.origin), t.path, step(t.step))
+    if isinstance(t, Ite):
+        return ("ite", term(t.cond), term(t.then), term(t.other), step(t.step))
+    if isinstance(t, Truthy):
+        return ("truthy", term(t.term), t.path)
+    if isinstance(t, Not):
+        return ("not", term(t.cond))
+    if isinstance(t, And | Or):
+        return (type(t).__name__, tuple(map(term, t.parts)))
+    if isinstance(t, Eq):
+        return ("eq", term(t.left), term(t.right))
+    if isinstance(t, CompareCond):
+        return ("compare-cond", t.text, ranks.get(t.site, t.site), t.equal)
+    if isinstance(t, OpaqueCond):
+        return ("opaque-cond", t.text)
+    if isinstance(t, Mask):
+        return ("mask", term(t.value), t.inverted)
+    raise _Unalike
+
+
 # ---- findings --------------------------------------------------------------
 
 
@@ -305,32 +450,46 @@ class SiteReuse:
     its findings and the facts they were resolved from."""
 
     def __init__(self, base_facts: Facts, by_site: dict, facts: Facts, paths: set[str],
-                 moves: Moves, pages_changed: bool = False, context_changed: bool = False) -> None:
+                 moves: Moves, pages_changed: bool = False, context_changed: bool = False,
+                 facts_alike: set[str] | frozenset[str] = frozenset()) -> None:
         old = {n: i for n, i in base_facts.functions.items() if i.file in paths}
         new = {n: i for n, i in facts.functions.items() if i.file in paths}
         changed = {n for n in old.keys() | new.keys()
                    if getattr(old.get(n), "digest", None) != getattr(new.get(n), "digest", None)}
-        callees = {c.callee for c in base_facts.calls if c.caller in changed}
-        callees |= {c.callee for c in facts.calls if c.caller in changed}
-        slots = {s.slot for s in base_facts.stores if s.func in changed}
-        slots |= {s.slot for s in facts.stores if s.func in changed}
-        self.dirty = ({("fn", n) for n in changed} | {("callers", n) for n in callees}
-                      | {("slot", n) for n in slots})
-        if pages_changed:  # a load may meet other stores now
-            self.dirty |= {("slot", s.slot) for s in facts.stores}
-        if context_changed:
-            self.dirty.add(CONTEXT)
+        self.dirty = _dirty(base_facts, facts, changed, pages_changed, context_changed)
+        # role-mismatch reads facts only, never code (role-incomplete
+        # interprets code, role-unchecked-reuse reads it): for its sites a
+        # function whose facts an edit left alike (``same_facts``) is as it was
+        self.dirty_facts = (_dirty(base_facts, facts, changed - facts_alike, pages_changed,
+                                   context_changed) if facts_alike & changed else self.dirty)
         self.by_site = by_site
         self.mover = LineMover(moves)
 
     def findings_for(self, key) -> tuple[list[Finding], frozenset] | None:
         found = self.by_site.get(key)
-        if found is None or found[1] & self.dirty:
+        dirty = self.dirty_facts if key[0] == ROLE_MISMATCH else self.dirty
+        if found is None or found[1] & dirty:
             return None
         try:
             return ([self.mover.finding(f) for f in found[0]], found[1])
         except Unmoved:  # a line of the trace is one the edit changed
             return None
+
+
+def _dirty(base_facts: Facts, facts: Facts, changed: set[str], pages_changed: bool,
+           context_changed: bool) -> set:
+    """The dependencies an edit changed, when it changed the functions ``changed``."""
+    callees = {c.callee for c in base_facts.calls if c.caller in changed}
+    callees |= {c.callee for c in facts.calls if c.caller in changed}
+    slots = {s.slot for s in base_facts.stores if s.func in changed}
+    slots |= {s.slot for s in facts.stores if s.func in changed}
+    dirty = ({("fn", n) for n in changed} | {("callers", n) for n in callees}
+             | {("slot", n) for n in slots})
+    if pages_changed:  # a load may meet other stores now
+        dirty |= {("slot", s.slot) for s in facts.stores}
+    if context_changed:
+        dirty.add(CONTEXT)
+    return dirty
 
 
 _UNION_DEF = re.compile(r"union\s+\w+\s*\{")  # a literal head searches fast

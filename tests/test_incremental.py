@@ -132,15 +132,17 @@ def test_what_keeps_every_line_is_reused_as_it_is_and_what_moves_is_copied():
 
 
 def test_an_edit_that_moves_no_pointer_reruns_only_the_sites_that_read_it():
-    # tdp_mmu_init_sp stores into sp->role; an edit of another of its lines
-    # leaves the page flow as it was: a site is judged again only when it
-    # read that function or the slot it stores, the others keep their findings
+    # tdp_mmu_init_sp stores into sp->role; an edit of what it stores moves
+    # no pointer and leaves the page flow as it was: a site is judged again
+    # only when it read that function or the slot it stores, the others
+    # keep their findings
     before_image = tree_image(FIXTURES / "modern" / "tree")
     path = "arch/x86/kvm/mmu/tdp_mmu.c"
     text = before_image.files[path]
-    assert "sp->gfn = gfn;" in text
-    after_image = patched_image(before_image, {path: text.replace("sp->gfn = gfn;", "sp->gfn = gfn + 0;")},
-                                lambda p: None)
+    assert "\tsp->role = role;" in text
+    after_image = patched_image(
+        before_image, {path: text.replace("\tsp->role = role;", "\trole.ad_disabled = 0;\n\tsp->role = role;")},
+        lambda p: None)
     before = analyze(before_image)
     again = analyze(after_image, base=before, base_image=before_image)
     read_it = {key for key, (_f, deps) in before.by_site.items()
@@ -276,3 +278,64 @@ def test_what_an_analysis_parsed_is_freed_when_it_ends_without_the_cyclic_collec
     if tree == "incomplete-modern":
         assert any(key[0] == "role-incomplete" for key in after.by_site)
     assert alive == []
+
+
+MMU_C = "arch/x86/kvm/mmu/mmu.c"
+SWAPPED = ("\trole.smm = cpu_role.base.smm;\n\trole.guest_mode = cpu_role.base.guest_mode;\n",
+           "\trole.guest_mode = cpu_role.base.guest_mode;\n\trole.smm = cpu_role.base.smm;\n")
+
+
+@pytest.mark.parametrize("edit, alike", [
+    (SWAPPED, True),  # two independent fields set in the other order
+    (("\trole.cr0_wp = true;\n", "\trole.cr0_wp = 1;\n"), True),  # the same constant
+    (("\trole.cr0_wp = true;\n", "\trole.cr0_wp = 0;\n"), False),  # another value
+    (("\trole.cr0_wp = true;\n\trole.efer_nx = true;\n", "\trole.efer_nx = true;\n"), False),
+])
+def test_a_function_whose_facts_an_edit_left_alike_is_not_changed_for_role_mismatch(
+        monkeypatch, edit, alike):
+    import analyzer.incremental as incremental
+
+    name = "kvm_calc_tdp_mmu_root_page_role"
+    before_image = tree_image(FIXTURES / "modern" / "tree")
+    text = before_image.files[MMU_C]
+    assert edit[0] in text
+    after_image = patched_image(before_image, {MMU_C: text.replace(*edit)}, lambda p: None)
+    before = analyze(before_image)
+    reused = []
+    real = incremental.SiteReuse.findings_for
+
+    def findings_for(self, key):
+        got = real(self, key)
+        if got is not None:
+            reused.append(key)
+        return got
+
+    monkeypatch.setattr(incremental.SiteReuse, "findings_for", findings_for)
+    after = analyze(after_image, base=before, base_image=before_image)
+    assert _shape(after) == _shape(analyze(after_image))
+    moves = {MMU_C: line_moves_of(before_image, after_image)}
+    assert incremental.same_facts(before.facts, after.facts, {MMU_C}, moves) == ({name} if alike else set())
+    # the sites that read the function: role-mismatch's keep their findings
+    # when its facts are alike; what reads code (role-incomplete) is judged again
+    reading = {key for key, (_f, deps) in before.by_site.items() if ("fn", name) in deps}
+    mismatch = {key for key in reading if key[0] == "role-mismatch"}
+    assert mismatch and reading - mismatch
+    assert (mismatch & set(reused)) == (mismatch if alike else set())
+    assert not (reading - mismatch) & set(reused)
+
+
+def line_moves_of(before_image, after_image):
+    from analyzer.incremental import line_moves
+
+    return line_moves(before_image.files[MMU_C], after_image.files[MMU_C])
+
+
+def test_statements_swapped_move_no_pointer_when_they_record_the_same_edges():
+    from analyzer.containers.records import FileFlow
+
+    a, b = ("var", "f", "sp"), ("def", "f", "role", "sp->role#1")
+    one = FileFlow(edges=[(a, b), (b, a)], functions={"f:1": FileFlow(edges=[(a, b), (b, a)])})
+    swapped = FileFlow(edges=[(b, a), (a, b)], functions={"f:2": FileFlow(edges=[(b, a), (a, b)])})
+    assert swapped.same_flow(one)
+    other = FileFlow(edges=[(a, b)], functions={"f:2": FileFlow(edges=[(a, b)])})
+    assert not other.same_flow(one)

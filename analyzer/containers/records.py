@@ -34,11 +34,20 @@ class FileFlow:
     def same_flow(self, other: FileFlow | None) -> bool:
         """Whether ``other`` moves pointers as this one does (what the
         functions are keyed by aside: a function edited without changing
-        its flow leaves the page flow as it was)."""
-        return (other is not None and self.edges == other.edges and self.inserts == other.inserts
+        its flow leaves the page flow as it was). Edges and insertions are
+        compared as the sets the solver makes of them: two statements
+        swapped record them in another order, and move no pointer
+        otherwise."""
+        if other is None or len(self.functions) != len(other.functions):
+            return False
+        return self._same_part(other) and all(
+            a._same_part(b) for a, b in zip(self.functions.values(), other.functions.values(),
+                                            strict=True))
+
+    def _same_part(self, other: FileFlow) -> bool:
+        return (set(self.edges) == set(other.edges) and set(self.inserts) == set(other.inserts)
                 and self.pointers == other.pointers and self.params == other.params
-                and self.heads == other.heads
-                and list(self.functions.values()) == list(other.functions.values()))
+                and self.heads == other.heads)
 
 
 @dataclass(frozen=True)
