@@ -49,6 +49,13 @@ def _defines(text: str) -> tuple[tuple[str, str], ...]:
 
 def macro_values(texts: Iterable[str]) -> dict[str, int]:
     """Every object-like macro of the texts whose body evaluates to an integer."""
+    return dict(_macro_values(tuple(texts)))
+
+
+@lru_cache(maxsize=4)
+def _macro_values(texts: tuple[str, ...]) -> dict[str, int]:
+    """``macro_values``, once per list of texts: in git mode most commits
+    leave every header and source as it was (the same strings)."""
     defs = definitions(texts)
     out: dict[str, int] = {}
     for name in defs:

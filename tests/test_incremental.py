@@ -339,3 +339,39 @@ def test_statements_swapped_move_no_pointer_when_they_record_the_same_edges():
     assert swapped.same_flow(one)
     other = FileFlow(edges=[(a, b)], functions={"f:2": FileFlow(edges=[(a, b)])})
     assert not other.same_flow(one)
+
+
+def test_line_moves_keep_the_common_head_and_tail_and_match_the_middle():
+    from analyzer.incremental import line_moves
+
+    old = "".join(f"l{k}\n" for k in range(1, 2001))
+    new = old.replace("l1000\n", "l1000\nadded\n").replace("l1500\n", "")
+    moves = line_moves(old, new)
+    assert moves[999] == 999 and moves[1000] == 1000 and moves[1001] == 1002
+    assert 1500 not in moves and moves[1501] == 1501 and moves[2000] == 2000
+    assert line_moves("a\nb\n", "a\nb\n") == {1: 1, 2: 2}
+    assert line_moves("x\nx\nx\n", "x\nx\n") == {1: 1, 2: 2}
+
+
+def test_the_macros_and_tested_fields_of_an_unchanged_image_are_made_once(monkeypatch):
+    import analyzer.constants as constants
+    from analyzer.resolve import conditions
+
+    texts = ("#define ACC_EXEC_MASK 1\n#define ACC_ALL (ACC_EXEC_MASK | 6)\n",)
+    first = constants.macro_values(texts)
+    assert first == {"ACC_EXEC_MASK": 1, "ACC_ALL": 7}
+    first["ACC_ALL"] = 0  # a caller's copy: the next caller gets the values
+    assert constants.macro_values(list(texts)) == {"ACC_EXEC_MASK": 1, "ACC_ALL": 7}
+
+    before = analyze(tree_image(FIXTURES / "modern" / "tree"))
+    facts = before.facts
+    made = []
+    real = conditions._tested_fields
+    monkeypatch.setattr(conditions, "_TESTED", [])
+    monkeypatch.setattr(conditions, "_tested_fields", lambda f: made.append(f) or real(f))
+    got = conditions.tested_fields(facts)
+    got.clear()  # a caller's copy too
+    assert conditions.tested_fields(facts) == real(facts) and made == [facts]
+    facts.stores.append(facts.stores[0])  # facts that grew are read again
+    conditions.tested_fields(facts)
+    assert made == [facts, facts]
