@@ -124,41 +124,27 @@ class LineMover:
             fields = {p: move(x) for p, x in t.fields.items()}
             if all(fields[p] is x for p, x in t.fields.items()):
                 return t
-            return Value(t.type, fields, t.fresh)
+            return _clone(t, fields=fields)
         if isinstance(t, Const | Named | Opaque | Unknown | Scalar | Ref):
             st = step(t.step)
-            if st is t.step:
-                return t
-            if isinstance(t, Const):
-                return Const(t.value, st)
-            if isinstance(t, Named):
-                return Named(t.name, st)
-            if isinstance(t, Opaque):
-                return Opaque(t.text, st)
-            if isinstance(t, Unknown):
-                return Unknown(t.why, st)
-            if isinstance(t, Scalar):
-                return Scalar(t.func, t.name, st)
-            return Ref(t.origin, t.path, st)
+            return t if st is t.step else _clone(t, step=st)
         if isinstance(t, Ite):
             parts = (move(t.cond), move(t.then), move(t.other), step(t.step))
             if _same(parts, (t.cond, t.then, t.other, t.step)):
                 return t
-            return Ite(*parts)
+            return _clone(t, cond=parts[0], then=parts[1], other=parts[2], step=parts[3])
         if isinstance(t, Truthy):
             inner = move(t.term)
-            return t if inner is t.term else Truthy(inner, t.path)
+            return t if inner is t.term else _clone(t, term=inner)
         if isinstance(t, Not):
             inner = move(t.cond)
-            return t if inner is t.cond else Not(inner)
+            return t if inner is t.cond else _clone(t, cond=inner)
         if isinstance(t, And | Or):
             parts = tuple(move(p) for p in t.parts)
-            if _same(parts, t.parts):
-                return t
-            return And(parts) if isinstance(t, And) else Or(parts)
+            return t if _same(parts, t.parts) else _clone(t, parts=parts)
         if isinstance(t, Eq):
             left, right = move(t.left), move(t.right)
-            return t if left is t.left and right is t.right else Eq(left, right)
+            return t if left is t.left and right is t.right else _clone(t, left=left, right=right)
         return t  # OpaqueCond and anything without a step
 
     def fact(self, item: CallSite | Store | Compare | Phi | Exit) -> CallSite | Store | Compare | Phi | Exit:
@@ -169,37 +155,37 @@ class LineMover:
             st, cond = self.step(item.step), move(item.cond)
             if st is item.step and cond is item.cond and _same(args, item.args):
                 return item
-            return replace(item, args=args, step=st, cond=cond)
+            return _clone(item, args=args, step=st, cond=cond)
         if isinstance(item, Store):
             part = item.part
             if isinstance(part, Mask):
                 moved = move(part.value) if part.value is not None else None
                 if moved is not part.value:
-                    part = Mask(moved, part.inverted)
+                    part = _clone(part, value=moved)
             elif part is not None:
                 part = move(part)
             value = move(item.value) if item.value is not None else None
             st, cond = self.step(item.step), move(item.cond)
             if st is item.step and cond is item.cond and value is item.value and part is item.part:
                 return item
-            return replace(item, value=value, step=st, cond=cond, part=part)
+            return _clone(item, value=value, step=st, cond=cond, part=part)
         if isinstance(item, Compare):
             left, right = move(item.left), move(item.right)
             st, cond = self.step(item.step), move(item.cond)
             if st is item.step and cond is item.cond and left is item.left and right is item.right:
                 return item
-            return replace(item, left=left, right=right, step=st, cond=cond)
+            return _clone(item, left=left, right=right, step=st, cond=cond)
         if isinstance(item, Exit):
             st, cond = self.step(item.step), move(item.cond)
             if st is item.step and cond is item.cond:
                 return item
-            return replace(item, cond=cond, step=st)
+            return _clone(item, cond=cond, step=st)
         alternatives = [(move(c), move(v)) for c, v in item.alternatives]
         st = self.step(item.step)
         if st is item.step and all(a is c and b is v for (a, b), (c, v)
                                    in zip(alternatives, item.alternatives, strict=True)):
             return item
-        return replace(item, alternatives=alternatives, step=st)
+        return _clone(item, alternatives=alternatives, step=st)
 
     def finding(self, f: Finding) -> Finding:
         def node(n):
@@ -214,6 +200,20 @@ class LineMover:
             graph_path=[node(n) for n in f.graph_path],
             suppressed=None,
         )
+
+
+_new_object = object.__new__
+
+
+def _clone(obj, **changes):
+    """A copy of a record or term with ``changes``, made without its
+    ``__init__``: a frozen dataclass's sets each field through
+    ``object.__setattr__``, the hot spot of moving a file's facts."""
+    made = _new_object(type(obj))
+    state = made.__dict__
+    state.update(obj.__dict__)
+    state.update(changes)
+    return made
 
 
 def _same(made, was) -> bool:

@@ -118,29 +118,47 @@ def functions(pf: ParsedFile) -> list[FunctionDef]:
     out: list[FunctionDef] = []
     for fn in _function_nodes(pf.root):
         body = fn.child_by_field_name("body")
-        fdecl, stars = _function_declarator(fn.child_by_field_name("declarator"))
-        if body is None or fdecl is None:
+        if body is None:
             continue
-        name_node = fdecl.child_by_field_name("declarator")
-        plist = fdecl.child_by_field_name("parameters")
-        params: list[tuple[str, str]] = []
-        if plist is not None:
-            params = [p for c in plist.named_children if (p := _param(pf, c)) is not None]
-        if params == [("void", "")]:
-            params = []
-        out.append(
-            FunctionDef(
-                name=_squash(pf.text_of(name_node)) if name_node is not None else "",
-                node=fn,
-                body=body,
-                start_line=fn.start_point.row + 1,
-                end_line=fn.end_point.row + 1,
-                return_type_text=_return_type(pf, fn, stars),
-                params=params,
-            )
-        )
+        # what a signature says is a function of its text and of what was
+        # parsed of it: read once per text (git mode reads every commit's)
+        key = (pf._raw[fn.start_byte:body.start_byte], pf.source[fn.start_byte:body.start_byte])
+        sig = _SIGNATURES.get(key)
+        if sig is None:
+            sig = _signature(pf, fn)
+            if len(_SIGNATURES) >= _SIGNATURES_KEPT:
+                _SIGNATURES.clear()
+            _SIGNATURES[key] = sig
+        if sig is _NO_FUNCTION:
+            continue
+        name, return_type, params = sig
+        out.append(FunctionDef(name=name, node=fn, body=body, start_line=fn.start_point.row + 1,
+                               end_line=fn.end_point.row + 1, return_type_text=return_type,
+                               params=list(params)))
     pf.__dict__["_functions"] = out
     return out
+
+
+_SIGNATURES: dict[tuple[bytes, bytes], tuple] = {}  # (text, source) of a head -> what it declares
+_SIGNATURES_KEPT = 8192
+_NO_FUNCTION = ()
+
+
+def _signature(pf: ParsedFile, fn: Node) -> tuple:
+    """(name, return type text, parameters) a definition's head declares;
+    ``_NO_FUNCTION`` when it declares no function."""
+    fdecl, stars = _function_declarator(fn.child_by_field_name("declarator"))
+    if fdecl is None:
+        return _NO_FUNCTION
+    name_node = fdecl.child_by_field_name("declarator")
+    plist = fdecl.child_by_field_name("parameters")
+    params: list[tuple[str, str]] = []
+    if plist is not None:
+        params = [p for c in plist.named_children if (p := _param(pf, c)) is not None]
+    if params == [("void", "")]:
+        params = []
+    name = _squash(pf.text_of(name_node)) if name_node is not None else ""
+    return (name, _return_type(pf, fn, stars), tuple(params))
 
 
 def error_counts(pf: ParsedFile) -> dict[str, int]:

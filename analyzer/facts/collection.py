@@ -107,11 +107,11 @@ def declare(parsed: list[ParsedFile], facts: Facts) -> list[tuple[ParsedFile, Fu
 def _collect_globals(pf: ParsedFile, facts: Facts) -> None:
     """Role constants at file scope, e.g. a mask of base role bits."""
     for node in pf.root.named_children:
-        if node.type != "declaration" or beyond_limits(pf, node):
-            continue  # too deep to execute: cparse.left_out reports it
-        rt = role_type_of(pf.text_of(node.child_by_field_name("type")), facts.model)
-        if rt is None:
+        if node.type != "declaration":
             continue
+        rt = role_type_of(pf.text_of(node.child_by_field_name("type")), facts.model)
+        if rt is None or beyond_limits(pf, node):
+            continue  # no role; or too deep to execute: cparse.left_out reports it
         for decl in node.children_by_field_name("declarator"):
             if decl.type != "init_declarator":
                 continue
