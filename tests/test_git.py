@@ -172,6 +172,29 @@ def test_a_blob_the_image_before_held_is_not_read_from_git_again(capsys, series,
     assert [changed] in later
 
 
+def test_what_each_commit_changed_is_read_with_one_git_process(capsys, series, monkeypatch):
+    import analyzer.gitmode.judge as judge
+    from analyzer.gitmode.repo import Repo
+
+    git(series, "commit", "-q", "--allow-empty", "-m", "nothing changed")  # an empty diff too
+    with monkeypatch.context() as one_by_one:
+        one_by_one.setattr(judge, "prefetch_changes", lambda repo, commits: None)
+        alone = judged(capsys, series, "side..main")  # a diff-tree for each commit
+    runs: list[tuple[str, ...]] = []
+    real = Repo._run
+
+    def run_(args, cwd, data=None):
+        runs.append(tuple(args))
+        return real(args, cwd, data)
+
+    monkeypatch.setattr(Repo, "_run", staticmethod(run_))
+    assert judged(capsys, series, "side..main") == alone
+    diffs = [a for a in runs if a[0] == "diff-tree"]
+    assert len(diffs) == 1 and "--stdin" in diffs[0]
+    patches = alone[1]
+    assert patches[-1]["subject"].endswith("nothing changed") and patches[-1]["files"] == []
+
+
 def test_no_role_code_means_no_parsing(capsys, series, monkeypatch):
     import analyzer.analysis
 

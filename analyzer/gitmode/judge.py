@@ -17,6 +17,7 @@ from analyzer.gitmode.trees import (
     commit_changes,
     image_of,
     index_entries,
+    prefetch_changes,
     staged_changes,
     tree_entries,
 )
@@ -83,6 +84,7 @@ def _judge(res: PatchResult, analyses: Analyses, touched: list[str],
 def judge_commits(repo: Repo, commits: list[Commit], analyses: Analyses | None = None) -> CheckReport:
     analyses = analyses or Analyses(repo)
     results = []
+    prefetch_changes(repo, commits)
     for c in commits:
         restore_parents(repo, c)
         res = PatchResult(subject=c.title, status="analyzed")

@@ -30,6 +30,9 @@ class Repo:
         # (path, blob id) -> text, of the image read last (``trees.read_blobs``):
         # in a series, the next commit's image differs from it in a file or two
         self.texts: dict[tuple[str, str], str] = {}
+        # (commit id, parent id) -> what the commit changed, read ahead for a
+        # whole range (``trees.prefetch_changes``)
+        self.changes: dict[tuple[str, str], list[list[str]]] = {}
         self.where = where
         top = self._try("rev-parse", "--show-toplevel")
         self.bare = False

@@ -50,10 +50,41 @@ def _changes(rows: list[list[str]]) -> tuple[list[str], list[str]]:
 
 
 def commit_changes(repo: Repo, commit: Commit) -> tuple[list[str], list[str]]:
-    base = commit.parents[0] if commit.parents else repo.empty_tree()  # see real_parents
-    out = repo.git("diff-tree", "-r", "-M", "-z", "--name-status", "--no-commit-id",
-                   base, commit.sha)
-    return _changes(name_status(out))
+    rows = repo.changes.pop((commit.sha, commit.parents[0]), None) if commit.parents else None
+    if rows is None:
+        base = commit.parents[0] if commit.parents else repo.empty_tree()  # see real_parents
+        rows = name_status(repo.git("diff-tree", "-r", "-M", "-z", "--name-status", "--no-commit-id",
+                                    base, commit.sha))
+    return _changes(rows)
+
+
+def prefetch_changes(repo: Repo, commits: list[Commit]) -> None:
+    """What each commit with one parent changed, from one ``diff-tree
+    --stdin`` (not one git process a commit), kept for ``commit_changes``.
+    Anything unexpected keeps nothing: each commit then asks on its own."""
+    pairs = [(c.sha, c.parents[0]) for c in commits if len(c.parents) == 1]
+    if len(pairs) < 2:
+        return
+    out = repo._run(("diff-tree", "--stdin", "--always", "-r", "-M", "-z", "--name-status"), repo.top,
+                    "".join(f"{sha} {parent}\n" for sha, parent in pairs).encode())
+    if out.returncode != 0:
+        return
+    tokens = os.fsdecode(out.stdout).split("\0")
+    got: dict[tuple[str, str], list[list[str]]] = {}
+    i = 0
+    for k, pair in enumerate(pairs):
+        if i >= len(tokens) or tokens[i] != pair[0]:
+            return  # not the output this reading expects
+        i += 1
+        after = pairs[k + 1][0] if k + 1 < len(pairs) else None
+        rows = []
+        while i < len(tokens) and tokens[i] and tokens[i] != after:
+            status = tokens[i]
+            n = 2 if status[:1] in ("R", "C") else 1
+            rows.append([status, *tokens[i + 1:i + 1 + n]])
+            i += 1 + n
+        got[pair] = rows
+    repo.changes.update(got)
 
 
 def staged_changes(repo: Repo, head: str | None) -> tuple[list[str], list[str]]:
