@@ -260,11 +260,20 @@ def collect_incremental(changed: list[ParsedFile], base: Facts, moves: Moves | N
         return None
     keep = {name for name, info in facts.functions.items() if info.file not in paths}
     moved = {}
+    first = {path: _first_moved(table) for path, table in moves.items()}
+    in_place = set()
     for _pf, fd in defs:
         was, now = base.functions[fd.name], facts.functions[fd.name]
         if was.digest == now.digest and was.file in moves and not was.not_analyzed:
-            # only the steps of the function's own file move
-            moved[fd.name] = LineMover({was.file: moves[was.file]})
+            if 0 < was.line <= was.end_line < first[was.file]:
+                # above the first line the edit moved: every step of it (all
+                # in its definition) is where it was, its facts are its facts
+                in_place.add(fd.name)
+                now.returns, now.defines_fields, now.role_flow = \
+                    was.returns, was.defines_fields, was.role_flow
+            else:  # only the steps of the function's own file move
+                moved[fd.name] = LineMover({was.file: moves[was.file]})
+    keep |= in_place
     by_func: dict[str, list] = {}
     for items in (base.calls, base.stores, base.compares, base.phis.values(), base.exits):
         for item in items:
@@ -274,6 +283,8 @@ def collect_incremental(changed: list[ParsedFile], base: Facts, moves: Moves | N
             elif owner in moved:
                 by_func.setdefault(owner, []).append(item)
     for pf, fd in defs:
+        if fd.name in in_place:
+            continue
         mover = moved.get(fd.name)
         if mover is not None:
             try:
@@ -284,6 +295,14 @@ def collect_incremental(changed: list[ParsedFile], base: Facts, moves: Moves | N
         execute(pf, fd, facts)
     canonical_order(facts)
     return facts
+
+
+def _first_moved(table: dict[int, int]) -> int:
+    """The first old line an edit did not keep in place (moved or changed)."""
+    k = 1
+    while table.get(k) == k:
+        k += 1
+    return k
 
 
 def _enter(facts: Facts, item: CallSite | Store | Compare | Phi | Exit) -> None:

@@ -375,3 +375,49 @@ def test_the_macros_and_tested_fields_of_an_unchanged_image_are_made_once(monkey
     facts.stores.append(facts.stores[0])  # facts that grew are read again
     conditions.tested_fields(facts)
     assert made == [facts, facts]
+
+
+@pytest.mark.parametrize("tree", ["legacy", "modern", "incomplete-legacy", "incomplete-modern"])
+def test_every_step_of_a_functions_facts_lies_in_its_definition(tree):
+    # what lets an analysis after an edit take the facts of a function above
+    # the edit's first moved line as they are, without walking them
+    from analyzer.incremental import _items_by_func, _shape, _Unalike
+
+    facts = analyze(tree_image(FIXTURES / tree / "tree")).facts
+    items = _items_by_func(facts, {info.file for info in facts.functions.values()})
+    checked = 0
+    for name, info in facts.functions.items():
+        try:
+            _facts, steps = _shape(info, items.get(name, []))
+        except _Unalike:
+            continue
+        checked += 1
+        assert all(info.line <= line <= info.end_line for file, line, *_ in steps
+                   if file == info.file and line), name
+    assert checked > 10
+
+
+def test_the_facts_of_a_function_above_an_edit_are_taken_as_they_are(monkeypatch):
+    import analyzer.incremental as incremental
+
+    before_image = tree_image(FIXTURES / "modern" / "tree")
+    text = before_image.files[MMU_C]
+    edit = ("\trole.cr0_wp = true;\n", "\trole.cr0_wp = true;\n\t/* one more line */\n")
+    after_image = patched_image(before_image, {MMU_C: text.replace(*edit)}, lambda p: None)
+    before = analyze(before_image)
+    walked = []
+    real = incremental._reuse_moved
+    monkeypatch.setattr(incremental, "_reuse_moved",
+                        lambda facts, was, items, mover: walked.append(was) or real(facts, was, items, mover))
+    after = analyze(after_image, base=before, base_image=before_image)
+    edited = text[:text.index(edit[0])].count("\n") + 1
+    old_stores = {id(s) for s in before.facts.stores}
+    above = [s for s in after.facts.stores if s.step.file == MMU_C and s.step.line < edited]
+    below = [s for s in after.facts.stores if s.step.file == MMU_C and s.step.line > edited + 1]
+    assert above and below
+    assert all(id(s) in old_stores for s in above)  # the same objects
+    assert not any(id(s) in old_stores for s in below)  # moved down a line: copies
+    # only the functions below the edit were walked to move their steps
+    assert walked and all(was.end_line >= edited for was in walked)
+    assert {s.func for s in above}.isdisjoint(was.name for was in walked)
+    assert _shape(after) == _shape(analyze(after_image))
