@@ -195,6 +195,45 @@ def test_what_each_commit_changed_is_read_with_one_git_process(capsys, series, m
     assert patches[-1]["subject"].endswith("nothing changed") and patches[-1]["files"] == []
 
 
+def test_each_commits_mmu_files_follow_from_its_parents_and_what_it_changed(tmp_path):
+    # read ahead for a range, a commit's files are its parent's with its
+    # changes applied: renames, deletions, additions, a symbolic link (no
+    # source) and files outside the image, as ls-tree lists them
+    from analyzer.gitmode import trees
+    from analyzer.gitmode.commits import list_commits
+    from analyzer.gitmode.repo import Repo
+
+    repo = new_repo(tmp_path / "linux")
+    mmu = repo / "arch/x86/kvm/mmu"
+    mmu.mkdir(exist_ok=True)
+    steps = [
+        lambda: (mmu / "extra.c").write_text("int extra;\n"),
+        lambda: git(repo, "mv", "arch/x86/kvm/mmu/extra.c", "arch/x86/kvm/mmu/renamed.c"),
+        lambda: (mmu / "renamed.c").write_text("int renamed;\n"),
+        lambda: (mmu / "link.c").symlink_to("renamed.c"),
+        lambda: git(repo, "rm", "-q", "arch/x86/kvm/mmu/renamed.c"),
+        lambda: (repo / "README").write_text("not an MMU file\n"),
+    ]
+    for n, step in enumerate(steps):
+        step()
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"step {n}")
+    ahead, alone = Repo(repo), Repo(repo)
+    commits = list_commits(ahead, [f"HEAD~{len(steps)}..HEAD"])
+    trees.prefetch_changes(ahead, commits)
+    assert len(ahead.made) == len(steps)
+    listed = []
+    real = ahead.git
+    ahead.git = lambda *args, data=None: listed.append(args[0]) or real(*args, data=data)
+    for c in commits:
+        for rev in (c.parents[0], c.sha):
+            alone.entries.clear()
+            assert trees.tree_entries(ahead, rev) == trees.tree_entries(alone, rev)
+    assert listed == ["ls-tree"]  # the first parent's; the rest follow from it
+    paths = [p for p, _ in trees.tree_entries(ahead, commits[3].sha)]
+    assert "arch/x86/kvm/mmu/renamed.c" in paths and "arch/x86/kvm/mmu/link.c" not in paths
+
+
 def test_no_role_code_means_no_parsing(capsys, series, monkeypatch):
     import analyzer.analysis
 

@@ -33,6 +33,11 @@ class Repo:
         # (commit id, parent id) -> what the commit changed, read ahead for a
         # whole range (``trees.prefetch_changes``)
         self.changes: dict[tuple[str, str], list[list[str]]] = {}
+        # commit id -> (parent id, (path, new mode, new blob) of what it
+        # changed), read ahead; commit id -> path -> blob of every file that
+        # could be in its image (``trees.tree_entries``)
+        self.made: dict[str, tuple[str, list[tuple[str, str, str]]]] = {}
+        self.entries: dict[str, dict[str, str]] = {}
         self.where = where
         top = self._try("rev-parse", "--show-toplevel")
         self.bare = False

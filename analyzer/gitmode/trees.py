@@ -5,6 +5,7 @@ read from git objects only (``diff-tree``, ``ls-tree``, ``ls-files``,
 from __future__ import annotations
 
 import os
+import re
 
 from analyzer.errors import UserError
 from analyzer.gitmode.repo import Commit, Repo
@@ -60,31 +61,43 @@ def commit_changes(repo: Repo, commit: Commit) -> tuple[list[str], list[str]]:
 
 def prefetch_changes(repo: Repo, commits: list[Commit]) -> None:
     """What each commit with one parent changed, from one ``diff-tree
-    --stdin`` (not one git process a commit), kept for ``commit_changes``.
+    --stdin --raw`` (not one git process a commit): the rows
+    ``commit_changes`` gives, and the blobs each commit's files became, from
+    which ``tree_entries`` makes a commit's MMU files from its parent's.
     Anything unexpected keeps nothing: each commit then asks on its own."""
     pairs = [(c.sha, c.parents[0]) for c in commits if len(c.parents) == 1]
     if len(pairs) < 2:
         return
-    out = repo._run(("diff-tree", "--stdin", "--always", "-r", "-M", "-z", "--name-status"), repo.top,
-                    "".join(f"{sha} {parent}\n" for sha, parent in pairs).encode())
+    out = repo._run(("diff-tree", "--stdin", "--always", "-r", "-M", "-z", "--raw", "--no-abbrev"),
+                    repo.top, "".join(f"{sha} {parent}\n" for sha, parent in pairs).encode())
     if out.returncode != 0:
         return
     tokens = os.fsdecode(out.stdout).split("\0")
     got: dict[tuple[str, str], list[list[str]]] = {}
+    blobs: dict[str, tuple[str, list[tuple[str, str, str]]]] = {}
     i = 0
     for k, pair in enumerate(pairs):
         if i >= len(tokens) or tokens[i] != pair[0]:
             return  # not the output this reading expects
         i += 1
         after = pairs[k + 1][0] if k + 1 < len(pairs) else None
-        rows = []
+        rows, made = [], []
         while i < len(tokens) and tokens[i] and tokens[i] != after:
-            status = tokens[i]
+            meta = tokens[i].split()  # :old_mode new_mode old_blob new_blob status
+            if len(meta) != 5 or not meta[0].startswith(":"):
+                return
+            status = meta[4]
             n = 2 if status[:1] in ("R", "C") else 1
-            rows.append([status, *tokens[i + 1:i + 1 + n]])
+            paths = tokens[i + 1:i + 1 + n]
+            rows.append([status, *paths])
+            if status[:1] == "R":
+                made.append((paths[0], "", ""))  # gone from where it was
+            made.append((paths[-1], meta[1], meta[3]) if status[:1] != "D" else (paths[-1], "", ""))
             i += 1 + n
         got[pair] = rows
+        blobs[pair[0]] = (pair[1], made)
     repo.changes.update(got)
+    repo.made.update(blobs)
 
 
 def staged_changes(repo: Repo, head: str | None) -> tuple[list[str], list[str]]:
@@ -117,9 +130,41 @@ def tree_entries(repo: Repo, rev: str | None) -> Entries:
     """The MMU files of a commit's tree (none for ``None``, the empty tree)."""
     if rev is None:
         return ()
+    got = repo.entries.get(rev)
+    if got is not None:
+        return _select(got)
+    # back along the commits read ahead (``prefetch_changes``) to one whose
+    # files are known; then forward, each commit's changes applied (to every
+    # candidate file: which layout an image takes is chosen from them all)
+    chain, at = [], rev
+    while at not in repo.entries and at in repo.made and len(chain) < len(repo.made):
+        chain.append(at)
+        at = repo.made[at][0]
+    if at in repo.entries and chain:
+        blobs = dict(repo.entries[at])
+        for sha in reversed(chain):
+            for path, mode, blob in repo.made[sha][1]:
+                if mode in REGULAR and _candidate(path):
+                    blobs[path] = blob
+                else:
+                    blobs.pop(path, None)
+            _remember(repo, sha, dict(blobs))
+        return _select(blobs)
     out = repo.git("ls-tree", "-r", "-z", rev, "--", *IMAGE_PATHSPECS)
-    return _select({path: sha for (mode, _kind, sha), path in ls_records(out)
-                    if mode in REGULAR and _candidate(path)})
+    blobs = {path: sha for (mode, _kind, sha), path in ls_records(out)
+             if mode in REGULAR and _candidate(path)}
+    if _FULL_ID.fullmatch(rev):  # a commit id names one tree for good; a ref may move
+        _remember(repo, rev, blobs)
+    return _select(blobs)
+
+
+_FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _remember(repo: Repo, rev: str, blobs: dict[str, str]) -> None:
+    if len(repo.entries) >= 256:
+        repo.entries.pop(next(iter(repo.entries)))  # the oldest
+    repo.entries[rev] = blobs
 
 
 def index_entries(repo: Repo) -> Entries:
