@@ -195,12 +195,17 @@ def _parse(path: str, text: str, old: str | None = None) -> ParsedFile:
         if last is not None and last.text == old:
             before = last
     pf = parse_c(path, text, neutral=_neutral(text, old), before=before)
-    if old is not None:
-        _EDITED.pop(path, None)
-        if len(_EDITED) >= _EDITED_KEPT:
-            del _EDITED[next(iter(_EDITED))]  # the oldest
-        _EDITED[path] = pf.fresh()  # its tree, not the node objects walks make on it
+    if old is not None:  # its tree, not the node objects walks make on it
+        _keep(_EDITED, path, pf.fresh(), _EDITED_KEPT)
     return pf
+
+
+def _keep(table: dict, key, value, kept: int) -> None:
+    """``table[key] = value``, newest last, dropping the oldest past ``kept``."""
+    table.pop(key, None)
+    if len(table) >= kept:
+        del table[next(iter(table))]
+    table[key] = value
 
 
 # the files this run parsed after an edit, last first: path -> parse
@@ -240,9 +245,7 @@ def _neutral(text: str, old: str | None) -> str:
     if on_disk:
         cache.store_text(key, got)
     else:
-        if len(_NEUTRAL) >= _NEUTRAL_KEPT:
-            del _NEUTRAL[next(iter(_NEUTRAL))]  # the oldest
-        _NEUTRAL[text] = got
+        _keep(_NEUTRAL, text, got, _NEUTRAL_KEPT)
     return got
 
 
@@ -347,7 +350,8 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     reuse = SiteReuse(base.facts, base.by_site, facts, set(changed), {**context_moves, **moves},
                       pages_changed=not all(flows[p].same_flow(base.page_flows.get(p)) for p in changed),
                       context_changed=context_changed,
-                      facts_alike=same_facts(base.facts, facts, set(changed), moves))
+                      facts_alike=same_facts(base.facts, facts, set(changed), moves),
+                      facts_only={rule.id for rule, check in checks() if not check.reads_code})
     unparsed = dict(base.left_out)
     unparsed.update((pf.path, left_out(pf)) for pf in parsed)
     return _finish(image, base.model, facts, parse_errors, changed, reuse, pages=(flows, context),

@@ -12,13 +12,13 @@ import difflib
 import re
 from dataclasses import replace
 
-from analyzer.checks import ROLE_MISMATCH
 from analyzer.cparse import ParsedFile
 from analyzer.facts.collection import canonical_order, declare, execute
 from analyzer.facts.records import CallSite, Compare, Exit, Facts, FuncInfo, Phi, Store
 from analyzer.findings import Finding
 from analyzer.nodes import node_of
 from analyzer.resolve.deps import CONTEXT
+from analyzer.sequences import common_prefix
 from analyzer.terms import (
     And,
     CompareCond,
@@ -48,10 +48,9 @@ def line_moves(old: str, new: str) -> dict[int, int]:
     a, b = old.splitlines(), new.splitlines()
     # the common head and tail first: a patch's hunks lie between them, and
     # matching only that middle keeps this cheap on an 8000-line file
-    head = _common_run(a, b)
-    rest = min(len(a), len(b)) - head
-    tail = _common_run(a[:head - 1:-1] if head else a[::-1], b[:head - 1:-1] if head else b[::-1],
-                       rest)
+    head = common_prefix(a, b)
+    tail = common_prefix(a[:head - 1:-1] if head else a[::-1], b[:head - 1:-1] if head else b[::-1],
+                         min(len(a), len(b)) - head)
     moves = {k: k for k in range(1, head + 1)}
     shift = len(b) - len(a)
     moves.update((k, k + shift) for k in range(len(a) - tail + 1, len(a) + 1))
@@ -61,20 +60,6 @@ def line_moves(old: str, new: str) -> dict[int, int]:
         for k in range(n):
             moves[head + i + k + 1] = head + j + k + 1
     return moves
-
-
-def _common_run(a: list[str], b: list[str], most: int | None = None) -> int:
-    """How many lines ``a`` and ``b`` begin with alike (at most ``most``),
-    found by halving: list slices compare at C speed, line by line in
-    Python costs a step per line of x86.c."""
-    lo, hi = 0, min(len(a), len(b)) if most is None else most
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[lo:mid] == b[lo:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 class Unmoved(Exception):
@@ -117,8 +102,7 @@ class LineMover:
         return got
 
     def _copy(self, t):
-        """``t`` with its steps moved: ``t`` itself when none of them moves
-        (the functions above an edit's first hunk keep every line)."""
+        """``t`` with its steps moved: ``t`` itself when none of them moves."""
         move, step = self.term, self.step
         if isinstance(t, Value):
             fields = {p: move(x) for p, x in t.fields.items()}
@@ -482,23 +466,25 @@ class SiteReuse:
 
     def __init__(self, base_facts: Facts, by_site: dict, facts: Facts, paths: set[str],
                  moves: Moves, pages_changed: bool = False, context_changed: bool = False,
-                 facts_alike: set[str] | frozenset[str] = frozenset()) -> None:
+                 facts_alike: set[str] | frozenset[str] = frozenset(),
+                 facts_only: set[str] | frozenset[str] = frozenset()) -> None:
         old = {n: i for n, i in base_facts.functions.items() if i.file in paths}
         new = {n: i for n, i in facts.functions.items() if i.file in paths}
         changed = {n for n in old.keys() | new.keys()
                    if getattr(old.get(n), "digest", None) != getattr(new.get(n), "digest", None)}
         self.dirty = _dirty(base_facts, facts, changed, pages_changed, context_changed)
-        # role-mismatch reads facts only, never code (role-incomplete
-        # interprets code, role-unchecked-reuse reads it): for its sites a
-        # function whose facts an edit left alike (``same_facts``) is as it was
+        # for the sites of the rules that read facts only, never code
+        # (``facts_only``: ``Check.reads_code``), a function whose facts an
+        # edit left alike (``same_facts``) is as it was
         self.dirty_facts = (_dirty(base_facts, facts, changed - facts_alike, pages_changed,
                                    context_changed) if facts_alike & changed else self.dirty)
+        self.facts_only = facts_only
         self.by_site = by_site
         self.mover = LineMover(moves)
 
     def findings_for(self, key) -> tuple[list[Finding], frozenset] | None:
         found = self.by_site.get(key)
-        dirty = self.dirty_facts if key[0] == ROLE_MISMATCH else self.dirty
+        dirty = self.dirty_facts if key[0] in self.facts_only else self.dirty
         if found is None or found[1] & dirty:
             return None
         try:

@@ -51,6 +51,9 @@ class Check:
     find: Callable[[Site, Facts, Resolver], list[Finding]]  # the findings at one site
     # the findings of every site -> one per cause (None: as they are)
     combine: Callable[[list[Finding]], list[Finding]] | None = None
+    # whether a site's findings depend on the code of the functions it read,
+    # not only on their facts (after an edit: ``incremental.same_facts``)
+    reads_code: bool = True
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from analyzer.encoding import encode
 from analyzer.neutralize import Oversized, neutralize, oversized
+from analyzer.sequences import common_prefix
 
 __all__ = ["Node", "ParsedFile", "captures", "parse_c"]
 
@@ -94,26 +95,13 @@ def reparse(before: ParsedFile, source: bytes) -> Tree | None:
     old = before.source
     if before.root.has_error:
         return None
-    head = _common_head(old, source)
-    tail = _common_head(old[head:][::-1], source[head:][::-1])
+    head = common_prefix(old, source)
+    tail = common_prefix(old[head:][::-1], source[head:][::-1])
     tree = before.tree.copy()
     tree.edit(head, len(old) - tail, len(source) - tail,
               _point(old, head), _point(old, len(old) - tail), _point(source, len(source) - tail))
     got = _parser().parse(source, tree)
     return None if got.root_node.has_error else got
-
-
-def _common_head(a: bytes, b: bytes) -> int:
-    """The length of the longest common prefix of ``a`` and ``b``."""
-    n = min(len(a), len(b))
-    lo, hi = 0, n  # a[:lo] == b[:lo]; the prefix is no longer than hi
-    while lo < hi:  # halving: comparing slices runs at memcmp speed
-        mid = (lo + hi + 1) // 2
-        if a[lo:mid] == b[lo:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 def _point(source: bytes, offset: int) -> tuple[int, int]:

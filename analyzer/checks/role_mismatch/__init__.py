@@ -132,4 +132,5 @@ def compare_sites(facts: Facts) -> list[Compare]:
     return facts.compares
 
 
-CHECK = Check(sites=compare_sites, find=check_compare, combine=combine)
+# resolution reads facts only: never a parsed file, a text or the state view
+CHECK = Check(sites=compare_sites, find=check_compare, combine=combine, reads_code=False)
