@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
+from analyzer.beside import Beside, jobs
 from analyzer.checks import checks
 from analyzer.constants import macro_values
 from analyzer.containers import FlowContext, PageFlow, file_flows, flow_context, solve
@@ -129,22 +130,62 @@ def analyze(image: Image, base: Analysis | None = None, base_image: Image | None
         done = _incremental(image, base, base_image)
         if done is not None:
             return done
-    parsed = [_parse(path, text) for path, text in image.files.items()]
     # a header that never says "union" declares no role type and no role member
-    headers = [_parse(path, text) for path, text in image.headers.items() if "union" in text]
+    wanted = {**image.files, **{p: t for p, t in image.headers.items() if "union" in t}}
+    _neutral_ahead(list(wanted.values()))
+    try:
+        parsed = [_parse(path, text) for path, text in image.files.items()]
+        headers = [_parse(path, image.headers[path]) for path in wanted if path in image.headers]
+    finally:
+        _AHEAD.clear()
     model = build_model(headers + parsed)
-    facts = collect(parsed, model)
-    context = _page_context(image, facts, model)
-    flows = file_flows(parsed, context, set(model.slots))
+    # the page flows need only the functions' names: made beside the facts
+    pages: list[tuple[FlowContext, Beside]] = []
+
+    def declared(facts: Facts, files: list[ParsedFile] = parsed) -> None:
+        context = _page_context(image, facts, model)
+        pages.append((context, Beside(lambda: file_flows(files, context, set(model.slots)))))
+
+    facts = collect(parsed, model, declared)
+    # what role-incomplete reads: the same trees, without the node objects
+    # the walks made and will make (py-tree-sitter caches a node's children
+    # on it)
+    facts.state = _state_view(image, [pf.fresh() for pf in parsed + headers], model)
+    constants = _constants(image)
+    beside = _beside(facts, constants)  # those sites, found while role-mismatch resolves
+    context, flows_beside = pages[0]
+    flows = flows_beside.result()
     errors = {pf.path: error_counts(pf) for pf in parsed}
     unparsed = {pf.path: left_out(pf) for pf in parsed}
-    # what role-incomplete reads: the same trees, without the node objects
-    # the walks above made and every parent keeps (py-tree-sitter caches a
-    # node's children on it)
-    facts.state = _state_view(image, [pf.fresh() for pf in parsed + headers], model)
     del parsed, headers
     return _finish(image, model, facts, errors, [*image.headers, *image.files],
-                   pages=(flows, context), unparsed=unparsed, constants=_constants(image))
+                   pages=(flows, context), unparsed=unparsed, constants=constants,
+                   beside=beside)
+
+
+def _beside(facts: Facts, constants: dict[str, int]) -> Beside | None:
+    """The findings of the sites of the checks that may be found apart
+    (``Check.beside``), computed in a child process from now on (their
+    own resolver: they read no value another site's resolution memoizes);
+    None when there are none or one process is all there is."""
+    todo = [(key, site, check) for key, site, check in site_keys(facts) if check.beside]
+    if not todo or jobs() < 2:
+        return None
+
+    def find() -> dict:
+        resolver = _resolver(facts, {}, constants)
+        try:
+            return {key: _find(resolver, site, check, facts) for key, site, check in todo}
+        finally:
+            resolver.release()
+
+    return Beside(find)
+
+
+def _find(resolver: Resolver, site, check, facts: Facts) -> tuple[list[Finding], frozenset]:
+    """One site's findings, and what they were resolved from."""
+    found, deps = resolver.tracked(lambda: check.find(site, facts, resolver))
+    return found, deps | {("fn", site.func), ("callers", site.func)}
 
 
 def _state_view(image: Image, parsed: list[ParsedFile], model: RoleModel):
@@ -219,6 +260,52 @@ _NEUTRAL: dict[str, str] = {}
 _NEUTRAL_KEPT = 64
 
 
+# the texts of the image being analyzed, neutralized ahead of their parse
+# (``_neutral_ahead``): text -> neutralized text
+_AHEAD: dict[str, str] = {}
+# below this many characters to neutralize, a child process costs more than it saves
+_AHEAD_APART = 100_000
+
+
+def _neutral_ahead(texts: list[str]) -> None:
+    """Neutralize the texts that neither the cache nor this run has a
+    neutralization of, the larger ones in a child process (``Beside``)
+    while this one does the rest, and keep them in ``_AHEAD`` for
+    ``_neutral``. Done only where a second process can run, and for enough
+    text (a whole tree not seen before: a first scan, a first check)."""
+    if jobs() < 2:
+        return
+    from analyzer import cache
+    from analyzer.neutralize import neutralize
+
+    on_disk = cache.cache_root() is not None
+    todo: list[str] = []
+    for text in dict.fromkeys(texts):
+        got = cache.load_text(cache.text_key(text), text) if on_disk else _NEUTRAL.get(text)
+        if got is None:
+            todo.append(text)
+        else:
+            _AHEAD[text] = got
+    if len(todo) < 2 or sum(map(len, todo)) < _AHEAD_APART:
+        return
+    mine: list[str] = []
+    apart: list[str] = []
+    sizes = [0, 0]
+    for text in sorted(todo, key=len, reverse=True):  # the larger bin gets none next
+        side = 0 if sizes[0] <= sizes[1] else 1
+        (mine, apart)[side].append(text)
+        sizes[side] += len(text)
+    beside = Beside(lambda: [neutralize(t) for t in apart])
+    done = [(t, neutralize(t)) for t in mine]
+    done += zip(apart, beside.result(), strict=True)
+    for text, got in done:
+        _AHEAD[text] = got
+        if on_disk:
+            cache.store_text(cache.text_key(text), got)
+        else:
+            _keep(_NEUTRAL, text, got, _NEUTRAL_KEPT)
+
+
 def _neutral(text: str, old: str | None) -> str:
     """The neutralized text: from the cache (or, without it, from this run)
     when this text was seen before, or made from the old text's by
@@ -236,7 +323,9 @@ def _neutral(text: str, old: str | None) -> str:
             return _NEUTRAL.get(t)
         return cache.load_text(key if t is text else cache.text_key(t), t)
 
-    got = seen(text)
+    got = _AHEAD.pop(text, None)
+    if got is None:
+        got = seen(text)
     if got is not None:
         return got
     old_neutral = seen(old) if old is not None else None
@@ -252,25 +341,31 @@ def _neutral(text: str, old: str | None) -> str:
 def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
             parsed: list[str], reuse: SiteReuse | None = None,
             pages: tuple[dict, FlowContext] | None = None, unparsed: dict | None = None,
-            constants: dict[str, int] | None = None, resolver: Resolver | None = None) -> Analysis:
+            constants: dict[str, int] | None = None, resolver: Resolver | None = None,
+            beside: Beside | None = None) -> Analysis:
     """Run every check over the sites it declares, each site once, or take
-    its findings from the analysis before an edit (``reuse``). ``resolver``:
-    one the caller made already for these facts, pages and constants."""
+    its findings from the analysis before an edit (``reuse``), or from
+    ``beside`` (``_beside``). ``resolver``: one the caller made already for
+    these facts, pages and constants."""
     flows, context = pages if pages is not None else ({}, None)
     if resolver is None:
         resolver = _resolver(facts, flows, constants)
-    by_site: dict[SiteKey, tuple[list[Finding], frozenset]] = {}
+    here: dict[SiteKey, tuple[list[Finding], frozenset]] = {}
+    order: list[SiteKey] = []
     reused = 0
-    found_by_rule: dict[str, list[Finding]] = {}
     for key, site, check in site_keys(facts):
+        order.append(key)
         old = reuse.findings_for(key) if reuse is not None else None
         if old is not None:
-            by_site[key] = old
+            here[key] = old
             reused += 1
-        else:
-            found, deps = resolver.tracked(lambda site=site, check=check: check.find(site, facts, resolver))
-            by_site[key] = (found, deps | {("fn", site.func), ("callers", site.func)})
-        found_by_rule.setdefault(key[0], []).extend(by_site[key][0])
+        elif beside is None or not check.beside:
+            here[key] = _find(resolver, site, check, facts)
+    apart = beside.result() if beside is not None else {}
+    by_site = {key: here[key] if key in here else apart[key] for key in order}
+    found_by_rule: dict[str, list[Finding]] = {}
+    for key, (found, _deps) in by_site.items():
+        found_by_rule.setdefault(key[0], []).extend(found)
     findings: list[Finding] = []
     for rule, check in checks():
         mine = found_by_rule.get(rule.id, [])

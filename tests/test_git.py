@@ -345,3 +345,34 @@ def test_a_tree_after_a_commit_outside_the_mmu_is_analyzed_from_the_last_one(cap
     assert [p["status"] for p in patches] == ["analyzed", "skipped", "analyzed"]
     assert fields(patches[0]["introduced"]) == ["nxe"] and fields(patches[2]["fixed"]) == ["nxe"]
     assert calls[0] is False and len(calls) == 4 and all(calls[1:])
+
+
+def test_a_long_range_is_judged_in_two_processes_alike(capsys, tmp_path, monkeypatch):
+    """Past ``APART_MIN`` role-touching commits the later half of the range
+    is judged in a child process (analyzer.beside), from its own first
+    tree: the report is the one a single process makes, and the parent
+    analyzes only the trees of its half."""
+    import analyzer.gitmode.judge as judge
+
+    monkeypatch.setattr(judge, "APART_MIN", 4)
+    repo = new_repo(tmp_path / "linux")
+    mmu = repo / "arch/x86/kvm/mmu.c"
+    for i in range(3):
+        mmu.write_text(mmu.read_text() + f"/* note {i} */\n")
+        git(repo, "commit", "-q", "-a", "-m", f"x86/kvm/mmu: note {i}")
+    git(repo, "am", "-q", str(MASK))  # in the later half: nxe introduced
+    commit_readme(repo, "more")
+    git(repo, "revert", "--no-edit", "HEAD~1")  # and fixed
+    mmu.write_text(mmu.read_text() + "/* last */\n")
+    git(repo, "commit", "-q", "-a", "-m", "x86/kvm/mmu: last note")
+    monkeypatch.setenv("MMU_ROLE_LINT_JOBS", "1")
+    one = judged(capsys, repo, "HEAD~7..HEAD")
+    calls = count_analyses(monkeypatch)
+    monkeypatch.setenv("MMU_ROLE_LINT_JOBS", "2")
+    two = judged(capsys, repo, "HEAD~7..HEAD")
+    assert one == two
+    status, patches = two
+    assert status == 1 and [fields(p["introduced"]) for p in patches][3] == ["nxe"]
+    assert fields(patches[5]["fixed"]) == ["nxe"]
+    if hasattr(os, "fork"):  # 6 role-touching commits: the parent judged the first 3
+        assert len(calls) == 4  # their 3 trees and the one before

@@ -54,6 +54,10 @@ class Check:
     # whether a site's findings depend on the code of the functions it read,
     # not only on their facts (after an edit: ``incremental.same_facts``)
     reads_code: bool = True
+    # whether its sites may be found in a child process while the others are
+    # (analyzer.beside): their findings depend on no value the resolver
+    # memoizes, only on call sites and the sources the facts hold
+    beside: bool = False
 
 
 @dataclass(frozen=True)

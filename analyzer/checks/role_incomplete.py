@@ -350,4 +350,4 @@ def _trace(read: Read, sink: Sink, res: Skipped, verdict: Verdict) -> list[Trace
     return out
 
 
-CHECK = Check(sites=incomplete_sites, find=check_incomplete)
+CHECK = Check(sites=incomplete_sites, find=check_incomplete, beside=True)

@@ -17,7 +17,8 @@ from types import ModuleType
 
 CACHE_ENV = ("environment: MMU_ROLE_LINT_CACHE=DIR keeps the analysis cache in DIR "
              "(default $XDG_CACHE_HOME/mmu-role-lint, else ~/.cache/mmu-role-lint); "
-             "MMU_ROLE_LINT_NO_CACHE=1 turns the cache off.")
+             "MMU_ROLE_LINT_NO_CACHE=1 turns the cache off; MMU_ROLE_LINT_JOBS=1 keeps the "
+             "analysis in one process (default: a second one where a second CPU is).")
 
 
 @dataclass(frozen=True)

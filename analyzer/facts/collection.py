@@ -4,6 +4,8 @@ loop-macro filters of the files, then execute every function body.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from analyzer.cparse import (
     BeyondLimits,
     FunctionDef,
@@ -20,10 +22,15 @@ from analyzer.roles import RoleModel
 from analyzer.terms import Step, beyond_value_limits
 
 
-def collect(parsed: list[ParsedFile], model: RoleModel) -> Facts:
-    """Extract role facts from every function of the parsed files."""
+def collect(parsed: list[ParsedFile], model: RoleModel,
+            declared: Callable[[Facts], None] | None = None) -> Facts:
+    """Extract role facts from every function of the parsed files.
+    ``declared(facts)`` is called once every function is declared, before
+    any is executed (what needs only the functions' names starts there)."""
     facts = Facts(model=model)
     defs = declare(parsed, facts)
+    if declared is not None:
+        declared(facts)
     for pf, fd in defs:
         execute(pf, fd, facts)
     canonical_order(facts)

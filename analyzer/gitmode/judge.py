@@ -81,10 +81,61 @@ def _judge(res: PatchResult, analyses: Analyses, touched: list[str],
     res.notes += [str(n) for n in after.not_analyzed(touched)]
 
 
+# a range with at least this many commits that touch role code is judged in
+# two halves at once, the later one in a child process (analyzer.beside)
+APART_MIN = 12
+
+
 def judge_commits(repo: Repo, commits: list[Commit], analyses: Analyses | None = None) -> CheckReport:
     analyses = analyses or Analyses(repo)
-    results = []
     prefetch_changes(repo, commits)
+    split = _split(repo, commits)
+    if split is None:
+        results = _judge_all(repo, commits, analyses)
+    else:
+        from analyzer.beside import Beside
+
+        first, later = commits[:split], commits[split:]
+
+        def judge_later() -> tuple[list[PatchResult], int, list[list[str]]]:
+            # the child's own analyses: its first tree is read from the
+            # cache or analyzed whole, the rest from the one before
+            mine = Analyses(repo, analyses.keep)
+            got = _judge_all(repo, later, mine)
+            return got, mine.computed, [c.parents for c in later]
+
+        beside = Beside(judge_later)
+        results = _judge_all(repo, first, analyses)
+        got, computed, parents = beside.result()
+        results += got
+        analyses.computed += computed
+        for c, p in zip(later, parents, strict=True):
+            c.parents = p  # as restore_parents left them in the child
+    return CheckReport(patches=results, tree=str(repo.top))
+
+
+def _split(repo: Repo, commits: list[Commit]) -> int | None:
+    """Where the later half of the range starts: the commit that leaves as
+    many role-touching commits before it as from it on, when the range has
+    enough of them for two processes to pay (``APART_MIN``), else None.
+    What a commit touches is known from ``prefetch_changes``; a commit it
+    did not read counts as touching role code."""
+    from analyzer.beside import jobs
+
+    if len(commits) < APART_MIN or jobs() < 2:
+        return None
+    touching = []
+    for i, c in enumerate(commits):
+        rows = repo.changes.get((c.sha, c.parents[0])) if len(c.parents) == 1 else None
+        if rows is None or any(is_role_path(p) for r in rows for p in r[1:]):
+            touching.append(i)
+    if len(touching) < APART_MIN:
+        return None
+    return touching[len(touching) // 2]
+
+
+def _judge_all(repo: Repo, commits: list[Commit], analyses: Analyses) -> list[PatchResult]:
+    results = []
     for c in commits:
         restore_parents(repo, c)
         res = PatchResult(subject=c.title, status="analyzed")
@@ -96,7 +147,7 @@ def judge_commits(repo: Repo, commits: list[Commit], analyses: Analyses | None =
         parent = c.parents[0] if c.parents else None
         _judge(res, analyses, touched, lambda p=parent: tree_entries(repo, p),
                lambda c=c: tree_entries(repo, c.sha))
-    return CheckReport(patches=results, tree=str(repo.top))
+    return results
 
 
 def judge_staged(repo: Repo, analyses: Analyses | None = None) -> CheckReport:

@@ -1,0 +1,165 @@
+"""Work done beside the analysis in a forked child (analyzer/beside.py):
+the value is the one a single process computes, whatever the child does,
+and the analysis finds the same with one process or two."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from helpers import FIXTURES
+
+import analyzer.analysis as analysis_mod
+from analyzer.analysis import analyze
+from analyzer.beside import JOBS_ENV, Beside, jobs
+from analyzer.checks import ROLE_INCOMPLETE
+from analyzer.patch import apply_patch, read_patches
+from analyzer.sources import patched_image, tree_image
+
+forking = pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork here")
+
+
+@pytest.fixture
+def two_jobs(monkeypatch):
+    monkeypatch.setenv(JOBS_ENV, "2")
+
+
+@pytest.fixture
+def one_job(monkeypatch):
+    monkeypatch.setenv(JOBS_ENV, "1")
+
+
+def test_jobs_reads_the_environment(monkeypatch):
+    monkeypatch.setenv(JOBS_ENV, "1")
+    assert jobs() == 1
+    monkeypatch.setenv(JOBS_ENV, "3")
+    assert jobs() == 3
+    monkeypatch.setenv(JOBS_ENV, "many")  # not a number: the CPUs decide, at most 2
+    assert 1 <= jobs() <= 2
+
+
+@forking
+def test_the_value_is_computed_in_the_child(two_jobs):
+    parent = os.getpid()
+    seen: list[int] = []
+
+    def fn():
+        seen.append(os.getpid())  # the child's list, a copy: the parent's stays empty
+        return {"pid": os.getpid(), "squares": [i * i for i in range(1000)]}
+
+    b = Beside(fn)
+    got = b.result()
+    assert b.forked and got["pid"] != parent and seen == []
+    assert got["squares"] == [i * i for i in range(1000)]
+
+
+@forking
+def test_a_large_value_comes_back_whole(two_jobs):
+    # more than a pipe holds: the child waits for the parent to read
+    b = Beside(lambda: "x" * 5_000_000)
+    assert b.result() == "x" * 5_000_000 and b.forked
+
+
+@forking
+def test_a_child_that_fails_costs_only_time(two_jobs):
+    parent = os.getpid()
+
+    def fn():
+        if os.getpid() != parent:
+            raise RuntimeError("only in the child")
+        return 42
+
+    b = Beside(fn)
+    assert b.result() == 42 and not b.forked
+
+
+@forking
+def test_a_value_that_cannot_be_pickled_is_computed_here(two_jobs):
+    b = Beside(lambda: (lambda: 7))
+    got = b.result()
+    assert got() == 7 and not b.forked
+
+
+def test_one_job_forks_nothing(one_job):
+    parent = os.getpid()
+    b = Beside(os.getpid)
+    assert b.pid == 0 and b.result() == parent and not b.forked
+
+
+def test_a_result_is_asked_once(one_job):
+    b = Beside(lambda: 1)
+    assert b.result() == 1
+    with pytest.raises(RuntimeError):
+        b.result()
+
+
+# ---- the analysis --------------------------------------------------------------
+
+# fixture trees and a patch whose after-image has findings of every check
+# that runs beside (role-incomplete) and of role-mismatch
+AFTER = [("incomplete-legacy", "0002-read-unrecorded-cr0-bit.patch"),
+         ("incomplete-modern", "0002-read-unrecorded-cr0-bit.patch"),
+         ("incomplete-legacy", "0006-drop-efer-lma.patch"),
+         ("legacy", None)]
+
+
+def _image(tree: str, patch: str | None):
+    top = FIXTURES / tree / "tree"
+    image = tree_image(top)
+    if patch is None:
+        return image
+    (p,) = read_patches((FIXTURES / tree / "patches" / patch).read_bytes())
+    applied = apply_patch(p, lambda path: (top / path).read_text() if (top / path).is_file()
+                          else None)
+    return patched_image(image, applied.files, lambda path: None)
+
+
+def _seen(analysis) -> tuple:
+    return ([(f.rule, f.key, f.function, f.line, f.message) for f in analysis.findings],
+            {key: (sorted((f.key, f.line) for f in found), sorted(map(repr, deps)))
+             for key, (found, deps) in analysis.by_site.items()},
+            list(analysis.by_site))
+
+
+@forking
+@pytest.mark.parametrize(("tree", "patch"), AFTER)
+def test_one_process_or_two_find_the_same(tree, patch, monkeypatch):
+    image = _image(tree, patch)
+    monkeypatch.setenv(JOBS_ENV, "1")
+    one = analyze(image)
+    monkeypatch.setenv(JOBS_ENV, "2")
+    two = analyze(image)
+    assert _seen(one) == _seen(two)
+    assert one.findings
+    assert one.page_flows == two.page_flows
+
+
+@forking
+def test_role_incomplete_sites_are_found_in_the_child(monkeypatch):
+    """With two processes the parent never interprets a role-incomplete
+    site, nor makes the page flows, and the analysis still has their
+    findings; with one it does both."""
+    calls: list[str] = []
+    real_find, real_flows = analysis_mod._find, analysis_mod.file_flows
+
+    def find(resolver, site, check, facts):
+        calls.append(ROLE_INCOMPLETE if check.beside else "other")  # the child's is a copy
+        return real_find(resolver, site, check, facts)
+
+    def flows(*args, **kwargs):
+        calls.append("flows")
+        return real_flows(*args, **kwargs)
+
+    monkeypatch.setattr(analysis_mod, "_find", find)
+    monkeypatch.setattr(analysis_mod, "file_flows", flows)
+    image = _image("incomplete-legacy", "0002-read-unrecorded-cr0-bit.patch")
+    monkeypatch.setenv(JOBS_ENV, "2")
+    two = analyze(image)
+    in_parent = list(calls)
+    calls.clear()
+    monkeypatch.setenv(JOBS_ENV, "1")
+    one = analyze(image)
+    assert ROLE_INCOMPLETE in {f.rule for f in two.findings}
+    assert _seen(one) == _seen(two)
+    assert "other" in in_parent and ROLE_INCOMPLETE not in in_parent and "flows" not in in_parent
+    assert ROLE_INCOMPLETE in calls and "flows" in calls
