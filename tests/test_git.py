@@ -347,11 +347,9 @@ def test_a_tree_after_a_commit_outside_the_mmu_is_analyzed_from_the_last_one(cap
     assert calls[0] is False and len(calls) == 4 and all(calls[1:])
 
 
-def test_a_long_range_is_judged_in_two_processes_alike(capsys, tmp_path, monkeypatch):
-    """Past ``APART_MIN`` role-touching commits the later half of the range
-    is judged in a child process (analyzer.beside), from its own first
-    tree: the report is the one a single process makes, and the parent
-    analyzes only the trees of its half."""
+def _long_range(tmp_path, monkeypatch) -> Path:
+    """Eight commits, six of them touching role code: the import, three
+    notes, nxe introduced, a README line, nxe fixed, a last note."""
     import analyzer.gitmode.judge as judge
 
     monkeypatch.setattr(judge, "APART_MIN", 4)
@@ -360,19 +358,53 @@ def test_a_long_range_is_judged_in_two_processes_alike(capsys, tmp_path, monkeyp
     for i in range(3):
         mmu.write_text(mmu.read_text() + f"/* note {i} */\n")
         git(repo, "commit", "-q", "-a", "-m", f"x86/kvm/mmu: note {i}")
-    git(repo, "am", "-q", str(MASK))  # in the later half: nxe introduced
+    git(repo, "am", "-q", str(MASK))  # nxe introduced
     commit_readme(repo, "more")
     git(repo, "revert", "--no-edit", "HEAD~1")  # and fixed
     mmu.write_text(mmu.read_text() + "/* last */\n")
     git(repo, "commit", "-q", "-a", "-m", "x86/kvm/mmu: last note")
+    return repo
+
+
+def test_a_long_range_is_judged_from_both_ends_alike(capsys, tmp_path, monkeypatch):
+    """Past ``APART_MIN`` role-touching commits a child judges the range
+    from its last commit back while the parent goes forward (analyzer.beside):
+    the report is the one a single process makes, and the parent analyzes
+    only some of the trees."""
+    repo = _long_range(tmp_path, monkeypatch)
     monkeypatch.setenv("MMU_ROLE_LINT_JOBS", "1")
-    one = judged(capsys, repo, "HEAD~7..HEAD")
     calls = count_analyses(monkeypatch)
+    one = judged(capsys, repo, "HEAD~7..HEAD")
+    alone = len(calls)
+    calls.clear()
     monkeypatch.setenv("MMU_ROLE_LINT_JOBS", "2")
     two = judged(capsys, repo, "HEAD~7..HEAD")
     assert one == two
     status, patches = two
-    assert status == 1 and [fields(p["introduced"]) for p in patches][3] == ["nxe"]
+    assert status == 1 and fields(patches[3]["introduced"]) == ["nxe"]
     assert fields(patches[5]["fixed"]) == ["nxe"]
-    if hasattr(os, "fork"):  # 6 role-touching commits: the parent judged the first 3
-        assert len(calls) == 4  # their 3 trees and the one before
+    if hasattr(os, "fork"):
+        assert 0 < len(calls) < alone  # the child made the others
+
+
+def test_what_a_child_that_dies_left_is_judged_here(capsys, tmp_path, monkeypatch):
+    """A child that claimed commits and died without answering: the parent
+    judges them itself, in order, and the report is the same."""
+    import analyzer.gitmode.judge as judge
+
+    repo = _long_range(tmp_path, monkeypatch)
+    monkeypatch.setenv("MMU_ROLE_LINT_JOBS", "1")
+    one = judged(capsys, repo, "HEAD~7..HEAD")
+    parent, real = os.getpid(), judge._judge_commit
+    done: list[str] = []
+
+    def dies(repo_, c, analyses):
+        if os.getpid() != parent:
+            done.append(c.sha)
+            if len(done) > 1:
+                os._exit(3)  # the second commit it claimed
+        return real(repo_, c, analyses)
+
+    monkeypatch.setattr(judge, "_judge_commit", dies)
+    monkeypatch.setenv("MMU_ROLE_LINT_JOBS", "2")
+    assert judged(capsys, repo, "HEAD~7..HEAD") == one

@@ -81,73 +81,88 @@ def _judge(res: PatchResult, analyses: Analyses, touched: list[str],
     res.notes += [str(n) for n in after.not_analyzed(touched)]
 
 
-# a range with at least this many commits that touch role code is judged in
-# two halves at once, the later one in a child process (analyzer.beside)
+# a range with at least this many commits that touch role code is judged
+# from both ends at once, the later end in a child process (analyzer.beside)
 APART_MIN = 12
 
 
 def judge_commits(repo: Repo, commits: list[Commit], analyses: Analyses | None = None) -> CheckReport:
     analyses = analyses or Analyses(repo)
     prefetch_changes(repo, commits)
-    split = _split(repo, commits)
-    if split is None:
-        results = _judge_all(repo, commits, analyses)
+    if _worth_two(repo, commits):
+        results = _from_both_ends(repo, commits, analyses)
     else:
-        from analyzer.beside import Beside
-
-        first, later = commits[:split], commits[split:]
-
-        def judge_later() -> tuple[list[PatchResult], int, list[list[str]]]:
-            # the child's own analyses: its first tree is read from the
-            # cache or analyzed whole, the rest from the one before
-            mine = Analyses(repo, analyses.keep)
-            got = _judge_all(repo, later, mine)
-            return got, mine.computed, [c.parents for c in later]
-
-        beside = Beside(judge_later)
-        results = _judge_all(repo, first, analyses)
-        got, computed, parents = beside.result()
-        results += got
-        analyses.computed += computed
-        for c, p in zip(later, parents, strict=True):
-            c.parents = p  # as restore_parents left them in the child
+        results = [_judge_commit(repo, c, analyses) for c in commits]
     return CheckReport(patches=results, tree=str(repo.top))
 
 
-def _split(repo: Repo, commits: list[Commit]) -> int | None:
-    """Where the later half of the range starts: the commit that leaves as
-    many role-touching commits before it as from it on, when the range has
-    enough of them for two processes to pay (``APART_MIN``), else None.
-    What a commit touches is known from ``prefetch_changes``; a commit it
-    did not read counts as touching role code."""
+def _worth_two(repo: Repo, commits: list[Commit]) -> bool:
+    """Whether the range has enough role-touching commits (``APART_MIN``)
+    for a second process to pay. What a commit touches is known from
+    ``prefetch_changes``; a commit it did not read counts as touching."""
     from analyzer.beside import jobs
 
     if len(commits) < APART_MIN or jobs() < 2:
-        return None
-    touching = []
-    for i, c in enumerate(commits):
-        rows = repo.changes.get((c.sha, c.parents[0])) if len(c.parents) == 1 else None
-        if rows is None or any(is_role_path(p) for r in rows for p in r[1:]):
-            touching.append(i)
-    if len(touching) < APART_MIN:
-        return None
-    return touching[len(touching) // 2]
-
-
-def _judge_all(repo: Repo, commits: list[Commit], analyses: Analyses) -> list[PatchResult]:
-    results = []
+        return False
+    touching = 0
     for c in commits:
-        restore_parents(repo, c)
-        res = PatchResult(subject=c.title, status="analyzed")
-        results.append(res)
-        if len(c.parents) > 1:
-            res.status, res.reason = "skipped", "merge commit"
-            continue
-        res.files, touched = commit_changes(repo, c)
-        parent = c.parents[0] if c.parents else None
-        _judge(res, analyses, touched, lambda p=parent: tree_entries(repo, p),
-               lambda c=c: tree_entries(repo, c.sha))
-    return results
+        rows = repo.changes.get((c.sha, c.parents[0])) if len(c.parents) == 1 else None
+        touching += rows is None or any(is_role_path(p) for r in rows for p in r[1:])
+    return touching >= APART_MIN
+
+
+def _from_both_ends(repo: Repo, commits: list[Commit], analyses: Analyses) -> list[PatchResult]:
+    """The commits judged from the first on here and from the last back in
+    a child, each claiming a commit in memory both share before judging
+    it, until they meet: however the costly commits lie, both are busy to
+    the end. Going back, each commit's tree after is the tree before of
+    the one judged last, and its tree before is analyzed from that. A
+    commit both claimed at once is judged twice, alike. Whatever the child
+    did not answer for is judged here, in order."""
+    import mmap
+
+    from analyzer.beside import Beside
+
+    claimed = mmap.mmap(-1, len(commits))  # shared with the child: 1 = taken
+
+    def back() -> tuple[dict[int, PatchResult], int, dict[int, list[str]]]:
+        mine = Analyses(repo, analyses.keep)
+        got: dict[int, PatchResult] = {}
+        for i in reversed(range(len(commits))):
+            if claimed[i]:
+                break
+            claimed[i] = 1
+            got[i] = _judge_commit(repo, commits[i], mine)
+        return got, mine.computed, {i: commits[i].parents for i in got}
+
+    beside = Beside(back)
+    results: dict[int, PatchResult] = {}
+    for i, c in enumerate(commits):
+        if claimed[i]:
+            break
+        claimed[i] = 1
+        results[i] = _judge_commit(repo, c, analyses)
+    got, computed, parents = beside.result()
+    analyses.computed += computed
+    for i, p in parents.items():
+        commits[i].parents = p  # as restore_parents left them in the child
+    for i, res in got.items():
+        results.setdefault(i, res)
+    return [results[i] if i in results else _judge_commit(repo, c, analyses)
+            for i, c in enumerate(commits)]
+
+
+def _judge_commit(repo: Repo, c: Commit, analyses: Analyses) -> PatchResult:
+    restore_parents(repo, c)
+    res = PatchResult(subject=c.title, status="analyzed")
+    if len(c.parents) > 1:
+        res.status, res.reason = "skipped", "merge commit"
+        return res
+    res.files, touched = commit_changes(repo, c)
+    parent = c.parents[0] if c.parents else None
+    _judge(res, analyses, touched, lambda p=parent: tree_entries(repo, p),
+           lambda: tree_entries(repo, c.sha))
+    return res
 
 
 def judge_staged(repo: Repo, analyses: Analyses | None = None) -> CheckReport:
