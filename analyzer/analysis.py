@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from analyzer.beside import Beside, jobs
+from analyzer.beside import Beside, can_fork
 from analyzer.checks import checks
 from analyzer.constants import macro_values
 from analyzer.containers import FlowContext, PageFlow, file_flows, flow_context, solve
@@ -152,9 +152,9 @@ def analyze(image: Image, base: Analysis | None = None, base_image: Image | None
     # on it)
     facts.state = _state_view(image, [pf.fresh() for pf in parsed + headers], model)
     constants = _constants(image)
-    beside = _beside(facts, constants)  # those sites, found while role-mismatch resolves
     context, flows_beside = pages[0]
     flows = flows_beside.result()
+    beside = _beside(facts, constants)  # those sites, found while role-mismatch resolves
     errors = {pf.path: error_counts(pf) for pf in parsed}
     unparsed = {pf.path: left_out(pf) for pf in parsed}
     del parsed, headers
@@ -169,7 +169,7 @@ def _beside(facts: Facts, constants: dict[str, int]) -> Beside | None:
     own resolver: they read no value another site's resolution memoizes);
     None when there are none or one process is all there is."""
     todo = [(key, site, check) for key, site, check in site_keys(facts) if check.beside]
-    if not todo or jobs() < 2:
+    if not todo or not can_fork():
         return None
 
     def find() -> dict:
@@ -273,7 +273,7 @@ def _neutral_ahead(texts: list[str]) -> None:
     while this one does the rest, and keep them in ``_AHEAD`` for
     ``_neutral``. Done only where a second process can run, and for enough
     text (a whole tree not seen before: a first scan, a first check)."""
-    if jobs() < 2:
+    if not can_fork():
         return
     from analyzer import cache
     from analyzer.neutralize import neutralize

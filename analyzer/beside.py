@@ -1,17 +1,22 @@
 """Work done beside the analysis, in a forked child, while it goes on.
 
 An analysis of a whole tree has parts that need none of each other's
-results: role-incomplete interprets its sites from the facts and the
-parsed sources, while the page flows and role-mismatch's resolution run;
-files not yet neutralized are neutralized one apart from the other. On a
-machine with a second CPU, ``Beside(fn)`` forks a child that computes
-``fn()`` and sends its value back pickled; ``result()`` waits for it. The
-child shares the parent's memory as it was at the fork (copy on write) and
-writes nothing but its answer: no cache, no output.
+results: the page flows need only the functions' names, not their facts;
+role-incomplete interprets its sites from the facts and the parsed
+sources, reading no value role-mismatch's resolution memoizes; files not
+yet neutralized are neutralized one apart from the other; and in git mode
+each commit is judged alike from whichever tree is analyzed next to it. On
+a machine with a second CPU, ``Beside(fn)`` forks a child that computes
+``fn()`` and sends its value back pickled; ``result()`` waits for it.
+``from_both_ends`` computes a list from its first item on here and from
+its last back in a child, each claiming an item in shared memory, until
+they meet. A child shares the parent's memory as it was at the fork (copy
+on write); it forks no child of its own, and the parent forks one at a
+time.
 
 Whatever goes wrong in the child (an exception, a value that cannot be
-pickled, a child killed) only costs time: ``result()`` then computes
-``fn()`` in the parent, so the answer is always the one a single process
+pickled, a child killed) only costs time: what it did not answer for is
+computed in the parent, so the answer is always the one a single process
 gives. ``MMU_ROLE_LINT_JOBS=1`` keeps everything in one process; without
 ``os.fork`` (not Linux or a BSD) or with one CPU, nothing is forked.
 """
@@ -26,6 +31,7 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 JOBS_ENV = "MMU_ROLE_LINT_JOBS"
+_running = 0  # children forked and not yet answered; -1 in a child
 
 
 def jobs() -> int:
@@ -51,7 +57,7 @@ class Beside(Generic[T]):
         self.pid = 0
         self.fd = -1
         self.forked = False  # whether the value came from the child
-        if jobs() < 2 or not hasattr(os, "fork"):
+        if not can_fork():
             return
         read, write = os.pipe()
         try:
@@ -61,6 +67,8 @@ class Beside(Generic[T]):
             os.close(write)
             return
         if pid == 0:  # the child: compute, answer, and leave without cleanup
+            global _running
+            _running = -1
             os.close(read)
             status = 1
             try:
@@ -74,6 +82,7 @@ class Beside(Generic[T]):
                 os._exit(status)
         os.close(write)
         self.pid, self.fd = pid, read
+        _adjust(1)
 
     def result(self) -> T:
         """The value; asked once (what ``fn`` holds is let go here)."""
@@ -83,6 +92,7 @@ class Beside(Generic[T]):
             with os.fdopen(self.fd, "rb") as got:
                 data = got.read()
             _, status = os.waitpid(pid, 0)
+            _adjust(-1)
             if status == 0 and data:
                 try:
                     value = pickle.loads(data)
@@ -92,6 +102,59 @@ class Beside(Generic[T]):
                     self.forked = True
                     return value
         return fn()
+
+
+def can_fork() -> bool:
+    """Whether a child may be forked now: a second process is allowed
+    (``jobs``), this is not a child, and no other child is running."""
+    return _running == 0 and hasattr(os, "fork") and jobs() >= 2
+
+
+def _adjust(by: int) -> None:
+    global _running
+    _running += by
+
+
+def from_both_ends(n: int, here: Callable[[int], T],
+                   there: Callable[[], Callable[[int], T]] | None = None,
+                   tell: Callable[[list[int]], object] | None = None,
+                   ) -> tuple[list[T], object]:
+    """``[here(i) for i in range(n)]``, computed from 0 up here while a
+    child computes from ``n - 1`` down, each claiming an item in memory
+    both share before computing it, until they meet: however the costly
+    items lie, both are busy to the end. In the child, ``there()`` makes
+    the function it computes with (default ``here``), and ``tell(done)``,
+    given the items it computed, says what else the parent should know
+    (returned second; None when no child answered). An item both claimed
+    at once is computed twice, alike; what the child did not answer for is
+    computed here, in order."""
+    if n < 2 or not can_fork():
+        return [here(i) for i in range(n)], None
+    import mmap
+
+    claimed = mmap.mmap(-1, n)  # shared with the child: 1 = taken
+
+    def back() -> tuple[dict[int, T], object]:
+        fn = there() if there is not None else here
+        got: dict[int, T] = {}
+        for i in reversed(range(n)):
+            if claimed[i]:
+                break
+            claimed[i] = 1
+            got[i] = fn(i)
+        return got, tell(list(got)) if tell is not None else None
+
+    beside = Beside(back)
+    mine: dict[int, T] = {}
+    for i in range(n):
+        if claimed[i]:
+            break
+        claimed[i] = 1
+        mine[i] = here(i)
+    got, told = beside.result()
+    if not beside.forked:  # computed here after all: nothing was left to claim
+        told = None
+    return [mine[i] if i in mine else got[i] if i in got else here(i) for i in range(n)], told
 
 
 def _asked() -> None:

@@ -5,13 +5,14 @@ and the analysis finds the same with one process or two."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from helpers import FIXTURES
 
 import analyzer.analysis as analysis_mod
 from analyzer.analysis import analyze
-from analyzer.beside import JOBS_ENV, Beside, jobs
+from analyzer.beside import JOBS_ENV, Beside, can_fork, from_both_ends, jobs
 from analyzer.checks import ROLE_INCOMPLETE
 from analyzer.patch import apply_patch, read_patches
 from analyzer.sources import patched_image, tree_image
@@ -91,6 +92,66 @@ def test_a_result_is_asked_once(one_job):
     assert b.result() == 1
     with pytest.raises(RuntimeError):
         b.result()
+
+
+@forking
+def test_a_child_forks_none_and_the_parent_one_at_a_time(two_jobs):
+    assert can_fork()
+    b = Beside(can_fork)  # asked in the child
+    assert not can_fork()  # here, while it runs
+    assert b.result() is False and b.forked
+    assert can_fork()  # answered: another may be forked
+
+
+@forking
+def test_both_ends_compute_every_item_once_in_order(two_jobs):
+    parent = os.getpid()
+    here: list[int] = []
+
+    def square(i: int) -> tuple[int, bool]:
+        time.sleep(0.005)  # long enough for the child to start
+        if os.getpid() == parent:
+            here.append(i)
+        return i * i, os.getpid() == parent
+
+    values, told = from_both_ends(40, square, tell=lambda done: sorted(done))
+    assert [v for v, _ in values] == [i * i for i in range(40)]
+    by_child = [i for i, (_, mine) in enumerate(values) if not mine]
+    assert by_child and told == by_child  # the child took the last ones
+    assert by_child == list(range(40 - len(by_child), 40))
+    assert sorted(here) == [i for i in range(40) if i not in by_child]
+
+
+@forking
+def test_both_ends_give_the_child_its_own_function(two_jobs):
+    def slow(where: str):
+        return lambda i: (time.sleep(0.005), where, i)[1:]
+
+    values, _ = from_both_ends(20, slow("here"), there=lambda: slow("there"))
+    assert [i for _, i in values] == list(range(20))
+    assert {w for w, _ in values} == {"here", "there"}
+
+
+@forking
+def test_what_a_dying_child_claimed_is_computed_here(two_jobs):
+    parent = os.getpid()
+    done: list[int] = []
+
+    def dies(i: int) -> int:
+        time.sleep(0.005)
+        if os.getpid() != parent:
+            done.append(i)
+            if len(done) > 2:
+                os._exit(3)
+        return -i
+
+    values, told = from_both_ends(30, dies)
+    assert values == [-i for i in range(30)] and told is None
+
+
+def test_both_ends_in_one_process(one_job):
+    values, told = from_both_ends(5, lambda i: (i, os.getpid()))
+    assert values == [(i, os.getpid()) for i in range(5)] and told is None
 
 
 # ---- the analysis --------------------------------------------------------------

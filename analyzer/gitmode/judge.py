@@ -100,9 +100,9 @@ def _worth_two(repo: Repo, commits: list[Commit]) -> bool:
     """Whether the range has enough role-touching commits (``APART_MIN``)
     for a second process to pay. What a commit touches is known from
     ``prefetch_changes``; a commit it did not read counts as touching."""
-    from analyzer.beside import jobs
+    from analyzer.beside import can_fork
 
-    if len(commits) < APART_MIN or jobs() < 2:
+    if len(commits) < APART_MIN or not can_fork():
         return False
     touching = 0
     for c in commits:
@@ -113,43 +113,27 @@ def _worth_two(repo: Repo, commits: list[Commit]) -> bool:
 
 def _from_both_ends(repo: Repo, commits: list[Commit], analyses: Analyses) -> list[PatchResult]:
     """The commits judged from the first on here and from the last back in
-    a child, each claiming a commit in memory both share before judging
-    it, until they meet: however the costly commits lie, both are busy to
-    the end. Going back, each commit's tree after is the tree before of
-    the one judged last, and its tree before is analyzed from that. A
-    commit both claimed at once is judged twice, alike. Whatever the child
-    did not answer for is judged here, in order."""
-    import mmap
+    a child (``beside.from_both_ends``), with its own analyses: going back,
+    a commit's tree after is the tree before of the commit judged last,
+    and its tree before is analyzed from that."""
+    from analyzer.beside import from_both_ends
 
-    from analyzer.beside import Beside
+    mine = Analyses(repo, analyses.keep)  # the child's (a copy of it, there)
 
-    claimed = mmap.mmap(-1, len(commits))  # shared with the child: 1 = taken
+    def back() -> Callable[[int], PatchResult]:
+        return lambda i: _judge_commit(repo, commits[i], mine)
 
-    def back() -> tuple[dict[int, PatchResult], int, dict[int, list[str]]]:
-        mine = Analyses(repo, analyses.keep)
-        got: dict[int, PatchResult] = {}
-        for i in reversed(range(len(commits))):
-            if claimed[i]:
-                break
-            claimed[i] = 1
-            got[i] = _judge_commit(repo, commits[i], mine)
-        return got, mine.computed, {i: commits[i].parents for i in got}
+    def tell(done: list[int]) -> tuple[int, dict[int, list[str]]]:
+        return mine.computed, {i: commits[i].parents for i in done}
 
-    beside = Beside(back)
-    results: dict[int, PatchResult] = {}
-    for i, c in enumerate(commits):
-        if claimed[i]:
-            break
-        claimed[i] = 1
-        results[i] = _judge_commit(repo, c, analyses)
-    got, computed, parents = beside.result()
-    analyses.computed += computed
-    for i, p in parents.items():
-        commits[i].parents = p  # as restore_parents left them in the child
-    for i, res in got.items():
-        results.setdefault(i, res)
-    return [results[i] if i in results else _judge_commit(repo, c, analyses)
-            for i, c in enumerate(commits)]
+    results, told = from_both_ends(len(commits), lambda i: _judge_commit(repo, commits[i], analyses),
+                                   back, tell)
+    if told is not None:
+        computed, parents = told
+        analyses.computed += computed
+        for i, p in parents.items():
+            commits[i].parents = p  # as restore_parents left them in the child
+    return results
 
 
 def _judge_commit(repo: Repo, c: Commit, analyses: Analyses) -> PatchResult:
