@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from analyzer.beside import Beside, can_fork
-from analyzer.checks import checks
+from analyzer.beside import Beside, can_fork, from_both_ends
+from analyzer.checks import Check, Site, checks
 from analyzer.constants import macro_values
 from analyzer.containers import FlowContext, PageFlow, file_flows, flow_context, solve
 from analyzer.cparse import ParsedFile, code_of, error_counts, left_out, parse_c
@@ -154,13 +154,25 @@ def analyze(image: Image, base: Analysis | None = None, base_image: Image | None
     constants = _constants(image)
     context, flows_beside = pages[0]
     flows = flows_beside.result()
-    beside = _beside(facts, constants)  # those sites, found while role-mismatch resolves
+    # role-incomplete's sites, found while role-mismatch resolves; or, in a
+    # tree with many more role functions than any kernel's, every site
+    # split between two processes once the first is resolved (``_finish``)
+    split = sum(1 for info in facts.functions.values() if info.role_flow) >= SPLIT_ROLE_FUNCTIONS
+    beside = None if split else _beside(facts, constants)
     errors = {pf.path: error_counts(pf) for pf in parsed}
     unparsed = {pf.path: left_out(pf) for pf in parsed}
     del parsed, headers
     return _finish(image, model, facts, errors, [*image.headers, *image.files],
                    pages=(flows, context), unparsed=unparsed, constants=constants,
-                   beside=beside)
+                   beside=beside, split=split)
+
+
+# the functions in role flow from which an analysis splits every site between
+# two processes, not only role-incomplete's: the first site resolves the
+# loads most sites share, and each process would pay for them again, so it
+# pays where they are a small part of the whole (kernels have 60 to 100;
+# bench's mmu.c copied 8 times, 545)
+SPLIT_ROLE_FUNCTIONS = 250
 
 
 def _beside(facts: Facts, constants: dict[str, int]) -> Beside | None:
@@ -342,16 +354,19 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
             parsed: list[str], reuse: SiteReuse | None = None,
             pages: tuple[dict, FlowContext] | None = None, unparsed: dict | None = None,
             constants: dict[str, int] | None = None, resolver: Resolver | None = None,
-            beside: Beside | None = None) -> Analysis:
+            beside: Beside | None = None, split: bool = False) -> Analysis:
     """Run every check over the sites it declares, each site once, or take
     its findings from the analysis before an edit (``reuse``), or from
-    ``beside`` (``_beside``). ``resolver``: one the caller made already for
-    these facts, pages and constants."""
+    ``beside`` (``_beside``); with ``split``, the sites after the first
+    from both ends (``beside.from_both_ends``: a site resolves alike
+    whatever was resolved before it). ``resolver``: one the caller made
+    already for these facts, pages and constants."""
     flows, context = pages if pages is not None else ({}, None)
     if resolver is None:
         resolver = _resolver(facts, flows, constants)
     here: dict[SiteKey, tuple[list[Finding], frozenset]] = {}
     order: list[SiteKey] = []
+    todo: list[tuple[SiteKey, Site, Check]] = []
     reused = 0
     for key, site, check in site_keys(facts):
         order.append(key)
@@ -360,7 +375,11 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
             here[key] = old
             reused += 1
         elif beside is None or not check.beside:
-            here[key] = _find(resolver, site, check, facts)
+            todo.append((key, site, check))
+    resolved, _ = from_both_ends(len(todo), lambda i: _find(resolver, todo[i][1], todo[i][2], facts),
+                                 first=1) if split else ([_find(resolver, s, c, facts)
+                                                          for _k, s, c in todo], None)
+    here.update((key, got) for (key, _s, _c), got in zip(todo, resolved, strict=True))
     apart = beside.result() if beside is not None else {}
     by_site = {key: here[key] if key in here else apart[key] for key in order}
     found_by_rule: dict[str, list[Finding]] = {}

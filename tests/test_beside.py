@@ -224,3 +224,77 @@ def test_role_incomplete_sites_are_found_in_the_child(monkeypatch):
     assert _seen(one) == _seen(two)
     assert "other" in in_parent and ROLE_INCOMPLETE not in in_parent and "flows" not in in_parent
     assert ROLE_INCOMPLETE in calls and "flows" in calls
+
+
+@forking
+def test_a_tree_with_many_role_functions_splits_every_site(monkeypatch):
+    """Past ``SPLIT_ROLE_FUNCTIONS`` functions in role flow, the sites after
+    the first are resolved from both ends: some in the child, and the
+    analysis is the one a single process makes."""
+    calls: list[str] = []
+    real_find = analysis_mod._find
+
+    def find(resolver, site, check, facts):
+        calls.append(site.func)  # the child's is a copy
+        time.sleep(0.005)  # long enough for the child to start
+        return real_find(resolver, site, check, facts)
+
+    monkeypatch.setattr(analysis_mod, "_find", find)
+    monkeypatch.setattr(analysis_mod, "SPLIT_ROLE_FUNCTIONS", 1)
+    image = _image("incomplete-legacy", "0002-read-unrecorded-cr0-bit.patch")
+    monkeypatch.setenv(JOBS_ENV, "1")
+    one = analyze(image)
+    alone = len(calls)
+    calls.clear()
+    monkeypatch.setenv(JOBS_ENV, "2")
+    two = analyze(image)
+    assert _seen(one) == _seen(two)
+    assert ROLE_INCOMPLETE in {f.rule for f in two.findings}
+    assert 1 <= len(calls) < alone
+
+
+def _each_site_fresh(image) -> list:
+    """The sites whose findings or dependencies differ when each is
+    resolved with a resolver of its own, not the one every site shares."""
+    seen: dict = {}
+    real = analysis_mod._finish
+
+    def finish(*args, **kwargs):
+        res = real(*args, **kwargs)
+        seen["res"], seen["flows"] = res, kwargs["pages"][0]
+        seen["constants"] = kwargs.get("constants")
+        return res
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(analysis_mod, "_finish", finish)
+    mp.setenv(JOBS_ENV, "1")
+    try:
+        analyze(image)
+    finally:
+        mp.undo()
+    res = seen["res"]
+    differ = []
+    # role-incomplete's sites read the facts' sources, released by then
+    for key, site, check in analysis_mod.site_keys(res.facts):
+        if key[0] == ROLE_INCOMPLETE:
+            continue
+        fresh = analysis_mod._resolver(res.facts, seen["flows"], seen["constants"])
+        found, deps = analysis_mod._find(fresh, site, check, res.facts)
+        fresh.release()
+        was, was_deps = res.by_site[key]
+        if found != was or deps != was_deps:
+            differ.append(key)
+    assert res.by_site
+    return differ
+
+
+@pytest.mark.parametrize("tree", ["legacy", "modern", "incomplete-legacy", "incomplete-modern"])
+def test_a_site_resolves_alike_from_a_fresh_resolver_on_the_fixtures(tree):
+    """What splitting the sites between two processes rests on: the
+    resolver's memo changes how fast a site resolves, never what."""
+    assert _each_site_fresh(tree_image(FIXTURES / tree / "tree")) == []
+
+
+@pytest.mark.real_kernel
+def test_a_site_resolves_alike_from_a_fresh_resolver_on_debian_6_12(linux_6_12):
+    assert _each_site_fresh(tree_image(linux_6_12)) == []

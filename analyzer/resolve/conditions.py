@@ -176,10 +176,23 @@ def _tested_fields(facts: Facts) -> dict[str, set[str]]:
     got: dict[str, set[str]] = {}
     conds = [c.cond for c in facts.calls] + [s.cond for s in facts.stores]
     conds += [c for info in facts.functions.values() for c, _v, _st in info.returns]
+    refs = _REFS
     for c in conds:
-        for o, path in tested_refs(c):
+        known = refs.get(id(c))
+        if known is None or known[0] is not c:
+            if len(refs) >= _REFS_KEPT:
+                refs.clear()
+            known = refs[id(c)] = (c, tested_refs(c))
+        for o, path in known[1]:
             got.setdefault(o.name, set()).add(path)
     return got
+
+
+# condition (by identity, kept alive with it) -> its ``tested_refs``: the
+# facts an edit did not change keep their condition objects (git mode asks
+# each commit's facts, nearly all of them the commit before's)
+_REFS: dict[int, tuple[object, list]] = {}
+_REFS_KEPT = 50_000
 
 
 def tested_refs(c) -> list[tuple[Origin, str]]:
