@@ -468,5 +468,7 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
                       facts_only={rule.id for rule, check in checks() if not check.reads_code})
     unparsed = dict(base.left_out)
     unparsed.update((pf.path, left_out(pf)) for pf in parsed)
+    # the sites the edit reached, after the first, from both ends: there is
+    # no role-incomplete child here
     return _finish(image, base.model, facts, parse_errors, changed, reuse, pages=(flows, context),
-                   unparsed=unparsed, constants=constants, resolver=resolver)
+                   unparsed=unparsed, constants=constants, resolver=resolver, split=True)
