@@ -106,9 +106,12 @@ def build_model(parsed: list[ParsedFile]) -> RoleModel:
     return model
 
 
-def analyze_cached(image: Image) -> Analysis:
+def analyze_cached(image: Image, store_beside: bool = False) -> Analysis:
     """``analyze``, through the on-disk cache (analyzer.cache): a tree
-    checked again, or the base of the next patch, is read back at once."""
+    checked again, or the base of the next patch, is read back at once.
+    ``store_beside``: a new analysis is written to the cache by a child
+    process (``Beside``) while the caller goes on (the analysis after a
+    patch); ``stored()`` waits for it."""
     from analyzer import cache
 
     if cache.cache_root() is None:
@@ -118,8 +121,22 @@ def analyze_cached(image: Image) -> Analysis:
     if isinstance(found, Analysis):
         return found
     result = analyze(image)
-    cache.store(key, result)  # its fields only: the graph is built again on use
+    # its fields only: the graph is built again on use
+    if store_beside and can_fork():
+        _STORING.append(Beside(lambda: cache.store(key, result)))
+    else:
+        cache.store(key, result)
     return result
+
+
+_STORING: list[Beside] = []  # analyses being written to the cache by a child
+
+
+def stored() -> None:
+    """Wait until every analysis ``analyze_cached`` had a child write is
+    written (or, if the child failed, write it here)."""
+    while _STORING:
+        _STORING.pop().result()
 
 
 def analyze(image: Image, base: Analysis | None = None, base_image: Image | None = None) -> Analysis:

@@ -8,15 +8,18 @@ yet neutralized are neutralized one apart from the other; each site a
 check looks at resolves alike whatever the resolver memoized before it
 (every site of the 22 release trees and the fixtures gives the same
 findings and dependencies from a fresh resolver: the memo changes how
-fast, never what); and in git mode each commit is judged alike from
-whichever tree is analyzed next to it. On
-a machine with a second CPU, ``Beside(fn)`` forks a child that computes
-``fn()`` and sends its value back pickled; ``result()`` waits for it.
-``from_both_ends`` computes a list from its first item on here and from
-its last back in a child, each claiming an item in shared memory, until
-they meet. A child shares the parent's memory as it was at the fork (copy
-on write); it forks no child of its own, and the parent forks one at a
-time.
+fast, never what); a finished analysis can be written to the cache while
+the next one runs; and in git mode each commit is judged alike from
+whichever tree is analyzed next to it.
+
+On a machine with a second CPU, ``Beside(fn)`` forks a child that
+computes ``fn()`` and sends its value back pickled; ``result()`` waits for
+it. ``from_both_ends`` computes a list from its first item on here and
+from its last back in a child, each claiming an item in shared memory,
+until they meet. A child shares the parent's memory as it was at the fork
+(copy on write) and prints nothing (what it writes is a cache entry, when
+asked, atomically); it forks no child of its own, and the parent forks one
+at a time.
 
 Whatever goes wrong in the child (an exception, a value that cannot be
 pickled, a child killed) only costs time: what it did not answer for is
@@ -24,7 +27,6 @@ computed in the parent, so the answer is always the one a single process
 gives. ``MMU_ROLE_LINT_JOBS=1`` keeps everything in one process; without
 ``os.fork`` (not Linux or a BSD) or with one CPU, nothing is forked.
 """
-
 from __future__ import annotations
 
 import os

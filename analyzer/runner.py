@@ -7,6 +7,7 @@ Patches that touch no role code are answered without parsing C.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -60,7 +61,17 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None = None) -> Ch
 
     The tree's MMU sources are read once, when the first patch that touches
     role code needs them (``base``: that image, when the caller holds it
-    already); a series that touches none reads nothing."""
+    already); a series that touches none reads nothing. The analysis of the
+    tree is in the cache when this returns."""
+    try:
+        return _run_check(patches, tree, base)
+    finally:
+        analysis = sys.modules.get("analyzer.analysis")  # imported only for role code
+        if analysis is not None:
+            analysis.stored()
+
+
+def _run_check(patches: list[Patch], tree: Path, base: Image | None) -> CheckReport:
     from analyzer.patch import apply_patch
 
     results: list[PatchResult] = []
@@ -112,8 +123,8 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None = None) -> Ch
         overlay.update(changes)
         from analyzer.analysis import analyze, analyze_cached
 
-        if before is None:
-            before = analyze_cached(image)
+        if before is None:  # written to the cache while the patch is analyzed
+            before = analyze_cached(image, store_beside=True)
         new_image = patched_image(image, changes, read)
         after = analyze(new_image, base=before, base_image=image)
         res.delta = compare(before.findings, after.findings)

@@ -422,3 +422,34 @@ def test_a_neutralization_is_plausible_and_edits_of_it_are_not():
     # a rewrite never spans a non-ASCII character (UTF-8 offsets would move)
     assert not cache.plausible_neutral("\u00e9" + text[1:], " " + neutral[1:])
     assert cache.plausible_neutral("\u00e9" + text[1:], "\u00e9" + neutral[1:])
+
+
+def test_the_base_of_a_check_is_written_by_a_child_while_the_patch_is_analyzed(
+        cache_dir, monkeypatch):
+    """With two processes the analysis of the tree is written to the cache
+    by a child (analyzer.analysis.analyze_cached, store_beside), and it is
+    there when run_check returns: the next check reads it back."""
+    from analyzer import cache as cache_mod
+    from analyzer.patch import read_patches
+    from analyzer.runner import run_check
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no os.fork here")
+    monkeypatch.setenv("MMU_ROLE_LINT_JOBS", "2")
+    tree = FIXTURES / "legacy" / "tree"
+    patch = read_patches((FIXTURES / "legacy" / "patches" / "0009-mask-drops-nxe.patch").read_bytes())
+    in_parent: list[str] = []
+    real_store = cache_mod.store
+    monkeypatch.setattr(cache_mod, "store", lambda key, value: (in_parent.append(key),
+                                                                real_store(key, value))[1])
+    first = run_check(patch, tree)
+    assert in_parent == []  # the child wrote it
+    entries = list((cache_dir / "analyses").rglob("*")) if (cache_dir / "analyses").exists() else []
+    assert any(p.is_file() for p in entries)
+    loads: list = []
+    real_load = cache_mod.load
+    monkeypatch.setattr(cache_mod, "load", lambda key: (loads.append(r := real_load(key)), r)[1])
+    second = run_check(patch, tree)
+    assert loads and loads[0] is not None  # read back
+    assert [f.fingerprint for f in second.patches[0].delta.introduced] == \
+        [f.fingerprint for f in first.patches[0].delta.introduced]
