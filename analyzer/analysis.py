@@ -211,7 +211,7 @@ def _beside(facts: Facts, constants: dict[str, int]) -> Beside | None:
     return Beside(find)
 
 
-def _find(resolver: Resolver, site, check, facts: Facts) -> tuple[list[Finding], frozenset]:
+def _find(resolver: Resolver, site: Site, check: Check, facts: Facts) -> tuple[list[Finding], frozenset]:
     """One site's findings, and what they were resolved from."""
     found, deps = resolver.tracked(lambda: check.find(site, facts, resolver))
     return found, deps | {("fn", site.func), ("callers", site.func)}
@@ -393,9 +393,15 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
             reused += 1
         elif beside is None or not check.beside:
             todo.append((key, site, check))
-    resolved, _ = from_both_ends(len(todo), lambda i: _find(resolver, todo[i][1], todo[i][2], facts),
-                                 first=1) if split else ([_find(resolver, s, c, facts)
-                                                          for _k, s, c in todo], None)
+
+    def find(i: int) -> tuple[list[Finding], frozenset]:
+        _key, site, check = todo[i]
+        return _find(resolver, site, check, facts)
+
+    if split:
+        resolved, _ = from_both_ends(len(todo), find, first=1)
+    else:
+        resolved = [find(i) for i in range(len(todo))]
     here.update((key, got) for (key, _s, _c), got in zip(todo, resolved, strict=True))
     apart = beside.result() if beside is not None else {}
     by_site = {key: here[key] if key in here else apart[key] for key in order}

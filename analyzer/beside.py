@@ -29,8 +29,10 @@ gives. ``MMU_ROLE_LINT_JOBS=1`` keeps everything in one process; without
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import signal
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -89,6 +91,19 @@ class Beside(Generic[T]):
         os.close(write)
         self.pid, self.fd = pid, read
         _adjust(1)
+
+    def cancel(self) -> None:
+        """Stop the child, if one runs, and forget its answer (the parent
+        is leaving with an error: the child's work would be for nothing)."""
+        if self.pid:
+            pid, self.pid = self.pid, 0
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+            os.close(self.fd)
+            _adjust(-1)
+        self.fn = _asked
 
     def result(self) -> T:
         """The value; asked once (what ``fn`` holds is let go here)."""
@@ -156,11 +171,15 @@ def from_both_ends(n: int, here: Callable[[int], T],
         return got, tell(list(got)) if tell is not None else None
 
     beside = Beside(back)
-    for i in range(first, n):
-        if claimed[i]:
-            break
-        claimed[i] = 1
-        mine[i] = here(i)
+    try:
+        for i in range(first, n):
+            if claimed[i]:
+                break
+            claimed[i] = 1
+            mine[i] = here(i)
+    except BaseException:
+        beside.cancel()  # a commit that cannot be judged: the range ends here
+        raise
     got, told = beside.result()
     if not beside.forked:  # computed here after all: nothing was left to claim
         told = None

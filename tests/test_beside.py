@@ -298,3 +298,34 @@ def test_a_site_resolves_alike_from_a_fresh_resolver_on_the_fixtures(tree):
 @pytest.mark.real_kernel
 def test_a_site_resolves_alike_from_a_fresh_resolver_on_debian_6_12(linux_6_12):
     assert _each_site_fresh(tree_image(linux_6_12)) == []
+
+
+@forking
+def test_an_error_here_stops_the_child(two_jobs):
+    """The parent leaving with an error leaves no child computing."""
+    parent = os.getpid()
+    pids: list[int] = []
+
+    def item(i: int) -> int:
+        time.sleep(0.01)
+        if os.getpid() == parent and i == 2:
+            raise ValueError("this commit cannot be judged")
+        return i
+
+    real_init = Beside.__init__
+
+    def remember(self, fn):
+        real_init(self, fn)
+        pids.append(self.pid)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(Beside, "__init__", remember)
+    try:
+        with pytest.raises(ValueError):
+            from_both_ends(200, item)
+    finally:
+        mp.undo()
+    assert pids and pids[0]
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pids[0], os.WNOHANG)  # reaped: no such child any more
+    assert can_fork()
