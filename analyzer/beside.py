@@ -139,7 +139,8 @@ def _adjust(by: int) -> None:
 def from_both_ends(n: int, here: Callable[[int], T],
                    there: Callable[[], Callable[[int], T]] | None = None,
                    tell: Callable[[list[int]], object] | None = None,
-                   first: int = 0) -> tuple[list[T], object]:
+                   first: int = 0, done: Callable[[int], None] | None = None,
+                   ) -> tuple[list[T], object]:
     """``[here(i) for i in range(n)]``, computed from 0 up here while a
     child computes from ``n - 1`` down, each claiming an item in memory
     both share before computing it, until they meet: however the costly
@@ -149,9 +150,16 @@ def from_both_ends(n: int, here: Callable[[int], T],
     ``here``), and ``tell(done)``, given the items it computed, says what
     else the parent should know (returned second; None when no child
     answered). An item both claimed at once is computed twice, alike; what
-    the child did not answer for is computed here, in order."""
+    the child did not answer for is computed here, in order. ``done(k)``
+    is told here, after each item, how many both have claimed (a count
+    for progress: claimed items are done, or being done)."""
     if n - first < 2 or not can_fork():
-        return [here(i) for i in range(n)], None
+        out = []
+        for i in range(n):
+            out.append(here(i))
+            if done is not None:
+                done(i + 1)
+        return out, None
     import mmap
 
     claimed = mmap.mmap(-1, n)  # shared with the child: 1 = taken
@@ -177,6 +185,8 @@ def from_both_ends(n: int, here: Callable[[int], T],
                 break
             claimed[i] = 1
             mine[i] = here(i)
+            if done is not None:
+                done(claimed[:].count(1))
     except BaseException:
         beside.cancel()  # a commit that cannot be judged: the range ends here
         raise

@@ -52,7 +52,12 @@ def run(args: argparse.Namespace) -> int:
             if not commits and args.format != "b4":  # b4 takes any stderr line as a failure
                 print(f"mmu-role-lint: {gitmode.no_commits(repo, revs, not args.revs)}",
                       file=sys.stderr)
-        report = gitmode.judge_commits(repo, commits, analyses)
+        from analyzer.progress import Progress
+
+        # a count on a terminal for a long range (never in b4's format: b4
+        # reads any stderr line as a failure)
+        progress = Progress(len(commits), "commits judged") if args.format != "b4" else None
+        report = gitmode.judge_commits(repo, commits, analyses, progress)
     if args.fixes:
         from analyzer.history import annotate_git
 

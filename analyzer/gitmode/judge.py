@@ -21,6 +21,7 @@ from analyzer.gitmode.trees import (
     staged_changes,
     tree_entries,
 )
+from analyzer.progress import Progress
 from analyzer.results import CheckReport, PatchResult
 from analyzer.sources import LEGACY_MMU, MMU_DIR, Image, is_role_path, layout
 
@@ -86,13 +87,18 @@ def _judge(res: PatchResult, analyses: Analyses, touched: list[str],
 APART_MIN = 12
 
 
-def judge_commits(repo: Repo, commits: list[Commit], analyses: Analyses | None = None) -> CheckReport:
+def judge_commits(repo: Repo, commits: list[Commit], analyses: Analyses | None = None,
+                  progress: Progress | None = None) -> CheckReport:
+    """Each commit against its first parent. ``progress``: told how many
+    commits are judged (``analyzer.progress``: a count on a terminal)."""
     analyses = analyses or Analyses(repo)
     prefetch_changes(repo, commits)
-    if _worth_two(repo, commits):
-        results = _from_both_ends(repo, commits, analyses)
-    else:
-        results = [_judge_commit(repo, c, analyses) for c in commits]
+    done = progress.update if progress is not None else None
+    try:
+        results = _from_both_ends(repo, commits, analyses, _worth_two(repo, commits), done)
+    finally:
+        if progress is not None:
+            progress.close()
     return CheckReport(patches=results, tree=str(repo.top))
 
 
@@ -111,12 +117,21 @@ def _worth_two(repo: Repo, commits: list[Commit]) -> bool:
     return touching >= APART_MIN
 
 
-def _from_both_ends(repo: Repo, commits: list[Commit], analyses: Analyses) -> list[PatchResult]:
-    """The commits judged from the first on here and from the last back in
-    a child (``beside.from_both_ends``), with its own analyses: going back,
-    a commit's tree after is the tree before of the commit judged last,
-    and its tree before is analyzed from that."""
+def _from_both_ends(repo: Repo, commits: list[Commit], analyses: Analyses, two: bool,
+                    done: Callable[[int], None] | None) -> list[PatchResult]:
+    """The commits judged from the first on here and, when ``two``, from
+    the last back in a child (``beside.from_both_ends``), with its own
+    analyses: going back, a commit's tree after is the tree before of the
+    commit judged last, and its tree before is analyzed from that."""
     from analyzer.beside import from_both_ends
+
+    if not two:
+        results = []
+        for i, c in enumerate(commits):
+            results.append(_judge_commit(repo, c, analyses))
+            if done is not None:
+                done(i + 1)
+        return results
 
     mine = Analyses(repo, analyses.keep)  # the child's (a copy of it, there)
 
@@ -127,7 +142,7 @@ def _from_both_ends(repo: Repo, commits: list[Commit], analyses: Analyses) -> li
         return mine.computed, {i: commits[i].parents for i in done}
 
     results, told = from_both_ends(len(commits), lambda i: _judge_commit(repo, commits[i], analyses),
-                                   back, tell)
+                                   back, tell, done=done)
     if told is not None:
         computed, parents = told
         analyses.computed += computed
