@@ -22,9 +22,11 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_nothing_is_written_where_stderr_is_no_terminal():
-    out = io.StringIO()
-    p = Progress(10, "commits judged", out, delay=0)
+@pytest.mark.parametrize(("stream", "delay"), [(io.StringIO, 0), (Terminal, 60)],
+                         ids=["no terminal", "short work"])
+def test_nothing_is_written_off_a_terminal_or_for_short_work(stream, delay):
+    out = stream()
+    p = Progress(10, "commits judged", out, delay=delay)
     p.update(3)
     p.close()
     assert out.getvalue() == ""
@@ -38,14 +40,6 @@ def test_a_terminal_gets_one_line_rewritten_then_cleared():
     assert out.getvalue() == "\rmmu-role-lint: 3/10 commits judged\rmmu-role-lint: 4/10 commits judged"
     p.close()
     assert out.getvalue().endswith("\r\033[K")
-
-
-def test_short_work_says_nothing():
-    out = Terminal()
-    p = Progress(10, "commits judged", out, delay=60)
-    p.update(9)
-    p.close()
-    assert out.getvalue() == ""
 
 
 def test_a_closed_terminal_is_no_error():
