@@ -23,8 +23,16 @@ def primitives() -> dict[str, list[str]]:
     return {k: list(v) for k, v in data.items() if isinstance(v, list)}
 
 
+@lru_cache(maxsize=8192)
 def matches(name: str, kind: str) -> bool:
-    return any(re.fullmatch(p, name) for p in primitives().get(kind, []))
+    """Whether ``name`` is one of the primitives of ``kind`` (once per name:
+    the walk asks it of every call and iterator it meets)."""
+    return any(p.fullmatch(name) for p in _patterns(kind))
+
+
+@lru_cache(maxsize=16)  # a few kinds
+def _patterns(kind: str) -> tuple[re.Pattern, ...]:
+    return tuple(re.compile(p) for p in primitives().get(kind, []))
 
 
 def macros_of(text: str) -> dict[str, tuple[list[str], str]]:
