@@ -106,12 +106,12 @@ def build_model(parsed: list[ParsedFile]) -> RoleModel:
     return model
 
 
-def analyze_cached(image: Image, store_beside: bool = False) -> Analysis:
+def analyze_cached(image: Image, storing: list[Beside] | None = None) -> Analysis:
     """``analyze``, through the on-disk cache (analyzer.cache): a tree
     checked again, or the base of the next patch, is read back at once.
-    ``store_beside``: a new analysis is written to the cache by a child
-    process (``Beside``) while the caller goes on (the analysis after a
-    patch); ``stored()`` waits for it."""
+    ``storing``: a new analysis is written to the cache by a child process
+    while the caller goes on (to the analysis after a patch); its
+    ``Beside`` is added there, for the caller to wait for (``result()``)."""
     from analyzer import cache
 
     if cache.cache_root() is None:
@@ -122,21 +122,11 @@ def analyze_cached(image: Image, store_beside: bool = False) -> Analysis:
         return found
     result = analyze(image)
     # its fields only: the graph is built again on use
-    if store_beside and can_fork():
-        _STORING.append(Beside(lambda: cache.store(key, result)))
+    if storing is not None and can_fork():
+        storing.append(Beside(lambda: cache.store(key, result)))
     else:
         cache.store(key, result)
     return result
-
-
-_STORING: list[Beside] = []  # analyses being written to the cache by a child
-
-
-def stored() -> None:
-    """Wait until every analysis ``analyze_cached`` had a child write is
-    written (or, if the child failed, write it here)."""
-    while _STORING:
-        _STORING.pop().result()
 
 
 def analyze(image: Image, base: Analysis | None = None, base_image: Image | None = None) -> Analysis:
@@ -304,13 +294,11 @@ def _neutral_ahead(texts: list[str]) -> None:
     text (a whole tree not seen before: a first scan, a first check)."""
     if not can_fork():
         return
-    from analyzer import cache
     from analyzer.neutralize import neutralize
 
-    on_disk = cache.cache_root() is not None
     todo: list[str] = []
     for text in dict.fromkeys(texts):
-        got = cache.load_text(cache.text_key(text), text) if on_disk else _NEUTRAL.get(text)
+        got = _known_neutral(text)
         if got is None:
             todo.append(text)
         else:
@@ -329,10 +317,7 @@ def _neutral_ahead(texts: list[str]) -> None:
     done += zip(apart, beside.result(), strict=True)
     for text, got in done:
         _AHEAD[text] = got
-        if on_disk:
-            cache.store_text(cache.text_key(text), got)
-        else:
-            _keep(_NEUTRAL, text, got, _NEUTRAL_KEPT)
+        _remember_neutral(text, got)
 
 
 def _neutral(text: str, old: str | None) -> str:
@@ -344,27 +329,38 @@ def _neutral(text: str, old: str | None) -> str:
     from analyzer import cache
     from analyzer.neutralize import neutralize, neutralize_edit
 
-    on_disk = cache.cache_root() is not None
-    key = cache.text_key(text) if on_disk else ""
-
-    def seen(t: str) -> str | None:
-        if not on_disk:
-            return _NEUTRAL.get(t)
-        return cache.load_text(key if t is text else cache.text_key(t), t)
-
+    key = cache.text_key(text) if cache.cache_root() is not None else ""
     got = _AHEAD.pop(text, None)
     if got is None:
-        got = seen(text)
+        got = _known_neutral(text, key)
     if got is not None:
         return got
-    old_neutral = seen(old) if old is not None else None
+    old_neutral = _known_neutral(old) if old is not None else None
     got = neutralize_edit(old, old_neutral, text) if old is not None and old_neutral is not None \
         else neutralize(text)
-    if on_disk:
-        cache.store_text(key, got)
-    else:
-        _keep(_NEUTRAL, text, got, _NEUTRAL_KEPT)
+    _remember_neutral(text, got, key)
     return got
+
+
+def _known_neutral(text: str, key: str = "") -> str | None:
+    """The neutralization of ``text`` the cache holds (``key``: its key,
+    when the caller has it) or, without the cache, this run; else None."""
+    from analyzer import cache
+
+    if cache.cache_root() is None:
+        return _NEUTRAL.get(text)
+    return cache.load_text(key or cache.text_key(text), text)
+
+
+def _remember_neutral(text: str, got: str, key: str = "") -> None:
+    """Keep ``got`` as the neutralization of ``text``, where ``_known_neutral``
+    finds it."""
+    from analyzer import cache
+
+    if cache.cache_root() is None:
+        _keep(_NEUTRAL, text, got, _NEUTRAL_KEPT)
+    else:
+        cache.store_text(key or cache.text_key(text), got)
 
 
 def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
@@ -398,10 +394,7 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
         _key, site, check = todo[i]
         return _find(resolver, site, check, facts)
 
-    if split:
-        resolved, _ = from_both_ends(len(todo), find, first=1)
-    else:
-        resolved = [find(i) for i in range(len(todo))]
+    resolved, _ = from_both_ends(len(todo), find, first=1, apart=split)
     here.update((key, got) for (key, _s, _c), got in zip(todo, resolved, strict=True))
     apart = beside.result() if beside is not None else {}
     by_site = {key: here[key] if key in here else apart[key] for key in order}

@@ -27,6 +27,7 @@ computed in the parent, so the answer is always the one a single process
 gives. ``MMU_ROLE_LINT_JOBS=1`` keeps everything in one process; without
 ``os.fork`` (not Linux or a BSD) or with one CPU, nothing is forked.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -140,7 +141,7 @@ def from_both_ends(n: int, here: Callable[[int], T],
                    there: Callable[[], Callable[[int], T]] | None = None,
                    tell: Callable[[list[int]], object] | None = None,
                    first: int = 0, done: Callable[[int], None] | None = None,
-                   ) -> tuple[list[T], object]:
+                   apart: bool = True) -> tuple[list[T], object]:
     """``[here(i) for i in range(n)]``, computed from 0 up here while a
     child computes from ``n - 1`` down, each claiming an item in memory
     both share before computing it, until they meet: however the costly
@@ -152,8 +153,9 @@ def from_both_ends(n: int, here: Callable[[int], T],
     answered). An item both claimed at once is computed twice, alike; what
     the child did not answer for is computed here, in order. ``done(k)``
     is told here, after each item, how many both have claimed (a count
-    for progress: claimed items are done, or being done)."""
-    if n - first < 2 or not can_fork():
+    for progress: claimed items are done, or being done). Without
+    ``apart``, or where no child may be forked, all is computed here."""
+    if not apart or n - first < 2 or not can_fork():
         out = []
         for i in range(n):
             out.append(here(i))

@@ -7,7 +7,6 @@ Patches that touch no role code are answered without parsing C.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -63,15 +62,16 @@ def run_check(patches: list[Patch], tree: Path, base: Image | None = None) -> Ch
     role code needs them (``base``: that image, when the caller holds it
     already); a series that touches none reads nothing. The analysis of the
     tree is in the cache when this returns."""
+    storing: list = []  # the analysis of the tree, written by a child meanwhile
     try:
-        return _run_check(patches, tree, base)
+        return _run_check(patches, tree, base, storing)
     finally:
-        analysis = sys.modules.get("analyzer.analysis")  # imported only for role code
-        if analysis is not None:
-            analysis.stored()
+        for beside in storing:
+            beside.result()
 
 
-def _run_check(patches: list[Patch], tree: Path, base: Image | None) -> CheckReport:
+def _run_check(patches: list[Patch], tree: Path, base: Image | None,
+               storing: list) -> CheckReport:
     from analyzer.patch import apply_patch
 
     results: list[PatchResult] = []
@@ -124,7 +124,7 @@ def _run_check(patches: list[Patch], tree: Path, base: Image | None) -> CheckRep
         from analyzer.analysis import analyze, analyze_cached
 
         if before is None:  # written to the cache while the patch is analyzed
-            before = analyze_cached(image, store_beside=True)
+            before = analyze_cached(image, storing)
         new_image = patched_image(image, changes, read)
         after = analyze(new_image, base=before, base_image=image)
         res.delta = compare(before.findings, after.findings)

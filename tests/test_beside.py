@@ -149,6 +149,33 @@ def test_what_a_dying_child_claimed_is_computed_here(two_jobs):
     assert values == [-i for i in range(30)] and told is None
 
 
+@forking
+def test_an_error_here_stops_the_child(two_jobs, monkeypatch):
+    """The parent leaving with an error leaves no child computing."""
+    parent = os.getpid()
+    pids: list[int] = []
+
+    def item(i: int) -> int:
+        time.sleep(0.01)
+        if os.getpid() == parent and i == 2:
+            raise ValueError("this commit cannot be judged")
+        return i
+
+    real_init = Beside.__init__
+
+    def remember(self, fn):
+        real_init(self, fn)
+        pids.append(self.pid)
+
+    monkeypatch.setattr(Beside, "__init__", remember)
+    with pytest.raises(ValueError):
+        from_both_ends(200, item)
+    assert pids and pids[0]
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pids[0], os.WNOHANG)  # reaped: no such child any more
+    assert can_fork()
+
+
 def test_both_ends_in_one_process(one_job):
     values, told = from_both_ends(5, lambda i: (i, os.getpid()))
     assert values == [(i, os.getpid()) for i in range(5)] and told is None
@@ -298,34 +325,3 @@ def test_a_site_resolves_alike_from_a_fresh_resolver_on_the_fixtures(tree):
 @pytest.mark.real_kernel
 def test_a_site_resolves_alike_from_a_fresh_resolver_on_debian_6_12(linux_6_12):
     assert _each_site_fresh(tree_image(linux_6_12)) == []
-
-
-@forking
-def test_an_error_here_stops_the_child(two_jobs):
-    """The parent leaving with an error leaves no child computing."""
-    parent = os.getpid()
-    pids: list[int] = []
-
-    def item(i: int) -> int:
-        time.sleep(0.01)
-        if os.getpid() == parent and i == 2:
-            raise ValueError("this commit cannot be judged")
-        return i
-
-    real_init = Beside.__init__
-
-    def remember(self, fn):
-        real_init(self, fn)
-        pids.append(self.pid)
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(Beside, "__init__", remember)
-    try:
-        with pytest.raises(ValueError):
-            from_both_ends(200, item)
-    finally:
-        mp.undo()
-    assert pids and pids[0]
-    with pytest.raises(ChildProcessError):
-        os.waitpid(pids[0], os.WNOHANG)  # reaped: no such child any more
-    assert can_fork()

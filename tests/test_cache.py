@@ -427,7 +427,7 @@ def test_a_neutralization_is_plausible_and_edits_of_it_are_not():
 def test_the_base_of_a_check_is_written_by_a_child_while_the_patch_is_analyzed(
         cache_dir, monkeypatch):
     """With two processes the analysis of the tree is written to the cache
-    by a child (analyzer.analysis.analyze_cached, store_beside), and it is
+    by a child (analyzer.analysis.analyze_cached, storing), and it is
     there when run_check returns: the next check reads it back."""
     from analyzer import cache as cache_mod
     from analyzer.patch import read_patches

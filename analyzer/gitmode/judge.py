@@ -125,14 +125,6 @@ def _from_both_ends(repo: Repo, commits: list[Commit], analyses: Analyses, two: 
     commit judged last, and its tree before is analyzed from that."""
     from analyzer.beside import from_both_ends
 
-    if not two:
-        results = []
-        for i, c in enumerate(commits):
-            results.append(_judge_commit(repo, c, analyses))
-            if done is not None:
-                done(i + 1)
-        return results
-
     mine = Analyses(repo, analyses.keep)  # the child's (a copy of it, there)
 
     def back() -> Callable[[int], PatchResult]:
@@ -142,7 +134,7 @@ def _from_both_ends(repo: Repo, commits: list[Commit], analyses: Analyses, two: 
         return mine.computed, {i: commits[i].parents for i in done}
 
     results, told = from_both_ends(len(commits), lambda i: _judge_commit(repo, commits[i], analyses),
-                                   back, tell, done=done)
+                                   back, tell, done=done, apart=two)
     if told is not None:
         computed, parents = told
         analyses.computed += computed
