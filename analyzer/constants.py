@@ -56,7 +56,14 @@ def macro_values(texts: Iterable[str]) -> dict[str, int]:
 def _macro_values(texts: tuple[str, ...]) -> dict[str, int]:
     """``macro_values``, once per list of texts: in git mode most commits
     leave every header and source as it was (the same strings)."""
-    defs = definitions(texts)
+    return _evaluated(tuple(definitions(texts).items()))
+
+
+@lru_cache(maxsize=4)
+def _evaluated(items: tuple[tuple[str, str | None], ...]) -> dict[str, int]:
+    """The values of a set of definitions, once per set: a commit that edits
+    a file's code and none of its macros evaluates nothing again."""
+    defs = dict(items)
     out: dict[str, int] = {}
     for name in defs:
         value = _value(name, defs, out, 0)

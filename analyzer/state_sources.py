@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from analyzer import kvmtext
@@ -122,7 +123,9 @@ class Sources:
 _DEFINE_NUM = re.compile(r"^#define\s+([A-Z_][A-Z0-9_]*)\s+\(?(-?\d+|0x[0-9a-fA-F]+)[uUlL]*\)?\s*$", re.M)
 
 
+@lru_cache(maxsize=64)
 def _numeric_defines(text: str) -> dict[str, int]:
+    """``#define NAME number`` of a text, once per text (callers copy it)."""
     return {m.group(1): int(m.group(2), 0) for m in _DEFINE_NUM.finditer(text)}
 
 

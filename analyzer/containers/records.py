@@ -40,9 +40,10 @@ class FileFlow:
         otherwise."""
         if other is None or len(self.functions) != len(other.functions):
             return False
+        # a function the edit left alone keeps its flow object (``file_flow``)
         return self._same_part(other) and all(
-            a._same_part(b) for a, b in zip(self.functions.values(), other.functions.values(),
-                                            strict=True))
+            a is b or a._same_part(b)
+            for a, b in zip(self.functions.values(), other.functions.values(), strict=True))
 
     def _same_part(self, other: FileFlow) -> bool:
         return (set(self.edges) == set(other.edges) and set(self.inserts) == set(other.inserts)

@@ -131,11 +131,17 @@ def _balanced(text: str) -> bool:
 
 def member_names(pf: ParsedFile) -> frozenset[str]:
     """Names used as struct members in the file (``link`` in ``sp->link``)."""
-    got = pf.__dict__.get("_member_names")
-    if got is None:
-        got = frozenset(re.findall(r"(?:->|\.)\s*([A-Za-z_]\w*)", pf.text))
-        pf.__dict__["_member_names"] = got
-    return got
+    return _member_names(pf.text)
+
+
+@lru_cache(maxsize=16)
+def _member_names(text: str) -> frozenset[str]:
+    """Once per text: git mode parses a file again in every commit that
+    edits it, and most of its text stays."""
+    return frozenset(_MEMBER.findall(text))
+
+
+_MEMBER = re.compile(r"(?:->|\.)\s*([A-Za-z_]\w*)")
 
 
 def chain_root(n: Node | None) -> Node | None:
