@@ -4,6 +4,8 @@ and the quality bar on real kernels (marker real_kernel)."""
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analyzer.cparse import (
     captures,
@@ -263,6 +265,69 @@ def test_a_context_file_is_read_by_layout_once_per_text():
     assert kvmtext.text_file("x86.c", text + "\n", ("mmu_role",)) is not first
     (fn,) = kvmtext.functions("x86.c", text, ("mmu_role",))
     assert fn.name == "f" and fn.reads == {"efer"}
+
+
+def _layout_spans(clean: str) -> list[tuple[str, int, int, int]]:
+    """The spans kvmtext finds, read line by line as the layout rule says:
+    a "{" line, the head above it up to a blank line or one ending in ";",
+    "}" or "{" or starting "#", and the first "}" line after it unless a
+    line starting with "{" comes first."""
+    import re
+
+    lines, spans, i = clean.split("\n"), [], 0
+    while i < len(lines):
+        if lines[i].rstrip() != "{":
+            i += 1
+            continue
+        start = i
+        while start > 0:
+            prev = lines[start - 1].rstrip()
+            if not prev.strip() or prev.endswith((";", "}", "{")) or prev.lstrip().startswith("#"):
+                break
+            start -= 1
+        end = i + 1
+        while end < len(lines) and lines[end].rstrip() != "}" and not lines[end].startswith("{"):
+            end += 1
+        head = "\n".join(lines[start:i])
+        m = re.search(r"\b([A-Za-z_]\w*)\s*\(", head)
+        if m is None or end >= len(lines) or lines[end].rstrip() != "}":
+            i += 1
+            continue
+        spans.append((m.group(1), start + 1 + head.count("\n", 0, m.start()), i, end))
+        i = end + 1
+    return spans
+
+
+@pytest.mark.parametrize("text, names", [
+    ("int f(void)\n{\n\treturn 0;\n}\n", ["f"]),
+    ("int f(void)\n{ \t\n}\t\nint g(int a,\n      int b)\n{\n}\n", ["f", "g"]),
+    # a "{" line before any close: f is not read, g is
+    ("int f(void)\n{\n\tx;\n{\n}\n", []),
+    ("int f(void)\n{\n\tx;\nint g(void)\n{\n}\n", ["g"]),
+    # "} else {" and "};" close nothing; the last line may be the close
+    ("int f(void)\n{\n} else {\n};\n}", ["f"]),
+    ("{\n}\n", []),  # no name above the brace
+    ("int f(void)\n{", []),
+])
+def test_a_files_functions_are_found_by_their_braces_at_column_0(text, names):
+    from analyzer import kvmtext
+
+    tf = kvmtext.TextFile("x.c", text)
+    assert [span[0] for span in tf.spans] == names
+    assert tf.spans == _layout_spans(kvmtext.strip_comments(text))
+
+
+_LAYOUT_LINES = ["{", "}", "", "{ ", "}\t", "{x", "}x", "int f(void)", "static void g(int a,",
+                 "\tint b)", "\tx = 1;", "#define A", "\x0c", "} else {", " {", ";"]
+
+
+@given(st.lists(st.sampled_from(_LAYOUT_LINES), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_the_spans_are_the_layout_read_line_by_line(lines):
+    from analyzer import kvmtext
+
+    text = "\n".join(lines)
+    assert kvmtext.TextFile("x.c", text).spans == _layout_spans(kvmtext.strip_comments(text))
 
 
 def _shape(tree) -> list[tuple]:
