@@ -637,3 +637,29 @@ def test_a_plain_diff_is_read_without_the_email_package() -> None:
         done = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True,
                               check=True)
         assert done.stdout.decode().split()[-1] == seen
+
+
+@pytest.mark.parametrize("text, starts", [
+    ("From a Mon x\nbody\nFrom b Tue y\n", [0, 18]),
+    ("body\nFrom a Sun \n", [5]),
+    ("xFrom a Mon \n From a Mon \nFrom a Mox \nFrom a  Wed \n", [38]),  # only at a line start
+    ("From a Mon", []),  # no blank after the day
+    ("", []),
+])
+def test_mails_start_at_from_lines(text, starts):
+    from analyzer.mbox import mail_starts
+
+    assert mail_starts(text) == starts
+
+
+@pytest.mark.parametrize("data, is_encoded", [
+    (b"Subject: x\nContent-Transfer-Encoding: base64\n\nAAAA\n", True),
+    (b"content-transfer-encoding:Quoted-Printable\n", True),
+    (b"CONTENT-TRANSFER-ENCODING: 8bit\n", False),
+    (b" Content-Transfer-Encoding: base64\n", False),  # not a header line
+    (b"+Content-Transfer-Encoding: base64\n", False),
+])
+def test_an_encoded_body_is_declared_at_a_line_start(data, is_encoded):
+    from analyzer.mbox import encoded
+
+    assert encoded(data) is is_encoded

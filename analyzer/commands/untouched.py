@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import re
 
+from analyzer.mbox import encoded, mail_starts
+
 # Where a role path could be named: analyzer.sources.is_role_path accepts
 # only paths that hold one of these.
 ROLE_TOKENS = ("arch/x86/kvm/mmu", "paging_tmpl.h", "kvm_host.h")
-_ENCODED = re.compile(rb"^content-transfer-encoding:\s*(?:base64|quoted-printable)",
-                      re.IGNORECASE | re.MULTILINE)
 # as analyzer.patch.reader splits an mbox and cleans a subject
-_MBOX_FROM = re.compile(r"^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ", re.MULTILINE)
 _HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):(?:[ \t]|$)")
 _SUBJECT_PREFIX = re.compile(r"^\s*(?:\[[^\]]*\]|re:)\s*", re.IGNORECASE)
 _GIT_FILE = re.compile(r"^diff --git a/(\S+) b/(\S+)$")
@@ -41,7 +40,7 @@ def untouched(inputs: list[bytes]) -> list[tuple[str, list[str]]] | None:
 
     out: list[tuple[str, list[str]]] = []
     for data in inputs:
-        if b"\0" in data or _ENCODED.search(data):
+        if b"\0" in data or encoded(data):
             return None
         chunks = _mails(decode(data))
         if chunks is None:
@@ -55,7 +54,7 @@ def untouched(inputs: list[bytes]) -> list[tuple[str, list[str]]] | None:
 
 
 def _mails(text: str) -> list[str] | None:
-    starts = [m.start() for m in _MBOX_FROM.finditer(text)]
+    starts = mail_starts(text)
     if not starts:
         return [text]
     if text[: starts[0]].strip():
@@ -67,7 +66,7 @@ def _lines(text: str) -> list[str]:
     parts = text.split("\n")
     if parts and parts[-1] == "":
         parts.pop()
-    return [part.rstrip("\r") for part in parts]
+    return [part.rstrip("\r") for part in parts] if "\r" in text else parts
 
 
 def _patch(chunk: str) -> tuple[str, list[str]] | None:

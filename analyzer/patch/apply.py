@@ -290,6 +290,14 @@ def _split(text: str) -> tuple[list[str], list[str]]:
     the reader strips them) and the ends themselves."""
     if not text:
         return [], []
+    if "\r" not in text:  # the common case, without a loop over the lines
+        texts = text.split("\n")
+        eols = ["\n"] * len(texts)
+        if texts[-1]:
+            eols[-1] = ""  # no line end after the last line
+        else:
+            del texts[-1], eols[-1]
+        return texts, eols
     texts, eols = [], []
     parts = text.split("\n")
     for k, part in enumerate(parts):

@@ -84,23 +84,30 @@ def _read_strict(lines: list[str], i: int, hunk: Hunk) -> tuple[int, str]:
     diff line, or more lines of one side than the header claims)."""
     need_old, need_new = hunk.src_len, hunk.dst_len
     body: list[tuple[str, str]] = []
+    add = body.append
     marked: set[int] = set()
-    while need_old > 0 or need_new > 0 or (i < len(lines) and lines[i].startswith("\\")):
-        if i >= len(lines):
+    n = len(lines)
+    while need_old > 0 or need_new > 0 or (i < n and lines[i].startswith("\\")):
+        if i >= n:
             return i, "end"
         line = lines[i]
         op = line[:1] or " "  # an empty line is an empty context line
-        if op == "\\":
+        if op == " ":
+            need_old -= 1
+            need_new -= 1
+        elif op == "-":
+            need_old -= 1
+        elif op == "+":
+            need_new -= 1
+        elif op == "\\":
             marked.add(len(body) - 1)
             i += 1
             continue
-        if op not in " -+":
+        else:
             return i, "bad"
-        need_old -= op != "+"
-        need_new -= op != "-"
         if need_old < 0 or need_new < 0:
             return i, "bad"
-        body.append((op, line[1:]))
+        add((op, line[1:]))
         i += 1
     _set_body(hunk, body, marked)
     return i, "ok"
@@ -166,6 +173,9 @@ def _set_body(hunk: Hunk, body: list[tuple[str, str]], marked: set[int]) -> None
     """A no-newline marker counts for a side only when it follows that
     side's last line (the only place a marker can mean anything)."""
     hunk.lines = body
+    if not marked:  # the common case: no marker, nothing to place
+        hunk.old_no_newline = hunk.new_no_newline = False
+        return
     last_old = max((k for k, (op, _) in enumerate(body) if op != "+"), default=None)
     last_new = max((k for k, (op, _) in enumerate(body) if op != "-"), default=None)
     hunk.old_no_newline = last_old is not None and last_old in marked

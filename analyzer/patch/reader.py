@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from unidiff.constants import RE_BINARY_DIFF
 
 from analyzer.encoding import decode, encode
+from analyzer.mbox import MBOX_FROM, mail_starts
 from analyzer.patch.hunks import minus_plus
 from analyzer.patch.model import Patch, PatchError
 from analyzer.patch.sections import DiffReader
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 
 # An mbox separator: git writes "From <sha> Mon Sep 17 00:00:00 2001",
 # b4 writes "From git@z Thu Jan  1 00:00:00 1970".
-_MBOX_FROM = re.compile(r"^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ", re.MULTILINE)
 _HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):(?:[ \t]|$)")
 _GIT_SHOW = re.compile(r"^commit [0-9a-f]{7,64}\b")
 _SUBJECT_PREFIX = re.compile(r"^\s*(?:\[[^\]]*\]|re:)\s*", re.IGNORECASE)
@@ -106,13 +106,13 @@ def _lines(text: str) -> list[str]:
     parts = text.split("\n")
     if parts and parts[-1] == "":
         parts.pop()
-    return [part.rstrip("\r") for part in parts]
+    return [part.rstrip("\r") for part in parts] if "\r" in text else parts
 
 
 def _split_mails(text: str) -> list[tuple[str, int]]:
     """The mails of an mbox (or the whole text), each with the input line
     number it starts at."""
-    starts = [m.start() for m in _MBOX_FROM.finditer(text)]
+    starts = mail_starts(text)
     if not starts:
         return [(text, 1)]
     bounds = zip(starts, [*starts[1:], len(text)], strict=True)
@@ -264,7 +264,7 @@ def _read_text(lines: list[str]) -> _Text:
     text = _Text(body=lines)
     pre = lines[: _diff_start(lines)]
     k = 0
-    while k < len(pre) and (not pre[k].strip() or _MBOX_FROM.match(pre[k])):
+    while k < len(pre) and (not pre[k].strip() or MBOX_FROM.match(pre[k])):
         k += 1
     if k < len(pre) and _GIT_SHOW.match(pre[k]):
         k = _read_header_lines(pre, k + 1, text)
