@@ -84,7 +84,7 @@ class RTerm(NamedTuple):
         return trail_last(self.trace)
 
 
-@dataclass
+@dataclass(slots=True)
 class Concrete:
     """One configuration of a role value: its fields and the condition
     (``analyzer.states`` formula) under which it holds."""

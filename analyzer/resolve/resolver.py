@@ -149,7 +149,8 @@ class Resolver:
             out, deps = self.tracker.tracked(lambda: self._resolve(value, func, ctx))
         finally:
             self._nesting -= 1
-        self._deps[key] = deps | {("fn", func)}
+        own = ("fn", func)
+        self._deps[key] = deps if own in deps else self.tracker.frozen(deps | {own})
         note(("fn", func))
         self._cache[key] = out
         self._keep.append(value)  # ids stay valid while memoized
