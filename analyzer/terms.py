@@ -220,21 +220,37 @@ def parts_of(t) -> tuple:
     """What a term, condition, Value, or tuple or list of them is made of,
     in order (an Ite: then, other, cond); () for a leaf. Walks of terms use
     it with a stack of their own, never recursion."""
-    if isinstance(t, Ite):
-        return (t.then, t.other, t.cond)
-    if isinstance(t, Truthy):
-        return (t.term,)
-    if isinstance(t, Not):
-        return (t.cond,)
-    if isinstance(t, And | Or):
-        return t.parts
-    if isinstance(t, Eq):
-        return (t.left, t.right)
-    if isinstance(t, Value):
-        return tuple(t.fields.values())
-    if isinstance(t, tuple | list):
-        return tuple(t)
+    got = _PARTS.get(type(t))
+    if got is None:
+        got = _PARTS[type(t)] = _parts_for(type(t))
+    return got(t)
+
+
+def _parts_for(kind: type):
+    """How ``parts_of`` takes apart a value of ``kind`` (looked up once per
+    type: the walks of terms visit many more terms than there are types)."""
+    if issubclass(kind, Ite):
+        return lambda t: (t.then, t.other, t.cond)
+    if issubclass(kind, Truthy):
+        return lambda t: (t.term,)
+    if issubclass(kind, Not):
+        return lambda t: (t.cond,)
+    if issubclass(kind, And | Or):
+        return lambda t: t.parts
+    if issubclass(kind, Eq):
+        return lambda t: (t.left, t.right)
+    if issubclass(kind, Value):
+        return lambda t: tuple(t.fields.values())
+    if issubclass(kind, tuple | list):
+        return tuple
+    return _leaf
+
+
+def _leaf(_t) -> tuple:
     return ()
+
+
+_PARTS: dict[type, object] = {}
 
 
 def _collect_origins(term, out: set) -> None:
@@ -262,25 +278,34 @@ def value_depth(roots) -> int:
     memo: dict[int, int] = {}
     alive: list = []  # what memo's ids name stays alive until the end
     stack: list = [(roots, None)]
+    push, pop = stack.append, stack.pop
     while stack:
-        obj, parts = stack.pop()
-        if parts is None:
+        obj, kids = pop()
+        if kids is None:
             if id(obj) in memo:
                 continue
             memo[id(obj)] = 0
             alive.append(obj)
-            parts = _parts(obj)
-            stack.append((obj, parts))
-            stack.extend((p, None) for p in parts[0] if id(p) not in memo)
+            kids = parts_of(obj)
+            if not kids:  # a leaf: a level of its own, or none for an empty container
+                memo[id(obj)] = _level(obj)
+                continue
+            push((obj, kids))
+            stack.extend((p, None) for p in kids if id(p) not in memo)
             continue
-        kids, level = parts
-        memo[id(obj)] = level + max((memo.get(id(k), 0) for k in kids), default=0)
+        memo[id(obj)] = _level(obj) + max(memo.get(id(k), 0) for k in kids)
     return memo[id(roots)]
 
 
-def _parts(obj) -> tuple[tuple, int]:
-    """(what obj is made of, the level it adds: none for a container)."""
-    return parts_of(obj), 0 if isinstance(obj, Value | tuple | list) else 1
+def _level(obj) -> int:
+    """The level a term or condition adds; none for a container."""
+    got = _LEVELS.get(type(obj))
+    if got is None:
+        got = _LEVELS[type(obj)] = 0 if isinstance(obj, Value | tuple | list) else 1
+    return got
+
+
+_LEVELS: dict[type, int] = {}
 
 
 def beyond_value_limits(roots) -> str | None:

@@ -16,13 +16,28 @@ from pathlib import Path
 
 import pytest
 from helpers import FIXTURES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from patchtools import unified_diff
 
 from analyzer.cli import main
 from analyzer.cparse import MAX_NESTING_DEPTH, beyond_limits, functions, parse_c
 from analyzer.neutralize import MAX_BODY_LENGTH, MAX_LINE_LENGTH, neutralize, oversized
 from analyzer.resolve import MAX_RESOLVE_DEPTH
-from analyzer.terms import MAX_TERM_DEPTH
+from analyzer.terms import (
+    MAX_TERM_DEPTH,
+    And,
+    Const,
+    Eq,
+    Ite,
+    Named,
+    Not,
+    Or,
+    Truthy,
+    Value,
+    parts_of,
+    value_depth,
+)
 
 MMU = "arch/x86/kvm/mmu.c"
 ROLE = "union kvm_mmu_page_role"
@@ -349,3 +364,57 @@ def test_a_function_left_out_stays_out_when_a_patch_moves_it(capsys, tmp_path):
     assert [f["field"] for f in p["fixed"]] == ["cr4_pae"]
     (note,) = p["notes"]
     assert "deep_role() not analyzed" in note
+
+
+# ---- how deep a function's values nest -------------------------------------------
+
+
+def _depth(t) -> int:
+    """``value_depth``'s definition, recursively: a term or condition adds a
+    level over the deepest of its parts, a Value, tuple or list none."""
+    from analyzer.terms import And, Eq, Ite, Not, Or, Truthy, Value
+
+    if isinstance(t, Ite):
+        parts = (t.then, t.other, t.cond)
+    elif isinstance(t, Truthy):
+        parts = (t.term,)
+    elif isinstance(t, Not):
+        parts = (t.cond,)
+    elif isinstance(t, And | Or):
+        parts = t.parts
+    elif isinstance(t, Eq):
+        parts = (t.left, t.right)
+    elif isinstance(t, Value):
+        return max(map(_depth, t.fields.values()), default=0)
+    elif isinstance(t, tuple | list):
+        return max(map(_depth, t), default=0)
+    else:
+        return 1
+    return 1 + max(map(_depth, parts), default=0)
+
+
+def _terms():
+    leaves = st.one_of(st.integers(0, 3).map(Const), st.sampled_from("ab").map(Named))
+    return st.recursive(leaves, lambda kids: st.one_of(
+        st.tuples(kids, kids, kids).map(lambda p: Ite(*p)),
+        kids.map(Truthy), kids.map(Not),
+        st.lists(kids, max_size=3).map(lambda p: And(tuple(p))),
+        st.lists(kids, max_size=3).map(lambda p: Or(tuple(p))),
+        st.tuples(kids, kids).map(lambda p: Eq(*p)),
+        st.dictionaries(st.sampled_from("xyz"), kids, max_size=3).map(lambda f: Value("r", f)),
+        st.lists(kids, max_size=3),
+    ), max_leaves=30)
+
+
+def test_value_depth_is_the_deepest_nesting():
+    """Measured without recursion, each shared subterm once, by the kind
+    of each term: what the recursive definition gives, shared or not."""
+    @settings(max_examples=300, deadline=None)
+    @given(_terms(), st.integers(1, 3))
+    def check(term, shares):
+        assert value_depth(term) == _depth(term)
+        shared = [term] * shares  # one subterm under many parents
+        assert value_depth(Ite(shared, term, shared)) == 1 + _depth(term)
+        assert parts_of(Ite(term, shared, term)) == (shared, term, term)
+
+    check()
