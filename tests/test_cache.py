@@ -17,6 +17,7 @@ import random
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import FIXTURES, ROOT
@@ -115,6 +116,40 @@ def test_key_changes_with_any_file_and_with_the_program(monkeypatch):
         assert cache.image_key(files, {}) != key
     finally:
         cache.code_digest.cache_clear()
+
+
+def test_program_digest_follows_each_module_and_rule_file(tmp_path):
+    """An edit of a module or of a rule file, a new one, or a module
+    removed changes the digest; the same files elsewhere (another venv)
+    keep it, and neither bytecode nor other files count."""
+    def program(top: Path) -> tuple[Path, Path]:
+        pkg, rules = top / "analyzer", top / "rules"
+        (pkg / "sub").mkdir(parents=True)
+        rules.mkdir()
+        for path, text in (("analyzer/a.py", "A = 1\n"), ("analyzer/sub/b.py", "B = 2\n"),
+                           ("rules/r.toml", "x = 1\n")):
+            (top / path).write_text(text)
+            os.utime(top / path, ns=(10**18, 10**18))
+        return pkg, rules
+
+    pkg, rules = program(tmp_path / "one")
+    first = cache.program_digest(pkg, rules)
+    assert cache.program_digest(*program(tmp_path / "two")) == first
+    (pkg / "__pycache__").mkdir()
+    (pkg / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
+    (pkg / "notes.txt").write_text("not code")
+    assert cache.program_digest(pkg, rules) == first
+    edits = [lambda: (pkg / "sub" / "b.py").write_text("B = 3\n"),
+             lambda: os.utime(rules / "r.toml", ns=(10**18, 10**18 + 1)),
+             lambda: (pkg / "sub" / "c.py").write_text(""),
+             lambda: (rules / "s.toml").write_text(""),
+             lambda: (pkg / "a.py").unlink()]
+    seen = {first}
+    for edit in edits:
+        edit()
+        digest = cache.program_digest(pkg, rules)
+        assert digest not in seen
+        seen.add(digest)
 
 
 @pytest.mark.parametrize("seed", range(3))
