@@ -213,7 +213,20 @@ def _state_view(image: Image, parsed: list[ParsedFile], model: RoleModel):
 
     slots = tuple(s for s in model.slots if s.endswith("_role"))
     return StateView(image.files, image.headers, image.context, {pf.path: pf for pf in parsed},
-                     _parse, slots)
+                     _parse_on_demand, slots)
+
+
+def _parse_on_demand(path: str, text: str) -> ParsedFile:
+    """What role-incomplete parses when it needs it (a header, a function a
+    macro generates): once per text in a run, as git mode reads the same
+    headers and macros commit after commit, each time without the node
+    objects another walk made on it."""
+    return _parsed_once(path, text).fresh()
+
+
+@lru_cache(maxsize=64)
+def _parsed_once(path: str, text: str) -> ParsedFile:
+    return _parse(path, text)
 
 
 def _resolver(facts: Facts, flows: dict, constants: dict[str, int] | None) -> Resolver:

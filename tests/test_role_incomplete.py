@@ -446,3 +446,38 @@ def test_a_reordering_after_the_early_return_is_clean(series: str, kernel_tree):
     res = _replay(tree, [(TDP_END, "\treset_tdp_shadow_zero_bits_mask(context);\n"
                                   "\treset_guest_paging_metadata(vcpu, context);\n}\n")])
     assert _counted(res) == []
+
+
+@pytest.mark.real_kernel
+def test_what_role_incomplete_parses_on_demand_is_parsed_once_per_text(monkeypatch, linux_6_12):
+    """A header or a macro-generated function role-incomplete reads is
+    parsed once however many analyses read it (git mode: commit after
+    commit), each analysis getting its own copy without the node objects
+    another walked; the findings are the same."""
+    import analyzer.analysis as analysis_mod
+
+    parses: list[str] = []
+    real = analysis_mod._parse
+
+    def counting(path, text, old=None):
+        parses.append(path)
+        return real(path, text, old)
+
+    monkeypatch.setattr(analysis_mod, "_parse", counting)
+    analysis_mod._parsed_once.cache_clear()
+    text = "struct kvm_mmu_page_role r;\nstatic int f(int x)\n{\n\treturn x + 1;\n}\n"
+    first = analysis_mod._parse_on_demand("arch/x86/kvm/mmu/once.h", text)
+    second = analysis_mod._parse_on_demand("arch/x86/kvm/mmu/once.h", text)
+    other = analysis_mod._parse_on_demand("arch/x86/kvm/mmu/once.h", text + "\n")
+    assert parses == ["arch/x86/kvm/mmu/once.h"] * 2  # the same text once, the other once
+    assert first is not second and first.tree is second.tree and first.root is not second.root
+    assert other.tree is not first.tree
+    image = tree_image(linux_6_12)
+    monkeypatch.setenv("MMU_ROLE_LINT_JOBS", "1")  # role-incomplete here, not in a child
+    analysis_mod._parsed_once.cache_clear()
+    found = [analyze(image) for _ in range(2)]
+    assert found[0].findings == found[1].findings
+    assert found[0].by_site == found[1].by_site
+    asked = analysis_mod._parsed_once.cache_info()
+    # the headers and BUILD_MMU_ROLE_ACCESSOR functions: the second analysis parsed none again
+    assert asked.misses > 10 and asked.hits == asked.misses
