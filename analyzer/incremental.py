@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 
 from analyzer.cparse import ParsedFile
@@ -40,10 +41,54 @@ from analyzer.terms import (
     Value,
 )
 
-Moves = dict[str, dict[int, int]]  # file -> {old line: new line} for the lines an edit kept
+Moves = dict[str, Mapping[int, int]]  # file -> {old line: new line} for the lines an edit kept
 
 
-def line_moves(old: str, new: str) -> dict[int, int]:
+class LineMoves(Mapping[int, int]):
+    """Old line -> new line (1-based) for the lines an edit kept: the common
+    head and tail of the two texts by arithmetic (most of a file, which a
+    table of every line cost milliseconds to fill), the middle as matched."""
+
+    __slots__ = ("head", "middle", "old_len", "shift", "tail_from")
+
+    def __init__(self, head: int, tail: int, old_len: int, new_len: int,
+                 middle: dict[int, int]) -> None:
+        self.head = head  # lines 1..head are where they were
+        self.tail_from = old_len - tail + 1  # and lines tail_from..old_len moved by shift
+        self.old_len = old_len
+        self.shift = new_len - old_len
+        self.middle = middle
+
+    def get(self, line, default=None):
+        if type(line) is int:
+            if 1 <= line <= self.head:
+                return line
+            if self.tail_from <= line <= self.old_len:
+                return line + self.shift
+        return self.middle.get(line, default)
+
+    def __getitem__(self, line: int) -> int:
+        got = self.get(line)
+        if got is None:
+            raise KeyError(line)
+        return got
+
+    def __iter__(self):
+        yield from range(1, self.head + 1)
+        yield from self.middle
+        yield from range(self.tail_from, self.old_len + 1)
+
+    def __len__(self) -> int:
+        return self.head + len(self.middle) + self.old_len + 1 - self.tail_from
+
+    def first_moved(self) -> int:
+        """The first old line the edit did not keep in place: the one after
+        the common head (the middle starts with a line that differs, and
+        a tail in place would make the texts one)."""
+        return self.head + 1
+
+
+def line_moves(old: str, new: str) -> LineMoves:
     """Old line -> new line, for the lines an edit kept (1-based)."""
     a, b = old.splitlines(), new.splitlines()
     # the common head and tail first: a patch's hunks lie between them, and
@@ -51,15 +96,14 @@ def line_moves(old: str, new: str) -> dict[int, int]:
     head = common_prefix(a, b)
     tail = common_prefix(a[:head - 1:-1] if head else a[::-1], b[:head - 1:-1] if head else b[::-1],
                          min(len(a), len(b)) - head)
-    moves = {k: k for k in range(1, head + 1)}
-    shift = len(b) - len(a)
-    moves.update((k, k + shift) for k in range(len(a) - tail + 1, len(a) + 1))
     mid_a, mid_b = a[head:len(a) - tail], b[head:len(b) - tail]
-    matcher = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False)
-    for i, j, n in matcher.get_matching_blocks():
-        for k in range(n):
-            moves[head + i + k + 1] = head + j + k + 1
-    return moves
+    middle: dict[int, int] = {}
+    if mid_a and mid_b:
+        matcher = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False)
+        for i, j, n in matcher.get_matching_blocks():
+            for k in range(n):
+                middle[head + i + k + 1] = head + j + k + 1
+    return LineMoves(head, tail, len(a), len(b), middle)
 
 
 class Unmoved(Exception):
@@ -281,8 +325,10 @@ def collect_incremental(changed: list[ParsedFile], base: Facts, moves: Moves | N
     return facts
 
 
-def _first_moved(table: dict[int, int]) -> int:
+def _first_moved(table: Mapping[int, int]) -> int:
     """The first old line an edit did not keep in place (moved or changed)."""
+    if isinstance(table, LineMoves):
+        return table.first_moved()
     k = 1
     while table.get(k) == k:
         k += 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 from helpers import FIXTURES, expectations
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analyzer.analysis import analyze
 from analyzer.patch import apply_patch, read_patches
@@ -421,3 +423,45 @@ def test_the_facts_of_a_function_above_an_edit_are_taken_as_they_are(monkeypatch
     assert walked and all(was.end_line >= edited for was in walked)
     assert {s.func for s in above}.isdisjoint(was.name for was in walked)
     assert _shape(after) == _shape(analyze(after_image))
+
+
+def _moves_table(old: str, new: str) -> dict[int, int]:
+    """``line_moves`` as a table of every kept line, as it was built before."""
+    import difflib
+
+    from analyzer.sequences import common_prefix
+
+    a, b = old.splitlines(), new.splitlines()
+    head = common_prefix(a, b)
+    tail = common_prefix(a[:head - 1:-1] if head else a[::-1], b[:head - 1:-1] if head else b[::-1],
+                         min(len(a), len(b)) - head)
+    moves = {k: k for k in range(1, head + 1)}
+    moves.update((k, k + len(b) - len(a)) for k in range(len(a) - tail + 1, len(a) + 1))
+    matcher = difflib.SequenceMatcher(None, a[head:len(a) - tail], b[head:len(b) - tail],
+                                      autojunk=False)
+    for i, j, n in matcher.get_matching_blocks():
+        moves.update((head + i + k + 1, head + j + k + 1) for k in range(n))
+    return moves
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from("abcx"), max_size=30), st.data())
+def test_line_moves_are_the_table_of_every_kept_line(lines, data):
+    """Head and tail by arithmetic, the middle matched: every line maps as
+    in a table of every kept line, nothing else maps, and the first line
+    the edit did not keep in place is the table's."""
+    from analyzer.incremental import _first_moved, line_moves
+
+    edited = list(lines)
+    for _ in range(data.draw(st.integers(0, 4))):
+        at = data.draw(st.integers(0, len(edited)))
+        if edited and data.draw(st.booleans()):
+            del edited[min(at, len(edited) - 1)]
+        else:
+            edited.insert(at, data.draw(st.sampled_from("abcy")))
+    old, new = "".join(f"{x}\n" for x in lines), "".join(f"{x}\n" for x in edited)
+    table, moves = _moves_table(old, new), line_moves(old, new)
+    assert dict(moves) == table and len(moves) == len(table)
+    for k in range(-1, len(lines) + 3):
+        assert moves.get(k) == table.get(k) and (k in moves) == (k in table)
+    assert _first_moved(moves) == _first_moved(table)
