@@ -9,7 +9,7 @@ from analyzer.beside import Beside, can_fork, from_both_ends
 from analyzer.checks import Check, Site, checks
 from analyzer.constants import macro_values
 from analyzer.containers import FlowContext, PageFlow, file_flows, flow_context, solve
-from analyzer.cparse import ParsedFile, code_of, error_counts, left_out, parse_c
+from analyzer.cparse import ParsedFile, error_counts, left_out, parse_c, same_code
 from analyzer.encoding import encode
 from analyzer.facts import Facts, collect
 from analyzer.findings import Finding, NotAnalyzed, merge_findings
@@ -447,17 +447,17 @@ def _context_change(image: Image, base_image: Image) -> tuple[bool, dict]:
     for path, text in image.context.items():
         old = base_image.context[path]
         if old != text:
-            if _code(old) != _code(text):
+            if not same_code(_encoded(old), _encoded(text)):
                 return True, {}
             moves[path] = line_moves(old, text)
     return False, moves
 
 
 @lru_cache(maxsize=8)
-def _code(text: str) -> bytes:
-    """A context file's code (``code_of``), once per text: in git mode one
-    commit's text is the next one's base."""
-    return code_of(encode(text))
+def _encoded(text: str) -> bytes:
+    """A context file's bytes, once per text: in git mode one commit's text
+    is the next one's base (``same_code`` keeps what it read of each)."""
+    return encode(text)
 
 
 def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | None:

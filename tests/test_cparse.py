@@ -387,3 +387,62 @@ def test_a_file_edited_again_is_parsed_from_the_tree_of_its_last_edit(monkeypatc
     assert _shape(got.tree) == _shape(parse_c("mmu.c", three).tree)
     analysis._parse("mmu.c", one, "int h;\n")  # not the text edited last: parsed afresh
     assert used == [two]
+
+
+_C_BITS = ["x", "y", " ", "\t", "\n", "/*", "*/", "//", '"', "'", "\\", ";", "{", "}"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_C_BITS), max_size=40), st.data())
+def test_same_code_is_code_of_equality(bits, data):
+    """Folding only the window two texts differ in says what folding both
+    whole says, whatever comments, literals and blanks the edit opens,
+    closes or moves."""
+    from analyzer.cparse import code_of, same_code
+
+    edited = list(bits)
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(edited)))
+        if edited and data.draw(st.booleans()):
+            del edited[min(at, len(edited) - 1)]
+        else:
+            edited.insert(at, data.draw(st.sampled_from(_C_BITS)))
+    a, b = "".join(bits).encode(), "".join(edited).encode()
+    assert same_code(a, b) == (code_of(a) == code_of(b))
+    assert same_code(b, a) == same_code(a, b)
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ('"/*a*/"', '"/*b*/"'),  # in a literal, what looks like a comment is code
+    ("'/*' a '*/'", "'/*' b '*/'"),
+    ("x /* a */ y", "x /* b */ y"),  # a comment: alike
+    ("x // a\ny", "x // b\ny"),
+    ("x /* a */ y", "x /* a  y"),  # a comment left open is code
+    ("x \"a\" y", "x \"a y"),
+    ("x  y", "x\n\ty"),  # blanks fold alike
+    ("x y", "xy"),
+    ("x;\n\nint y;", "x;\n\n/* y */\nint y;"),  # a comment line added folds into the blanks
+    ("x; // a  \nint y;", "x; // a  \n/* b */int y;"),
+    ("x;/* a */\n\ny", "x;/* a */\n\n// b\ny"),
+])
+def test_same_code_where_comments_and_literals_meet(old, new):
+    from analyzer.cparse import code_of, same_code
+
+    a, b = old.encode(), new.encode()
+    assert same_code(a, b) == (code_of(a) == code_of(b)) == same_code(b, a)
+
+
+def test_same_code_settles_a_comment_edit_from_its_window():
+    """A comment edited in a long file is alike without folding the file;
+    a code edit is not."""
+    import sys
+
+    fns = sys.modules["analyzer.cparse.functions"]  # the package's ``functions`` is a function
+    body = "".join(f"int f{k}(void) {{ return {k}; }} /* note {k} */\n" for k in range(3000))
+    old = ("/* head */\n" + body + "/*\n * a comment\n */\nint last;\n").encode()
+    new = old.replace(b" * a comment\n", b" * a comment, edited\n * over two lines\n")
+    added = old.replace(b"\nint f7(void)", b"\n/* f7: documented */\nint f7(void)")
+    fns._whole_code.cache_clear()
+    assert fns.same_code(old, new) and fns.same_code(old, added)
+    assert fns._whole_code.cache_info().misses == 0  # settled by the window
+    assert not fns.same_code(old, new.replace(b"int last;", b"int last2;"))

@@ -20,7 +20,14 @@ definitions and parse errors, ``limits`` says what is beyond the limits,
 
 from __future__ import annotations
 
-from analyzer.cparse.functions import FunctionDef, code_digest, code_of, error_counts, functions
+from analyzer.cparse.functions import (
+    FunctionDef,
+    code_digest,
+    code_of,
+    error_counts,
+    functions,
+    same_code,
+)
 from analyzer.cparse.limits import MAX_NESTING_DEPTH, BeyondLimits, beyond_limits, left_out
 from analyzer.cparse.parser import Node, ParsedFile, captures, parse_c
 from analyzer.cparse.walk import children_of_type, descendants_of_type, loop_macro_head
@@ -42,4 +49,5 @@ __all__ = [
     "left_out",
     "loop_macro_head",
     "parse_c",
+    "same_code",
 ]

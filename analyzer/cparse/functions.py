@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
 from analyzer.cparse.parser import Node, ParsedFile
 from analyzer.encoding import encode
+from analyzer.sequences import common_prefix
 
 
 @dataclass
@@ -224,6 +226,58 @@ def code_of(data: bytes) -> bytes:
         pos = m.end()
     _append_code(out, fold(b" ", data[pos:]), folded)
     return b"".join(out)
+
+
+def same_code(a: bytes, b: bytes) -> bool:
+    """``code_of(a) == code_of(b)``, folding only the window where the two
+    differ when that settles it: from a point before the first difference
+    where both are in code (not in a comment or literal, and lexed alike up
+    to it) to the first comment or literal both have at the same place of
+    their common tail. Equal windows make equal texts; windows that differ
+    (a code edit, or blanks that fold into a neighbour's) are settled by
+    folding both whole. A comment edited in x86.c compares in a fraction of
+    the time folding it takes."""
+    if a == b:
+        return True
+    head = common_prefix(a, b)
+    tail = common_prefix(a[::-1], b[::-1], min(len(a), len(b)) - head)
+    starts_a, ends_a = _lexemes(a)
+    starts_b, ends_b = _lexemes(b)
+    # the lexemes ending at or before the head are the same in both
+    start = head
+    for starts, ends in ((starts_a, ends_a), (starts_b, ends_b)):
+        i = bisect_right(ends, head)
+        if i < len(starts):
+            start = min(start, starts[i])
+    # back over the blanks before it, to the end of a lexeme at most: a
+    # comment added after blank lines folds into them, in both windows
+    i = bisect_right(ends_a, start)
+    floor = ends_a[i - 1] if i else 0
+    while start > floor and a[start - 1:start].isspace():
+        start -= 1
+    shift = len(b) - len(a)
+    end_a, end_b = len(a), len(b)
+    for k in range(bisect_left(starts_a, len(a) - tail), len(starts_a)):
+        j = bisect_left(starts_b, starts_a[k] + shift)
+        if j < len(starts_b) and starts_b[j] == starts_a[k] + shift:
+            # both in code here, with the same text after: lexed alike from here on
+            end_a, end_b = starts_a[k], starts_b[j]
+            break
+    if code_of(a[start:end_a]) == code_of(b[start:end_b]):
+        return True
+    return _whole_code(a) == _whole_code(b)
+
+
+@lru_cache(maxsize=8)
+def _lexemes(data: bytes) -> tuple[list[int], list[int]]:
+    """Where each literal and comment of ``data`` starts and ends."""
+    spans = [m.span() for m in _LITERALS_AND_COMMENTS.finditer(data)]
+    return [s for s, _ in spans], [e for _, e in spans]
+
+
+@lru_cache(maxsize=8)
+def _whole_code(data: bytes) -> bytes:
+    return code_of(data)
 
 
 def _append_code(out: list[bytes], code: bytes, folded: bool) -> bool:
