@@ -7,8 +7,15 @@ from functools import cached_property, lru_cache
 
 from analyzer.beside import Beside, can_fork, from_both_ends
 from analyzer.checks import Check, Site, checks
-from analyzer.constants import macro_values
-from analyzer.containers import FlowContext, PageFlow, file_flows, flow_context, solve
+from analyzer.constants import defines_alike, macro_values
+from analyzer.containers import (
+    FlowContext,
+    PageFlow,
+    context_alike,
+    file_flows,
+    flow_context,
+    solve,
+)
 from analyzer.cparse import ParsedFile, error_counts, left_out, parse_c, same_code
 from analyzer.encoding import encode
 from analyzer.facts import Facts, collect
@@ -477,10 +484,16 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     facts.state = _state_view(image, parsed, base.model)
     parse_errors = dict(base.parse_errors)
     parse_errors.update((pf.path, error_counts(pf)) for pf in parsed)
-    context = _page_context(image, facts, base.model)
+    # what pages are, which functions exist and the macros' values, read
+    # again only from the files the edit changed where they may differ
+    slots = set(base.model.slots)
+    alike = facts.functions.keys() == base.facts.functions.keys() and all(
+        context_alike(base_image.files[p], image.files[p], slots) for p in changed)
+    context = base.page_context if alike else _page_context(image, facts, base.model)
     if context != base.page_context or not base.page_flows:
         return None  # what pages are, or which functions exist, changed
-    constants = _constants(image)
+    alike = all(defines_alike(base_image.files[p], image.files[p]) for p in changed)
+    constants = base.constants if alike else _constants(image)
     if constants != base.constants:
         return None  # a macro's value changed: so may every term that names it
     flows = dict(base.page_flows)

@@ -47,6 +47,13 @@ def _defines(text: str) -> tuple[tuple[str, str], ...]:
                  for m in _DEFINE.finditer(text))
 
 
+def defines_alike(old: str, new: str) -> bool:
+    """Whether two texts define the same object-like macros alike, in the
+    same order: a tree whose only change is from one to the other has the
+    same ``macro_values``."""
+    return _defines(old) == _defines(new)
+
+
 def macro_values(texts: Iterable[str]) -> dict[str, int]:
     """Every object-like macro of the texts whose body evaluates to an integer."""
     return dict(_macro_values(tuple(texts)))

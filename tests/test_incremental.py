@@ -465,3 +465,52 @@ def test_line_moves_are_the_table_of_every_kept_line(lines, data):
     for k in range(-1, len(lines) + 3):
         assert moves.get(k) == table.get(k) and (k in moves) == (k in table)
     assert _first_moved(moves) == _first_moved(table)
+
+
+def test_an_edit_of_code_alone_reads_no_macro_or_page_context_again(monkeypatch):
+    """After an edit that leaves every object-like macro and what the page
+    context reads of the file alike, the macros' values and the page
+    context are the base analysis's, not made again; an edit of a macro
+    makes them again (and the analysis falls back), and both give what a
+    full analysis gives."""
+    import analyzer.analysis as analysis_mod
+
+    tree = FIXTURES / "modern" / "tree"
+    before_image = tree_image(tree)
+    before = analyze(before_image)
+    path = "arch/x86/kvm/mmu/mmu.c"
+    text = before_image.files[path]
+    made: list[str] = []
+    real_constants, real_context = analysis_mod._constants, analysis_mod._page_context
+    monkeypatch.setattr(analysis_mod, "_constants",
+                        lambda image: made.append("constants") or real_constants(image))
+    monkeypatch.setattr(analysis_mod, "_page_context",
+                        lambda *a: made.append("context") or real_context(*a))
+    code = patched_image(before_image, {path: text.replace("\trole.level = level;\n",
+                                                           "\trole.level = level;\n\t/* a note */\n", 1)},
+                         lambda p: None)
+    macro = patched_image(before_image, {path: text.replace("#define is_cr0_wp(regs)",
+                                                            "#define PT64_LEVELS 4\n#define is_cr0_wp(regs)", 1)},
+                          lambda p: None)
+    after = analyze(code, base=before, base_image=before_image)
+    assert made == [] and after.parsed == [path]
+    assert _shape(after) == _shape(analyze(code))
+    again = analyze(macro, base=before, base_image=before_image)
+    assert "constants" in made
+    assert _shape(again) == _shape(analyze(macro))
+
+
+def test_what_the_page_context_and_macros_read_of_a_text():
+    from analyzer.constants import defines_alike
+    from analyzer.containers import context_alike
+
+    text = ("#define LEVELS 4\n#define F(x) (x)\nstruct kvm_mmu_page *sp;\n"
+            "void f(void) { sp->role = r; list_add(&sp->link, &head); }\n")
+    slots = {"role"}
+    code = text.replace("void f(void) {", "void f(void) { g();")
+    assert defines_alike(text, code) and context_alike(text, code, slots)
+    assert not defines_alike(text, text.replace("LEVELS 4", "LEVELS 5"))
+    assert defines_alike(text, text.replace("F(x) (x)", "F(x) (x + 1)"))  # function-like: not a value
+    assert not context_alike(text, text.replace("F(x) (x)", "F(x) (x + 1)"), slots)
+    assert not context_alike(text, text.replace("list_add(&sp->link", "list_add(&root->link"), slots)
+    assert not context_alike(text, text.replace("sp->role = r;", ""), slots)

@@ -46,12 +46,13 @@ from __future__ import annotations
 from analyzer.containers.flows import file_flow, file_flows, flow_context, page_flow
 from analyzer.containers.records import FileFlow, FlowContext
 from analyzer.containers.solving import PageFlow, solve
-from analyzer.containers.text import macros_of, page_types_of, primitives
+from analyzer.containers.text import context_alike, macros_of, page_types_of, primitives
 
 __all__ = [
     "FileFlow",
     "FlowContext",
     "PageFlow",
+    "context_alike",
     "file_flow",
     "file_flows",
     "flow_context",

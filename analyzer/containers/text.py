@@ -65,6 +65,14 @@ def _word_before(text: str, i: int) -> str | None:
     return m.group(1) if m is not None and _starts_word(text, m.start(1)) else None
 
 
+def context_alike(old: str, new: str, slots: set[str]) -> bool:
+    """Whether ``macros_of`` and ``page_types_of`` read the same of a file's
+    two texts: a tree whose only change is from one to the other has the
+    same page context, given the same functions."""
+    return _macros(old) == _macros(new) and (_pointer_facts(old, tuple(sorted(slots)))
+                                             == _pointer_facts(new, tuple(sorted(slots))))
+
+
 def page_types_of(texts: list[str], slots: set[str]) -> set[str]:
     """Struct types of the pointers that list primitives insert (``&sp->link``
     into a list head) and that hold a role slot: the page structs."""
