@@ -85,7 +85,7 @@ def _stat_files(folder: str, suffix: str, top: int, out: list, deep: bool = True
     __pycache__)."""
     with os.scandir(folder) as entries:
         for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
+            if entry.is_dir():  # followed, as rglob did
                 if deep and entry.name != "__pycache__":
                     _stat_files(entry.path, suffix, top, out)
             elif entry.name.endswith(suffix):

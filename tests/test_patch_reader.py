@@ -9,6 +9,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from patchtools import GitRepo, damage_like_web_archive, fixture, require_seed, tree
 from unidiff import PatchSet
 
@@ -625,18 +627,22 @@ def test_every_cut_of_a_series_is_refused_or_reads_a_prefix_of_it(repo: GitRepo)
 
 def test_a_plain_diff_is_read_without_the_email_package() -> None:
     # decoding mails is the email package's work; a plain diff needs none
-    # of it (10 ms of every check of one), a mail does
+    # of it (10 ms of every check of one), nor a mail git format-patch
+    # writes (ASCII headers, no transfer encoding); a mail to decode does
     import subprocess
     import sys
 
     diff = b"--- a/arch/x86/kvm/mmu/mmu.c\n+++ b/arch/x86/kvm/mmu/mmu.c\n@@ -1,1 +1,2 @@\n x\n+y\n"
     mail = b"From: A <a@example.org>\nSubject: [PATCH] y\n\n" + diff
+    encoded = b"From: A <a@example.org>\nSubject: =?UTF-8?q?[PATCH]_J=C3=B6rg?=\n\n" + diff
     code = ("import sys; from analyzer.patch import read_patches; "
             "(p,) = read_patches(sys.stdin.buffer.read()); print(p.subject, 'email' in sys.modules)")
-    for data, seen in ((diff, "False"), (mail, "True")):
+    for data, subject, seen in ((diff, "", "False"), (mail, "y", "False"),
+                                (encoded, "J\u00f6rg", "True")):
         done = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True,
                               check=True)
         assert done.stdout.decode().split()[-1] == seen
+        assert done.stdout.decode().startswith(subject)
 
 
 @pytest.mark.parametrize("text, starts", [
@@ -663,3 +669,61 @@ def test_an_encoded_body_is_declared_at_a_line_start(data, is_encoded):
     from analyzer.mbox import encoded
 
     assert encoded(data) is is_encoded
+
+
+# ---- mails read without the email package ------------------------------------------
+
+_NAMES = ["From", "Subject", "Date", "To", "Cc", "Message-Id", "Content-Type",
+          "Content-Transfer-Encoding", "MIME-Version", "X-Mailer", "subject", "FROM"]
+_VALUES = ["Ann Author <ann@example.org>", "[PATCH v2 1/3] KVM: x86/mmu: Fix the role", "",
+           "Mon, 6 Jan 2025 12:00:00 +0000", "text/plain; charset=UTF-8", "text/plain",
+           'text/plain; charset="us-ascii"', "text/plain; charset=ISO-8859-1",
+           "text/plain; charset=UTF-8; format=flowed", "multipart/mixed; boundary=x",
+           "8bit", "7bit", "quoted-printable", "base64", "1.0", "=?UTF-8?q?J=C3=B6rg?= <j@x>",
+           "J\u00f6rg <j@x>", "  two  spaces ", "tab\tinside", "colon: inside"]
+
+
+def _mail(headers, folds, unix_from, body) -> str:
+    lines = ["From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001"] if unix_from else []
+    for (name, value), fold in zip(headers, folds, strict=True):
+        lines.append(f"{name}: {value}")
+        lines += [f"{' ' if k % 2 else chr(9)}folded part {k}" for k in range(fold)]
+    return "\n".join(lines) + "\n\n" + body
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_NAMES), st.sampled_from(_VALUES)), min_size=1, max_size=7),
+       st.lists(st.integers(0, 2), min_size=7, max_size=7), st.booleans(),
+       st.sampled_from(["", "diff --git a/x b/x\n", "body line\r\n\n-- \n2.39.5\n", "caf\u00e9\n\nmore\n"]))
+def test_a_plain_mail_reads_as_the_email_package_reads_it(headers, folds, unix_from, body):
+    """The mails read without the email package (ASCII headers, one text
+    part, no transfer encoding) give the subject, author, date, body and
+    first body line the email package gives; any other is left to it."""
+    from analyzer.patch import reader
+
+    chunk = _mail(headers, folds[:len(headers)], unix_from, body)
+    plain = reader._read_plain(chunk, 3)
+    if plain is not None:
+        mime = reader._read_mime(chunk, 3)
+        assert (plain.subject, plain.author, plain.date, plain.body, plain.first_line) == \
+               (mime.subject, mime.author, mime.date, mime.body, mime.first_line)
+    values = " ".join(v for _, v in headers)
+    if "=?" in values or not values.isascii():
+        assert plain is None
+
+
+def test_what_git_format_patch_writes_is_read_without_the_email_package():
+    from analyzer.patch import reader
+
+    chunk = _mail([("From", "Ann Author <ann@example.org>"), ("Date", "Mon, 6 Jan 2025"),
+                   ("Subject", "[PATCH] KVM: x86/mmu: a long subject that git folds"),
+                   ("MIME-Version", "1.0"), ("Content-Type", "text/plain; charset=UTF-8"),
+                   ("Content-Transfer-Encoding", "8bit")], [0, 0, 1, 0, 0, 0], True,
+                  "Body.\n\ndiff --git a/x b/x\n")
+    got = reader._read_plain(chunk, 1)
+    assert got is not None and got.subject.endswith("git folds folded part 0")
+    assert got.first_line == 10 and got.body[0] == "Body."  # after 8 header lines and a blank
+    for ctype, cte in (("text/plain; charset=UTF-8", "quoted-printable"),
+                       ("multipart/mixed; boundary=x", "7bit"), ("text/html", "7bit")):
+        other = chunk.replace("text/plain; charset=UTF-8", ctype).replace("8bit", cte)
+        assert reader._read_plain(other, 1) is None
