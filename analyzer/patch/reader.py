@@ -2,9 +2,11 @@
 format-patch`` mails, mbox series (``git format-patch --stdout``, ``b4 am``)
 and text copied from web mail archives.
 
-The input is cut into mails first (mbox ``From <sha> <date>`` lines); each
-mail is decoded with the standard ``email`` package (RFC 2047 subjects,
-quoted-printable and base64 bodies, attachments) and its body is read as a
+The input is cut into mails first (mbox ``From <sha> <date>`` lines); a
+mail that needs decoding is decoded with the standard ``email`` package
+(RFC 2047 subjects, quoted-printable and base64 bodies, attachments), one
+that needs none (what git format-patch writes) is read as that package
+reads it without loading it (``_plain_mail``), and its body is read as a
 diff (``sections``). Hunk bodies are read by their header's line counts, like
 ``git apply`` does (``hunks``), so commit messages, diffstats, RFC notes and
 signatures around the diff never leak into hunks. A hunk whose context lines
