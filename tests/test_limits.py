@@ -418,3 +418,34 @@ def test_value_depth_is_the_deepest_nesting():
         assert parts_of(Ite(term, shared, term)) == (shared, term, term)
 
     check()
+
+
+def test_deep_loop_heads_by_definition_are_the_files(monkeypatch):
+    """Deep loop heads found once per definition's text, and taken from
+    the definitions already seen when a file is parsed again after an edit
+    (lines added above, a definition edited, one added), are the file's,
+    where a query of the whole file finds them."""
+    import analyzer.cparse.limits as limits
+    from analyzer.cparse import parse_c
+
+    monkeypatch.setattr(limits, "_HEADS", limits.OrderedDict())
+    deep = "f(" * 120 + "&head" + ")" * 120
+
+    def user(name: str, lists: str) -> str:
+        return (f"static void {name}(struct kvm *kvm)\n{{\n\tstruct kvm_mmu_page *sp;\n\n"
+                f"\tfor_each_valid_sp(kvm, sp, {lists}) {{\n\t\tg(sp);\n\t}}\n}}\n\n")
+
+    text = "".join(user(f"fn{k}", deep if k % 3 == 0 else "&head") for k in range(12))
+    edits = [text,
+             "/* two lines\n   above */\n" + text,
+             text.replace("static void fn4(", "static void fn4_renamed("),
+             text.replace(user("fn5", "&head"), user("fn5", deep)),
+             text + user("late", deep)]
+    seen = 0
+    for edited in edits:
+        pf = parse_c("arch/x86/kvm/mmu/mmu.c", edited)
+        whole = limits._heads_in(pf, pf.root)
+        assert limits._deep_loop_heads(pf) == whole
+        assert len(whole) == edited.count(deep)
+        seen = len(limits._HEADS)
+    assert seen == 12 + 1 + 3  # each definition once, the comment above, and the three edited or added

@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from bisect import bisect_right
+from collections import OrderedDict
 
 from analyzer.cparse.functions import functions
 from analyzer.cparse.parser import Node, ParsedFile, captures
@@ -76,21 +79,74 @@ def _beyond_limits(pf: ParsedFile, node: Node) -> str | None:
 def _deep_loop_heads(pf: ParsedFile) -> list[tuple[int, int]]:
     """(start byte, line) of the iterator macros whose arguments nest deeper
     than MAX_NESTING_DEPTH: they are blanked for the parse but read as text
-    (the macro's filter, the lists it walks). Found once per file."""
+    (the macro's filter, the lists it walks). Found once per file; in a
+    tree without errors, once per top-level definition's text (git mode
+    parses a file again for every commit that edits one of them)."""
     got = pf.__dict__.get("_deep_heads")
     if got is None:
-        got = []
-        for loop in captures("(while_statement) @loop", pf.root).get("loop", []):
-            body = loop.child_by_field_name("body")
-            opened = pf._raw.count(b"(", loop.start_byte, body.start_byte if body else loop.end_byte)
-            if opened <= MAX_NESTING_DEPTH:
-                continue  # too few parentheses to nest that deep
-            head = loop_macro_head(pf, loop) or ""
-            depth = deepest = 0
-            for paren in re.finditer(r"[()]", head):
-                depth += 1 if paren.group() == "(" else -1
-                deepest = max(deepest, depth)
-            if deepest > MAX_NESTING_DEPTH:
-                got.append((loop.start_byte, pf.line_of(loop)))
-        pf.__dict__["_deep_heads"] = got
+        got = pf.__dict__["_deep_heads"] = _heads_by_definition(pf)
+    return got
+
+
+# a top-level definition's text (its digest) -> its deep loop heads, as
+# (byte, line) from its start: a definition parses alike wherever it lies
+# in a tree without errors, so what its loops are is a function of its text
+_HEADS: OrderedDict[bytes, tuple[tuple[int, int], ...]] = OrderedDict()
+_HEADS_KEPT = 8192
+_QUERY_WHOLE_FILE = 8  # definitions not known: more, and one query of the file is cheaper
+
+
+def _heads_by_definition(pf: ParsedFile) -> list[tuple[int, int]]:
+    if pf.root.has_error:
+        return _heads_in(pf, pf.root)
+    nodes = pf.root.named_children
+    keys = [hashlib.blake2b(pf._raw[n.start_byte:n.end_byte] + b"\0"
+                            + pf.source[n.start_byte:n.end_byte], digest_size=16).digest()
+            for n in nodes]
+    unknown = [k for k, key in enumerate(keys) if key not in _HEADS]
+    if len(unknown) > _QUERY_WHOLE_FILE:
+        found = _heads_in(pf, pf.root)
+        starts = [n.start_byte for n in nodes]
+        mine: dict[int, list[tuple[int, int]]] = {k: [] for k in unknown}
+        for start, line in found:
+            k = bisect_right(starts, start) - 1
+            if k < 0 or start >= nodes[k].end_byte:
+                return found  # a loop outside every definition: the file's answer, not kept
+            if k in mine:
+                mine[k].append((start, line))
+    else:
+        mine = {k: _heads_in(pf, nodes[k]) for k in unknown}
+    for k, heads in mine.items():
+        node = nodes[k]
+        _remember(keys[k], tuple((b - node.start_byte, line - node.start_point.row - 1)
+                                 for b, line in heads))
+    out = []
+    for node, key in zip(nodes, keys, strict=True):
+        rel = _HEADS[key]
+        out += [(node.start_byte + b, node.start_point.row + 1 + line) for b, line in rel]
+    return out
+
+
+def _remember(key: bytes, heads: tuple[tuple[int, int], ...]) -> None:
+    _HEADS[key] = heads
+    _HEADS.move_to_end(key)
+    while len(_HEADS) > _HEADS_KEPT:
+        _HEADS.popitem(last=False)
+
+
+def _heads_in(pf: ParsedFile, node: Node) -> list[tuple[int, int]]:
+    """The deep loop heads under ``node``, in source order."""
+    got = []
+    for loop in captures("(while_statement) @loop", node).get("loop", []):
+        body = loop.child_by_field_name("body")
+        opened = pf._raw.count(b"(", loop.start_byte, body.start_byte if body else loop.end_byte)
+        if opened <= MAX_NESTING_DEPTH:
+            continue  # too few parentheses to nest that deep
+        head = loop_macro_head(pf, loop) or ""
+        depth = deepest = 0
+        for paren in re.finditer(r"[()]", head):
+            depth += 1 if paren.group() == "(" else -1
+            deepest = max(deepest, depth)
+        if deepest > MAX_NESTING_DEPTH:
+            got.append((loop.start_byte, pf.line_of(loop)))
     return got
