@@ -1,10 +1,10 @@
 """A content-addressed cache of analyses, outside the user's tree.
 
 The analysis of an image depends only on its files' text and on this
-program: the key hashes both (the text of each file; the path, size and
-modification time of every module and rules/ file of the package, as Python
-checks that a module's bytecode is current), so an edited file or a new
-version of mmu-role-lint never reads a stale entry. Entries live under ``$MMU_ROLE_LINT_CACHE`` (default
+program: the key hashes both (the text of each file; the version, and the
+path, size and modification time of every module and rules/ file of the
+package, as Python checks that a module's bytecode is current), so an edited
+file or a new version of mmu-role-lint never reads a stale entry. Entries live under ``$MMU_ROLE_LINT_CACHE`` (default
 ``$XDG_CACHE_HOME/mmu-role-lint`` or ``~/.cache/mmu-role-lint``) in
 ``analyses/`` and ``neutral/``; ``MMU_ROLE_LINT_NO_CACHE=1`` turns the cache
 off. A cache that cannot be written is simply not used.
@@ -30,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from analyzer import __version__
 from analyzer.encoding import decode, encode
 from analyzer.errors import UserError
 from analyzer.filereader import MAX_BYTES, read_bytes
@@ -62,14 +63,15 @@ def code_digest() -> str:
 
 
 def program_digest(package: Path, rules: Path) -> str:
-    """A digest of the modules under ``package`` and the rule files in
-    ``rules``: each one's path (from above ``package``), size and time of
-    last modification, which is how Python decides whether a module's
-    bytecode is current: an edit changes the digest, as it changes the code
-    that runs, and an identical install anywhere keeps it (and so the
-    entries). Reading and hashing every module instead cost a tenth of a
-    warm check."""
-    h = hashlib.sha256(f"format {FORMAT}".encode())
+    """A digest of this version of the program and of the modules under
+    ``package`` and the rule files in ``rules``: each one's path (from above
+    ``package``), size and time of last modification, which is how Python
+    decides whether a module's bytecode is current. An edit changes the
+    digest, as it changes the code that runs; a copy that keeps the files'
+    times keeps it, and a new install (pip gives its files the time of the
+    install) starts a new set of entries. Reading and hashing every module
+    instead cost a tenth of a warm check."""
+    h = hashlib.sha256(f"format {FORMAT} version {__version__}".encode())
     top = len(str(package.parent)) + 1
     found: list[tuple[str, int, int]] = []
     _stat_files(str(package), ".py", top, found)

@@ -118,10 +118,10 @@ def test_key_changes_with_any_file_and_with_the_program(monkeypatch):
         cache.code_digest.cache_clear()
 
 
-def test_program_digest_follows_each_module_and_rule_file(tmp_path):
-    """An edit of a module or of a rule file, a new one, or a module
-    removed changes the digest; the same files elsewhere (another venv)
-    keep it, and neither bytecode nor other files count."""
+def test_program_digest_follows_each_module_and_rule_file(tmp_path, monkeypatch):
+    """An edit of a module or of a rule file, a new one, a module removed
+    or another version changes the digest; the same files with the same
+    times elsewhere keep it, and neither bytecode nor other files count."""
     def program(top: Path) -> tuple[Path, Path]:
         pkg, rules = top / "analyzer", top / "rules"
         (pkg / "sub").mkdir(parents=True)
@@ -144,6 +144,9 @@ def test_program_digest_follows_each_module_and_rule_file(tmp_path):
              lambda: (pkg / "sub" / "c.py").write_text(""),
              lambda: (rules / "s.toml").write_text(""),
              lambda: (pkg / "a.py").unlink()]
+    monkeypatch.setattr(cache, "__version__", "0.0.0-other")
+    assert cache.program_digest(pkg, rules) != first
+    monkeypatch.undo()
     seen = {first}
     for edit in edits:
         edit()
