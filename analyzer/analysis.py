@@ -487,13 +487,13 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     # what pages are, which functions exist and the macros' values, read
     # again only from the files the edit changed where they may differ
     slots = set(base.model.slots)
-    alike = facts.functions.keys() == base.facts.functions.keys() and all(
+    pages_alike = facts.functions.keys() == base.facts.functions.keys() and all(
         context_alike(base_image.files[p], image.files[p], slots) for p in changed)
-    context = base.page_context if alike else _page_context(image, facts, base.model)
+    context = base.page_context if pages_alike else _page_context(image, facts, base.model)
     if context != base.page_context or not base.page_flows:
         return None  # what pages are, or which functions exist, changed
-    alike = all(defines_alike(base_image.files[p], image.files[p]) for p in changed)
-    constants = base.constants if alike else _constants(image)
+    macros_alike = all(defines_alike(base_image.files[p], image.files[p]) for p in changed)
+    constants = base.constants if macros_alike else _constants(image)
     if constants != base.constants:
         return None  # a macro's value changed: so may every term that names it
     flows = dict(base.page_flows)

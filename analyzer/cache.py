@@ -4,7 +4,8 @@ The analysis of an image depends only on its files' text and on this
 program: the key hashes both (the text of each file; the version, and the
 path, size and modification time of every module and rules/ file of the
 package, as Python checks that a module's bytecode is current), so an edited
-file or a new version of mmu-role-lint never reads a stale entry. Entries live under ``$MMU_ROLE_LINT_CACHE`` (default
+file or a new version of mmu-role-lint never reads a stale entry. Entries
+live under ``$MMU_ROLE_LINT_CACHE`` (default
 ``$XDG_CACHE_HOME/mmu-role-lint`` or ``~/.cache/mmu-role-lint``) in
 ``analyses/`` and ``neutral/``; ``MMU_ROLE_LINT_NO_CACHE=1`` turns the cache
 off. A cache that cannot be written is simply not used.

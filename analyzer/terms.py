@@ -278,9 +278,8 @@ def value_depth(roots) -> int:
     memo: dict[int, int] = {}
     alive: list = []  # what memo's ids name stays alive until the end
     stack: list = [(roots, None)]
-    push, pop = stack.append, stack.pop
     while stack:
-        obj, kids = pop()
+        obj, kids = stack.pop()
         if kids is None:
             if id(obj) in memo:
                 continue
@@ -290,7 +289,7 @@ def value_depth(roots) -> int:
             if not kids:  # a leaf: a level of its own, or none for an empty container
                 memo[id(obj)] = _level(obj)
                 continue
-            push((obj, kids))
+            stack.append((obj, kids))
             stack.extend((p, None) for p in kids if id(p) not in memo)
             continue
         memo[id(obj)] = _level(obj) + max(memo.get(id(k), 0) for k in kids)

@@ -129,3 +129,18 @@ def unified_diff(path: str, before: str, after: str) -> str:
     """The git-style diff of one file (``a/PATH`` -> ``b/PATH``)."""
     return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
                                         f"a/{path}", f"b/{path}"))
+
+
+def edited(data, items: list, alphabet, least: int = 0, most: int = 4) -> list:
+    """``items`` after ``least`` to ``most`` random deletions and insertions
+    of ``alphabet`` drawn from a hypothesis ``data`` object."""
+    from hypothesis import strategies as st
+
+    out = list(items)
+    for _ in range(data.draw(st.integers(least, most))):
+        at = data.draw(st.integers(0, len(out)))
+        if out and data.draw(st.booleans()):
+            del out[min(at, len(out) - 1)]
+        else:
+            out.insert(at, data.draw(st.sampled_from(alphabet)))
+    return out

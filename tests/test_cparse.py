@@ -4,6 +4,7 @@ and the quality bar on real kernels (marker real_kernel)."""
 from pathlib import Path
 
 import pytest
+from helpers import edited
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -400,14 +401,7 @@ def test_same_code_is_code_of_equality(bits, data):
     closes or moves."""
     from analyzer.cparse import code_of, same_code
 
-    edited = list(bits)
-    for _ in range(data.draw(st.integers(1, 4))):
-        at = data.draw(st.integers(0, len(edited)))
-        if edited and data.draw(st.booleans()):
-            del edited[min(at, len(edited) - 1)]
-        else:
-            edited.insert(at, data.draw(st.sampled_from(_C_BITS)))
-    a, b = "".join(bits).encode(), "".join(edited).encode()
+    a, b = "".join(bits).encode(), "".join(edited(data, bits, _C_BITS, least=1)).encode()
     assert same_code(a, b) == (code_of(a) == code_of(b))
     assert same_code(b, a) == same_code(a, b)
 

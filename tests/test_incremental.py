@@ -4,7 +4,7 @@ it must give exactly what a full analysis gives."""
 from __future__ import annotations
 
 import pytest
-from helpers import FIXTURES, expectations
+from helpers import FIXTURES, edited, expectations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -452,14 +452,8 @@ def test_line_moves_are_the_table_of_every_kept_line(lines, data):
     the edit did not keep in place is the table's."""
     from analyzer.incremental import _first_moved, line_moves
 
-    edited = list(lines)
-    for _ in range(data.draw(st.integers(0, 4))):
-        at = data.draw(st.integers(0, len(edited)))
-        if edited and data.draw(st.booleans()):
-            del edited[min(at, len(edited) - 1)]
-        else:
-            edited.insert(at, data.draw(st.sampled_from("abcy")))
-    old, new = "".join(f"{x}\n" for x in lines), "".join(f"{x}\n" for x in edited)
+    old = "".join(f"{x}\n" for x in lines)
+    new = "".join(f"{x}\n" for x in edited(data, lines, "abcy"))
     table, moves = _moves_table(old, new), line_moves(old, new)
     assert dict(moves) == table and len(moves) == len(table)
     for k in range(-1, len(lines) + 3):

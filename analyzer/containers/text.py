@@ -69,8 +69,8 @@ def context_alike(old: str, new: str, slots: set[str]) -> bool:
     """Whether ``macros_of`` and ``page_types_of`` read the same of a file's
     two texts: a tree whose only change is from one to the other has the
     same page context, given the same functions."""
-    return _macros(old) == _macros(new) and (_pointer_facts(old, tuple(sorted(slots)))
-                                             == _pointer_facts(new, tuple(sorted(slots))))
+    key = tuple(sorted(slots))
+    return _macros(old) == _macros(new) and _pointer_facts(old, key) == _pointer_facts(new, key)
 
 
 def page_types_of(texts: list[str], slots: set[str]) -> set[str]:

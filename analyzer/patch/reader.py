@@ -162,10 +162,10 @@ def _read_plain(chunk: str, line: int) -> _Text | None:
     plain = _plain_mail(chunk)
     if plain is None:
         return None
-    headers, body = plain
+    headers, body, blank = plain
     return _Text(subject=_unfold(headers.get("subject", "")), author=_unfold(headers.get("from", "")),
                  date=_unfold(headers.get("date", "")), body=_lines(body),
-                 first_line=_first_body_line(chunk, line))
+                 first_line=line + blank + 1)
 
 
 def _read_mime(chunk: str, line: int) -> _Text:
@@ -186,10 +186,11 @@ _PLAIN_TYPE = re.compile(r'text/plain(?:\s*;\s*charset\s*=\s*"?(?:utf-8|us-ascii
 _FIELD = re.compile(r"[\x21-\x39\x3b-\x7e]+")
 
 
-def _plain_mail(chunk: str) -> tuple[dict[str, str], str] | None:
+def _plain_mail(chunk: str) -> tuple[dict[str, str], str, int] | None:
     """The headers (lower-case name -> value as the ``email`` package's
     compat32 policy gives it: the first of each name, continuation lines
-    kept) and the body of a mail that needs no decoding: an ASCII header
+    kept), the body and the index of the blank line before it, of a mail
+    that needs no decoding: an ASCII header
     block with no encoded word nor CR, one text/plain part in UTF-8 or
     ASCII, no transfer encoding but 7bit or 8bit (what git format-patch
     writes). None for anything else, which the ``email`` package reads
@@ -225,13 +226,16 @@ def _plain_mail(chunk: str) -> tuple[dict[str, str], str] | None:
         return None
     if headers.get("content-transfer-encoding", "7bit").strip().lower() not in ("7bit", "8bit"):
         return None
-    return headers, chunk[end + 2:]
+    return headers, chunk[end + 2:], block.count("\n") + 1
 
 
 def _unfold(value: str) -> str:
-    """A header's value on one line (what ``_header_text`` makes of a value
+    """A header's value on one line (all ``_header_text`` makes of a value
     with no encoded word)."""
-    return re.sub(r"\r?\n[ \t]+", " ", value)
+    return _FOLD.sub(" ", value)
+
+
+_FOLD = re.compile(r"\r?\n[ \t]+")
 
 
 def _body_line(chunk: str, msg: Message, line: int) -> int | None:
@@ -240,10 +244,6 @@ def _body_line(chunk: str, msg: Message, line: int) -> int | None:
     encoding = str(msg.get("Content-Transfer-Encoding", "")).strip().lower()
     if msg.is_multipart() or encoding not in ("", "7bit", "8bit", "binary"):
         return None
-    return _first_body_line(chunk, line)
-
-
-def _first_body_line(chunk: str, line: int) -> int:
     lines = _lines(chunk)
     blank = next((k for k, text in enumerate(lines) if not text), len(lines))
     return line + blank + 1
@@ -257,7 +257,7 @@ def _header_text(value: object) -> str:
 
     if value is None:
         return ""
-    raw = re.sub(r"\r?\n[ \t]+", " ", str(value))
+    raw = _unfold(str(value))
     try:
         return str(make_header(decode_header(raw)))
     except (HeaderParseError, LookupError, UnicodeError, ValueError):
