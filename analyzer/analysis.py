@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from analyzer.beside import Beside, can_fork, from_both_ends
@@ -21,6 +20,7 @@ from analyzer.encoding import encode
 from analyzer.facts import Facts, collect
 from analyzer.findings import Finding, NotAnalyzed, merge_findings
 from analyzer.incremental import SiteReuse, collect_incremental, line_moves, same_facts, union_defs
+from analyzer.record import field, record
 from analyzer.resolve import BEYOND_LIMITS, MAX_RESOLVE_DEPTH, Resolver, tested_fields
 from analyzer.roles import RoleModel, default_model, model_from_parsed
 from analyzer.sources import Image
@@ -31,7 +31,7 @@ from analyzer.suppress import apply_suppressions
 SiteKey = tuple[str, str, int]
 
 
-@dataclass
+@record
 class Analysis:
     files: list[str]
     model: RoleModel

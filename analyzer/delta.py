@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from analyzer.record import field, record
 
 if TYPE_CHECKING:
     from analyzer.findings import Finding
 
 
-@dataclass
+@record
 class Delta:
     introduced: list[Finding] = field(default_factory=list)
     fixed: list[Finding] = field(default_factory=list)  # as they were before

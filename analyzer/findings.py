@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from analyzer.record import field, record
 from analyzer.terms import Step  # in the module's namespace: analyzer.store reads the hints
 
 
-@dataclass
+@record
 class TraceStep:
     """One step of a finding's trace, as the reports show it."""
 
@@ -24,7 +23,7 @@ class TraceStep:
                 "kind": self.kind, "text": self.text, "side": self.side}
 
 
-@dataclass
+@record
 class Finding:
     rule: str
     severity: str  # error | warning | note (role-mismatch-unknown, shown on request)
@@ -86,7 +85,7 @@ def merge_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(best.values(), key=lambda f: (f.file, f.line, f.column, f.field))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NotAnalyzed:
     """A function the analysis left out because it costs more than one
     function may (see README, "Limits"); ``function`` is "" for text outside

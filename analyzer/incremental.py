@@ -11,13 +11,13 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 
 from analyzer.cparse import ParsedFile
 from analyzer.facts.collection import canonical_order, declare, execute
 from analyzer.facts.records import CallSite, Compare, Exit, Facts, FuncInfo, Phi, Store
 from analyzer.findings import Finding
 from analyzer.nodes import node_of
+from analyzer.record import replace
 from analyzer.resolve.deps import CONTEXT
 from analyzer.sequences import common_prefix
 from analyzer.terms import (
@@ -235,7 +235,7 @@ _new_object = object.__new__
 
 def _clone(obj, **changes):
     """A copy of a record or term with ``changes``, made without its
-    ``__init__``: a frozen dataclass's sets each field through
+    ``__init__``: a frozen record's sets each field through
     ``object.__setattr__``, the hot spot of moving a file's facts."""
     made = _new_object(type(obj))
     state = made.__dict__

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
+
+from analyzer.record import field, record
 
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _STRING = re.compile(r'"(?:\\.|[^"\\\n])*"')
@@ -47,7 +48,7 @@ def _blanked(m: re.Match) -> str:
     return "\n".join(" " * len(part) for part in lexeme.split("\n"))
 
 
-@dataclass
+@record
 class Write:
     """A statement that writes a ``vcpu->arch`` member."""
 
@@ -56,7 +57,7 @@ class Write:
     text: str
 
 
-@dataclass
+@record
 class TextFunction:
     name: str
     file: str

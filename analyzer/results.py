@@ -8,10 +8,10 @@ Reports never change these records: a format is given a view
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from analyzer.delta import Delta
+from analyzer.record import field, record, replace
 
 if TYPE_CHECKING:  # a report of skipped patches loads no finding machinery (terms)
     from analyzer.findings import Finding
@@ -59,7 +59,7 @@ def fixes_tag(sha: str, subject: str) -> str:
     return f'Fixes: {sha[:ABBREV]} ("{subject}")'
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Origin:
     """Where a finding came from (``fixes``, ``--fixes``): the commit that
     introduced it, or why there is none to name."""
@@ -76,7 +76,7 @@ class Origin:
         return None if self.commit is None else {"commit": self.commit, "subject": self.subject}
 
 
-@dataclass
+@record
 class PatchWork:
     """What analyzing one patch took (``check -v`` shows it)."""
 
@@ -86,7 +86,7 @@ class PatchWork:
     flow_errors: int  # ERROR nodes in role-flow functions after the patch
 
 
-@dataclass
+@record
 class PatchResult:
     subject: str
     status: str  # analyzed | skipped | error
@@ -102,7 +102,7 @@ class PatchResult:
     warnings: list[str] = field(default_factory=list)  # with --fixes: on the Fixes: trailers
 
 
-@dataclass
+@record
 class CheckReport:
     patches: list[PatchResult]
     tree: str = ""
@@ -144,7 +144,7 @@ class CheckReport:
                                                   p.delta.persisting) for f in d]
 
 
-@dataclass
+@record
 class ScanReport:
     files: list[str]
     findings: list[Finding]
@@ -166,7 +166,7 @@ class ScanReport:
         return replace(self, findings=_ignored(self.findings, targets))
 
 
-@dataclass
+@record
 class SeriesResult:
     """A finding's state after a whole series, against the tree before it."""
 

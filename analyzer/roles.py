@@ -12,12 +12,12 @@ defaults for when it is not.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
 
+from analyzer.record import field, record
 from analyzer.ruledata import rule_file
 
 
-@dataclass
+@record
 class RoleType:
     name: str
     words: list[str] = field(default_factory=list)
@@ -25,7 +25,7 @@ class RoleType:
     subs: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
+@record
 class RoleModel:
     types: dict[str, RoleType] = field(default_factory=dict)
     slots: dict[str, str] = field(default_factory=dict)

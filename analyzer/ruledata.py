@@ -4,9 +4,10 @@ pyproject.toml); in a source checkout, the top-level rules/ folder."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+from analyzer.record import field, record
 
 
 @lru_cache(maxsize=1)
@@ -24,7 +25,7 @@ def rule_file(name: str) -> Path:
     return rules_dir() / name
 
 
-@dataclass
+@record
 class RuleDoc:
     """A rule's page: front matter (id, name, short, severity...) and body."""
 

@@ -7,12 +7,12 @@ Patches that touch no role code are answered without parsing C.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from analyzer.delta import compare
 from analyzer.errors import UserError
 from analyzer.patch import Patch, PatchError
+from analyzer.record import replace
 from analyzer.results import CheckReport, PatchResult, PatchWork, ScanReport
 from analyzer.sources import (
     CONTEXT,

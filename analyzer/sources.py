@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from analyzer.encoding import decode
 from analyzer.errors import UserError
 from analyzer.filereader import kind_of, read_bytes, symlink_in, tree_file
+from analyzer.record import field, record
 
 MMU_DIR = "arch/x86/kvm/mmu"
 LEGACY_MMU = "arch/x86/kvm/mmu.c"
@@ -68,7 +68,7 @@ def is_role_path(path: str) -> bool:
                                                        f"arch/x86/kvm/{TMPL}"))
 
 
-@dataclass
+@record
 class Image:
     """The analyzed files of one version of the tree."""
 

@@ -11,15 +11,14 @@ or a leaf at a time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from analyzer.record import field, record
 from analyzer.statesym import UNKNOWN, const, ite, op
 from analyzer.terms import Step
 
 # ---- the records this module answers with ---------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Read:
     """A read of vCPU state: ``atom`` (a statesym atom), where the code on
     the skipped path reads it (``step``: the outermost accessor call, or the
@@ -38,7 +37,7 @@ class Read:
     via: tuple = ()
 
 
-@dataclass
+@record
 class Sink:
     """A store into the context on the skipped path."""
 
@@ -50,7 +49,7 @@ class Sink:
     data: frozenset = frozenset()  # the reads its value is computed from (not only control)
 
 
-@dataclass
+@record
 class Skipped:
     """One comparing function, interpreted along one chain of callers."""
 
@@ -67,11 +66,11 @@ class Skipped:
 # ---- values ------------------------------------------------------------------
 
 
-@dataclass(unsafe_hash=True)
+@record(unsafe_hash=True)
 class V:
     """A scalar: a sym and the reads it depends on. Never changed once made
     (equal and hashed by its fields, as a frozen one), but not declared
-    frozen: a frozen dataclass's ``__init__`` is three times slower, and a
+    frozen: a frozen record's ``__init__`` is three times slower, and a
     tree's sites make some 13,000 of these."""
 
     sym: tuple
@@ -79,7 +78,7 @@ class V:
     fn: str = ""  # the function this value names, when it is a function pointer
 
 
-@dataclass
+@record
 class S:
     """A struct or role value: member or leaf path -> V."""
 
@@ -99,7 +98,7 @@ class S:
         return S(dict(self.fields), self.rtype, self.free)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class P:
     """A pointer: to the vCPU, to the compared context (``ctx``, at member
     ``path``), to another MMU, or to a struct value (``target``)."""

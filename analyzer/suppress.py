@@ -19,11 +19,11 @@ import difflib
 import functools
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from analyzer.checks import RULE_IDS, SUPPRESSION_UNKNOWN, SUPPRESSION_WITHOUT_REASON
 from analyzer.findings import Finding, merge_findings
+from analyzer.record import record, replace
 from analyzer.terms import Step
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ SUPPRESSIBLE_KINDS = ("compare", "store", "override", "mask", "read")
 ADD_REASON = " -- why the mismatch is accepted"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Comment:
     file: str
     line: int

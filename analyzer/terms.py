@@ -9,10 +9,10 @@ part in equality: two terms are the same when they say the same thing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from analyzer.record import field, record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Step:
     """One place in the source where a role value is defined or flows."""
 
@@ -56,13 +56,13 @@ NO_STEP = Step("", 0, 0, "", "none", "")
 
 # ---- scalar terms -------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Const:
     value: int
     step: Step = field(default=NO_STEP, compare=False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Named:
     """A macro constant such as ACC_ALL: constant, value unknown."""
 
@@ -70,7 +70,7 @@ class Named:
     step: Step = field(default=NO_STEP, compare=False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Opaque:
     """An expression computed from state we do not model (guest registers...)."""
 
@@ -78,7 +78,7 @@ class Opaque:
     step: Step = field(default=NO_STEP, compare=False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Unknown:
     """No value: an uninitialized local, a loop-carried change, a symbol."""
 
@@ -86,7 +86,7 @@ class Unknown:
     step: Step = field(default=NO_STEP, compare=False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Scalar:
     """A scalar parameter of the function being analyzed, bound at call sites."""
 
@@ -95,7 +95,7 @@ class Scalar:
     step: Step = field(default=NO_STEP, compare=False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Origin:
     """Where a role value comes from before any field write.
 
@@ -113,7 +113,7 @@ class Origin:
         return f"{self.sub}.{leaf}" if self.sub else leaf
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Ref:
     """The value of ``path`` in an origin (a parameter, a load, a call result)."""
 
@@ -124,7 +124,7 @@ class Ref:
 
 # ---- conditions ---------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Truthy:
     """``if (x)``; ``path`` names the role field tested, when it is one."""
 
@@ -132,33 +132,33 @@ class Truthy:
     path: str = field(default="", compare=False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Not:
     cond: object
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class And:
     parts: tuple
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Or:
     parts: tuple
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Eq:
     left: object
     right: object
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OpaqueCond:
     text: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CompareCond(OpaqueCond):
     """A comparison of role words used as a condition: as opaque as any
     other to the values it decides, but naming its compare site, and
@@ -172,7 +172,7 @@ class CompareCond(OpaqueCond):
 TRUE = And(())
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Ite:
     """``cond ? then : other``: a field written under a guard."""
 
@@ -182,7 +182,7 @@ class Ite:
     step: Step = field(default=NO_STEP, compare=False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mask:
     """What ``x->role.word &= m.word`` writes: the mask's role value (None
     when it cannot be read) and whether it is inverted (``~m.word``)."""
@@ -195,7 +195,7 @@ def step_of(term) -> Step:
     return getattr(term, "step", NO_STEP)
 
 
-@dataclass
+@record
 class Value:
     """A role value: the role type and one term per leaf field path."""
 

@@ -7,7 +7,6 @@ verdict, hangs a run or gives a traceback."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import gc
 import json
@@ -24,7 +23,7 @@ from helpers import FIXTURES, ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer import cache, filereader, store
+from analyzer import cache, filereader, record, store
 from analyzer.analysis import analyze
 from analyzer.cli import main
 from analyzer.neutralize import neutralize, neutralize_edit
@@ -326,15 +325,15 @@ def _set_analysis_field(top, name: str, value) -> None:
     of one field."""
     group = top[2][-1]
     assert top[1][group[0]][0] == "Analysis" and group[1] == 1
-    group[2 + [f.name for f in dataclasses.fields(store.Analysis)].index(name)] = [value]
+    group[2 + [f.name for f in record.fields(store.Analysis)].index(name)] = [value]
 
 
 def _same(a, b, path="") -> None:
     """Deep equality that also compares steps (terms' equality ignores
     them) and types (a tuple is not a list)."""
     assert type(a) is type(b), f"{path}: {type(a).__name__} != {type(b).__name__}"
-    if dataclasses.is_dataclass(a):
-        for f in dataclasses.fields(a):
+    if record.is_record(a):
+        for f in record.fields(a):
             _same(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
     elif isinstance(a, dict):
         assert list(a) == list(b), path

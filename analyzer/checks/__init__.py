@@ -12,10 +12,10 @@ reuse."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
 from analyzer.lazy import load
+from analyzer.record import record
 from analyzer.ruledata import RuleDoc, rule_doc
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class Site(Protocol):
     def func(self) -> str: ...
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Check:
     """What a rule looks at and what it finds there."""
 
@@ -60,7 +60,7 @@ class Check:
     beside: bool = False
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     """A rule (bandit's ``@test_id``). ``check`` is "" for a rule another
     part reports."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from analyzer.checks import (
@@ -15,9 +14,10 @@ from analyzer.checks import (
     ROLE_MISMATCH_UNKNOWN,
     ROLE_UNCHECKED_REUSE,
 )
+from analyzer.record import fields, record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Message:
     rule: ClassVar[str]
     severity: ClassVar[str]
@@ -30,7 +30,7 @@ class Message:
         return self.text.format(**self.arguments())
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Misses(Message):
     """A lookup that does not find what a store wrote: the field's value on
     the side where it diverges (``side``), on the other side, the lookups
@@ -75,14 +75,14 @@ class Misses(Message):
         return "; ".join(parts)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NeverFinds(Misses):
     """In every guest state it holds in, a lookup finds nothing (an error)."""
 
     rule, severity = ROLE_MISMATCH, "error"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MissesWhen(Misses):
     """A lookup misses in some guest states only (a warning that names them)."""
 
@@ -124,7 +124,7 @@ def _names(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Forced(Message):
     """A constant forced on one side against a value computed on the other."""
 
@@ -140,7 +140,7 @@ class _Forced(Message):
         return {**super().arguments(), "when": when}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ForcedUnderUndecidedGuard(_Forced):
     """As ``ForcedMisses``, but whether the guard holds on the other side is unknown."""
 
@@ -149,7 +149,7 @@ class ForcedUnderUndecidedGuard(_Forced):
             "as '{computed}' on the {other_side} side, where the guard cannot be decided")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Undecided(Message):
     """Two computed expressions, or one against a value chosen by a guard
     the analysis cannot decide: equal or not, it cannot tell."""
@@ -164,7 +164,7 @@ class Undecided(Message):
     other_side: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _RoleVaries(Message):
     """An existing page kept for a key whose role fields ``fields`` vary
     between the callers of ``func``, and are not compared."""
@@ -178,7 +178,7 @@ class _RoleVaries(Message):
                 "verb": "vary" if len(self.fields) > 1 else "varies"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RoleNotCompared(_RoleVaries):
     """The existing page's role is never compared with the key's."""
 
@@ -186,7 +186,7 @@ class RoleNotCompared(_RoleVaries):
             "{fields} {verb} between the callers of {func}")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RolePartlyCompared(_RoleVaries):
     """As ``RoleNotCompared``, after comparing the fields ``compared`` only."""
 
@@ -198,7 +198,7 @@ class RolePartlyCompared(_RoleVaries):
         return {**super().arguments(), "compared": _names(self.compared)}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MemberNotCompared(Message):
     """An existing page is kept without comparing a member of the key (gfn)."""
 
@@ -209,7 +209,7 @@ class MemberNotCompared(Message):
     func: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Unrecorded(Message):
     """vCPU state read by a reconfiguration that an equal role skips, which
     the role does not record and no writer invalidates."""

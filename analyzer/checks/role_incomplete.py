@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
 from functools import lru_cache
 
 from analyzer.checks import Check
 from analyzer.checks.messages import Unrecorded
 from analyzer.facts import Compare, Facts, normalize_expr
 from analyzer.findings import Finding, TraceStep
+from analyzer.record import record
 from analyzer.resolve import CONTEXT, Resolver
 from analyzer.ruledata import rule_file
 from analyzer.state_sources import StateView, fnptr_members
@@ -46,7 +46,7 @@ WRITER_SIDE = "writer"
 CONTEXT_C = ("arch/x86/kvm/cpuid.c", "arch/x86/kvm/x86.c")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StateRules:
     invariants: tuple
     fresh: frozenset
@@ -229,7 +229,7 @@ def _called(read: Read) -> str:
     return storage[5:].split("(", 1)[0] if storage.startswith("call:") else ""
 
 
-@dataclass
+@record
 class Verdict:
     """Why the read is not covered by an invalidation: the writer that does
     not invalidate (with its file), or none found."""

@@ -12,8 +12,9 @@ all would load graph's subprocess and the hook's shlex for every command."""
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from types import ModuleType
+
+from analyzer.record import record
 
 CACHE_ENV = ("environment: MMU_ROLE_LINT_CACHE=DIR keeps the analysis cache in DIR "
              "(default $XDG_CACHE_HOME/mmu-role-lint, else ~/.cache/mmu-role-lint); "
@@ -21,7 +22,7 @@ CACHE_ENV = ("environment: MMU_ROLE_LINT_CACHE=DIR keeps the analysis cache in D
              "analysis in one process (default: a second one where a second CPU is).")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Command:
     name: str
     module: str  # under analyzer.commands

@@ -3,7 +3,7 @@ and what every file's flow depends on beyond its own text."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from analyzer.record import field, record
 
 # Node ids: ("var", func, name), ("def", func, name, key) (one definition
 # of a local, by the value of that text: text.call_key),
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 # ("global", name). A label is a field or global node id.
 
 
-@dataclass
+@record
 class FileFlow:
     """What one function, or one file's functions, do with pointers (data
     only, so an analysis after a patch recomputes it for the functions a
@@ -51,7 +51,7 @@ class FileFlow:
                 and self.heads == other.heads)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FlowContext:
     """What every file's flow depends on beyond its own text: the functions
     the files define, their iterator macros and the page structs."""

@@ -7,15 +7,15 @@ import hashlib
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 
 from analyzer.cparse.parser import Node, ParsedFile
 from analyzer.encoding import encode
+from analyzer.record import record
 from analyzer.sequences import common_prefix
 
 
-@dataclass
+@record
 class FunctionDef:
     """A function definition. ``name`` is the declarator as written, so a
     paging_tmpl.h function is ``FNAME(fetch)``. ``params`` holds

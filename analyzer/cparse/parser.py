@@ -3,7 +3,6 @@ A ``ParsedFile`` is one parsed file; ``captures`` runs a query."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 import tree_sitter_c
@@ -11,6 +10,7 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from analyzer.encoding import encode
 from analyzer.neutralize import Oversized, neutralize, oversized
+from analyzer.record import field, record
 from analyzer.sequences import common_prefix
 
 __all__ = ["Node", "ParsedFile", "captures", "parse_c"]
@@ -26,7 +26,7 @@ def _parser() -> Parser:
     return Parser(_language())
 
 
-@dataclass
+@record
 class ParsedFile:
     """One parsed C file.
 

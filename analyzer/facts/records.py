@@ -3,20 +3,19 @@ nodes and exits, and ``Facts``, which holds them all for one image."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from analyzer.record import field, record
 from analyzer.roles import RoleModel
 from analyzer.terms import TRUE, Step, Value
 
 
-@dataclass
+@record
 class Param:
     name: str
     index: int
     role_type: str | None
 
 
-@dataclass
+@record
 class FuncInfo:
     name: str
     file: str
@@ -37,7 +36,7 @@ class FuncInfo:
         return None
 
 
-@dataclass
+@record
 class CallSite:
     id: int
     caller: str
@@ -47,7 +46,7 @@ class CallSite:
     cond: object = TRUE  # the path condition the call runs under, in the caller
 
 
-@dataclass
+@record
 class Store:
     id: int
     func: str
@@ -62,7 +61,7 @@ class Store:
     part: object = None
 
 
-@dataclass
+@record
 class Compare:
     id: int
     func: str
@@ -75,7 +74,7 @@ class Compare:
     cond: object = TRUE  # what must hold for the comparison to be evaluated
 
 
-@dataclass
+@record
 class Phi:
     id: int
     func: str
@@ -83,7 +82,7 @@ class Phi:
     step: Step
 
 
-@dataclass
+@record
 class Exit:
     """A ``return EXPR;`` of any function, with the path condition it is
     taken under (role comparisons in it are ``CompareCond``)."""
@@ -96,7 +95,7 @@ class Exit:
     step: Step
 
 
-@dataclass
+@record
 class Facts:
     model: RoleModel
     functions: dict[str, FuncInfo] = field(default_factory=dict)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from analyzer.cparse import Node
+from analyzer.record import record
 from analyzer.terms import TRUE, And, Ite, Not, Unknown, Value, step_of
 
 
@@ -31,7 +31,7 @@ class State:
         return s
 
 
-@dataclass
+@record
 class Frame:
     """One branch: the condition it runs under and, once left, the state it
     ended in and whether control can fall out of its end."""

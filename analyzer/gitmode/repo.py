@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 from analyzer.errors import UserError
+from analyzer.record import record
 
 
-@dataclass
+@record
 class Commit:
     sha: str
     short: str

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from analyzer.neutralize.lexis import (
     _ATTR_CANDIDATE_RE,
     _ATTR_OPENERS,
@@ -12,6 +10,7 @@ from analyzer.neutralize.lexis import (
     _Tok,
 )
 from analyzer.neutralize.structure import _Chars, _match_parens, _span_is_safe
+from analyzer.record import record
 
 
 def _blank_listed_attributes(text: str, toks: list[_Tok], inside: list[bool],
@@ -36,7 +35,7 @@ def _is_name(t: _Tok | None) -> bool:
     return t is not None and t.kind == "id" and t.text not in _C_KEYWORDS
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Attr:
     first: int  # token index of the __name
     last: int  # token index of its ")" (== first without arguments)

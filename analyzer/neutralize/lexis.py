@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from analyzer.record import record
 
 # Directives, comments and strings: what code characters never start inside.
 _OPAQUE_TOKENS = r"""
@@ -61,7 +62,7 @@ _STMT_KEYWORDS = frozenset(
 )
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Tok:
     kind: str  # "id", "num", "str", "p" (punctuator) or "pp" (directive line)
     text: str

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from analyzer.neutralize.lexis import _CONTINUATION, _PP_NAME_RE, _skeleton, _spaces
 from analyzer.neutralize.structure import _after_directive
+from analyzer.record import record
 
 # What one line, and one function body, may cost. Kernel lines stay under 200
 # characters and the largest KVM function under 20,000; past these sizes the
@@ -17,7 +17,7 @@ MAX_BODY_LENGTH = 250_000  # characters inside one top-level {...} block
 _LONG_LINE_RE = re.compile(rf"^[^\n]{{{MAX_LINE_LENGTH + 1}}}", re.MULTILINE)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Oversized:
     """Text left out of the parse: characters [start, end) on lines
     first_line..last_line (1-based); kind "line" (a long line) or "body"

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 
 from analyzer.patch.model import FilePatch, Hunk, Patch, PatchError
 from analyzer.patch.repair import loose_key, rebuild
+from analyzer.record import record, replace
 
 Reader = Callable[[str], str | None]
 _NEEDS_QUOTES = re.compile(r'["\\\x00-\x1f\x7f]|^ | $')
 
 
-@dataclass
+@record
 class _Placed:
     hunk: Hunk
     pos: int
@@ -29,7 +29,7 @@ class _Placed:
     repaired: bool
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Applied:
     """What applying a patch did. ``files`` holds the new text of every
     non-binary file the patch touches, None for files it deletes or renames

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from analyzer.errors import UserError
+from analyzer.record import field, record
 
 
 class PatchError(UserError):
@@ -12,7 +11,7 @@ class PatchError(UserError):
     apply). The message names the file and hunk and says what to do."""
 
 
-@dataclass
+@record
 class Hunk:
     """One ``@@ -a,b +c,d @@`` hunk. ``lines`` holds (op, text) with op one of
     ' ', '-', '+' and text without its line end."""
@@ -35,7 +34,7 @@ class Hunk:
         return f"@@ -{self.src_start},{self.src_len} +{self.dst_start},{self.dst_len} @@"
 
 
-@dataclass
+@record
 class FilePatch:
     """Changes to one file. ``old_path`` is None for a new file, ``new_path``
     None for a deleted one; paths are relative to the tree top (prefix
@@ -53,7 +52,7 @@ class FilePatch:
         return self.new_path or self.old_path or ""
 
 
-@dataclass
+@record
 class Patch:
     """One patch of a series, as read: its subject and its file changes.
 

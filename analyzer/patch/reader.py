@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from unidiff.constants import RE_BINARY_DIFF
@@ -29,6 +28,7 @@ from analyzer.mbox import MBOX_FROM, mail_starts
 from analyzer.patch.hunks import minus_plus
 from analyzer.patch.model import Patch, PatchError
 from analyzer.patch.sections import DiffReader
+from analyzer.record import field, record
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -40,7 +40,7 @@ _GIT_SHOW = re.compile(r"^commit [0-9a-f]{7,64}\b")
 _SUBJECT_PREFIX = re.compile(r"^\s*(?:\[[^\]]*\]|re:)\s*", re.IGNORECASE)
 
 
-@dataclass
+@record
 class _Text:
     """One mail or text chunk, reduced to what the diff reader needs."""
 

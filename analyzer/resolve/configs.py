@@ -4,12 +4,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import NamedTuple
 
 from analyzer import states
 from analyzer.facts import CallSite
+from analyzer.record import field, record
 from analyzer.resolve.trails import trail, trail_cat, trail_last
 
 MAX_CHAIN = 6
@@ -84,7 +84,7 @@ class RTerm(NamedTuple):
         return trail_last(self.trace)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Concrete:
     """One configuration of a role value: its fields and the condition
     (``analyzer.states`` formula) under which it holds."""
@@ -108,7 +108,7 @@ class Concrete:
                         states.conj((self.cond, cond)))
 
 
-@dataclass
+@record
 class Ctx:
     """Call sites that bind the parameters: sites[0] called the current
     function, sites[1] called sites[0].caller, and so on."""

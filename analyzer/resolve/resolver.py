@@ -6,12 +6,12 @@ the work, each with its own memo: ``Deps`` (what a result read), ``Params``,
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 
 from analyzer import states
 from analyzer.facts import CallSite, Facts, Store
 from analyzer.flow import argument, returned
 from analyzer.nodes import node_of
+from analyzer.record import field, record
 from analyzer.resolve.chains import Chains
 from analyzer.resolve.conditions import Conditions
 from analyzer.resolve.configs import (
@@ -55,7 +55,7 @@ def copy_node(value: Value, origins: list[Origin]):
     return step.__dict__.get("_node") or node_of(step)
 
 
-@dataclass
+@record
 class Resolver:
     facts: Facts
     pages: object = None  # containers.PageFlow: which stores a load can meet

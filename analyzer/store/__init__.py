@@ -1,7 +1,7 @@
 """Analyses as JSON, for the on-disk cache: data that cannot execute.
 
 ``encode`` writes an ``Analysis`` (its facts, terms, findings and steps) as
-compact JSON; ``decode`` reads it back and builds only the dataclasses of
+compact JSON; ``decode`` reads it back and builds only the records of
 ``REGISTRY``, through their constructors. Every field is read by its type
 annotation, so a value of the wrong type, an unknown record or field, or a
 reference to nothing raises ``Malformed``; the cache takes that as a miss.

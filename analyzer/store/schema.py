@@ -3,7 +3,6 @@ annotations its fields are read and written by, and ``Malformed``."""
 
 from __future__ import annotations
 
-import dataclasses
 import types
 import typing
 
@@ -12,6 +11,7 @@ from analyzer.analysis import Analysis
 from analyzer.containers import FileFlow, FlowContext
 from analyzer.facts import CallSite, Compare, Exit, Facts, FuncInfo, Param, Phi, Store
 from analyzer.findings import Finding, TraceStep
+from analyzer.record import fields
 from analyzer.roles import RoleModel, RoleType
 
 MAGIC = "mmu-role-lint analysis"
@@ -51,7 +51,7 @@ def hints_of(cls: type) -> dict[str, object]:
 
 
 def fields_of(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+    return tuple(f.name for f in fields(cls) if f.init)
 
 
 def is_optional(origin, args) -> bool:

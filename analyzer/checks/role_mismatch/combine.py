@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from analyzer.checks.messages import SEVERITY_OF, Misses, decode_misses, encode_misses, misses_class
 from analyzer.findings import SEVERITY_RANK, Finding, TraceStep
+from analyzer.record import replace
 
 
 def combine(findings: list[Finding]) -> list[Finding]:

@@ -5,7 +5,6 @@ callers."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from analyzer import states
@@ -13,6 +12,7 @@ from analyzer.checks.messages import Message
 from analyzer.containers.text import call_key
 from analyzer.facts import Compare
 from analyzer.nodes import step_of_node
+from analyzer.record import field, record
 from analyzer.resolve import Concrete, Resolver, RTerm, traced, trail_nodes
 from analyzer.resolve.partials import store_via
 from analyzer.terms import Const, Ite, Step, Value
@@ -20,7 +20,7 @@ from analyzer.terms import Const, Ite, Step, Value
 WILDCARDS = ("symbol", "unknown")
 
 
-@dataclass
+@record
 class Side:
     """One operand: which role value, its name in messages, its text."""
 
@@ -29,7 +29,7 @@ class Side:
     text: str
 
 
-@dataclass
+@record
 class Site:
     """A compare site being judged: the lookup and stored operands and the
     configurations seen on each side, over every chain of callers."""
@@ -98,7 +98,7 @@ class Site:
         return sum(1 for c in mine if first_step(traced(c, path)) == where) / len(mine)
 
 
-@dataclass
+@record
 class Candidate:
     """A stored configuration against one lookup configuration."""
 

@@ -6,9 +6,9 @@ against the function's parameters)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from analyzer.facts import CallSite, Exit, Facts, normalize_expr
+from analyzer.record import field, record
 from analyzer.resolve import Resolver, store_via
 from analyzer.terms import And, Eq, Not, Opaque, Or, Value
 
@@ -16,7 +16,7 @@ IDENT = re.compile(r"[A-Za-z_]\w*$")
 _MEMBER = re.compile(r"^(.+?)(?:->|\.)([A-Za-z_]\w*)$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Part:
     """One part of a key: a term (or a role value) of ``func``, whose
     parameters the call sites ``chain`` bind (``chain[-1]`` calls ``func``,
@@ -30,7 +30,7 @@ class Part:
         return Part(self.obj, self.func, (site, *self.chain))
 
 
-@dataclass
+@record
 class Key:
     role: Part | None = None
     members: dict[str, Part] = field(default_factory=dict)
