@@ -175,7 +175,11 @@ def analyze(image: Image, base: Analysis | None = None, base_image: Image | None
     beside = None if split else _beside(facts, constants)
     errors = {pf.path: error_counts(pf) for pf in parsed}
     unparsed = {pf.path: left_out(pf) for pf in parsed}
-    del parsed, headers
+    # the node objects the walks made hang on these trees (py-tree-sitter
+    # caches a node's children on it): ``declared`` holds the list too, as
+    # its default, and all of it would stay through the sites (and be
+    # copied into the child ``_finish`` forks), 12 MB on bench's x8 tree
+    del parsed, headers, declared
     return _finish(image, model, facts, errors, [*image.headers, *image.files],
                    pages=(flows, context), unparsed=unparsed, constants=constants,
                    beside=beside, split=split)
