@@ -418,7 +418,7 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
         _key, site, check = todo[i]
         return _find(resolver, site, check, facts)
 
-    resolved, _ = from_both_ends(len(todo), find, first=1, apart=split)
+    resolved, _ = from_both_ends(len(todo), find, first=1 if reuse is None else 0, apart=split)
     here.update((key, got) for (key, _s, _c), got in zip(todo, resolved, strict=True))
     apart = beside.result() if beside is not None else {}
     by_site = {key: here[key] if key in here else apart[key] for key in order}

@@ -84,6 +84,12 @@ class RTerm(NamedTuple):
         return trail_last(self.trace)
 
 
+# the environment of a configuration that has none: one dict, never written
+# (a configuration's env is read, and a new one made to extend it: 40,000
+# configurations of bench's x8 tree held an empty dict each)
+NO_ENV: dict = {}
+
+
 @record(slots=True)
 class Concrete:
     """One configuration of a role value: its fields and the condition
@@ -92,7 +98,8 @@ class Concrete:
     fields: dict[str, RTerm]
     producers: tuple = ()
     stores: tuple = ()  # (store id, chain of call-site ids) passed, innermost first
-    env: dict = field(default_factory=dict, compare=False, repr=False)  # origin -> alternative
+    # origin -> alternative; most configurations have none, and share NO_ENV
+    env: dict = field(default=NO_ENV, compare=False, repr=False)
     # graph nodes every field's trace goes on with (a call, a store...): kept
     # once here instead of extending each field; ``term`` joins them
     tail: tuple = ()

@@ -20,6 +20,7 @@ from analyzer.resolve.configs import (
     MAX_ALTS,
     MAX_CHAIN,
     MAX_RESOLVE_DEPTH,
+    NO_ENV,
     Concrete,
     Ctx,
     dedupe,
@@ -172,7 +173,7 @@ class Resolver:
             if any(alt.dropped for alt in combo):
                 dropped = True
                 continue
-            env = dict(zip(origins, combo, strict=True))
+            env = dict(zip(origins, combo, strict=True)) if origins else NO_ENV
             producers: tuple = ()
             stores: tuple = ()
             for alt in combo:

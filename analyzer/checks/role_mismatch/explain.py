@@ -49,9 +49,9 @@ def explain(site: Site, lookup: Concrete, lcond, cands: list[Candidate]) -> list
     diffs = {id(c): [(p, test(f)) for p, f in c.diffs.items()] for c in cands}
     for st in every:
         existing = [c for c, there in exists if there(st)]
-        # per existing configuration, the fields that differ in this state
-        failing = {id(c): [p for p, equal in diffs[id(c)] if not equal(st)] for c in existing}
-        found = [c for c in existing if not failing[id(c)]]
+        # the configurations found in this state: each of its fields equal
+        # (most states find one, and stop at the first field that differs)
+        found = [c for c in existing if all(equal(st) for _p, equal in diffs[id(c)])]
         if found:
             hits.append(st)
             if unsure is None and all(c.undecided for c in found):
@@ -60,6 +60,8 @@ def explain(site: Site, lookup: Concrete, lcond, cands: list[Candidate]) -> list
         misses.append(st)
         if not existing:
             continue
+        # per existing configuration, the fields that differ in this state
+        failing = {id(c): [p for p, equal in diffs[id(c)] if not equal(st)] for c in existing}
         # the nearest: not one the state tells apart (see _told_apart);
         # then, of the fields that do not differ from every one of them
         # (those miss whatever the partner), the fewest that differ in
