@@ -449,3 +449,24 @@ def test_deep_loop_heads_by_definition_are_the_files(monkeypatch):
         assert len(whole) == edited.count(deep)
         seen = len(limits._HEADS)
     assert seen == 12 + 1 + 3  # each definition once, the comment above, and the three edited or added
+
+
+def test_deep_loop_heads_query_only_definitions_with_enough_parentheses(monkeypatch):
+    """A definition opening no more parentheses than MAX_NESTING_DEPTH
+    cannot hold a deep loop head: it is not queried, and what is found is
+    what a query of the whole file finds."""
+    import analyzer.cparse.limits as limits
+    from analyzer.cparse import parse_c
+
+    monkeypatch.setattr(limits, "_HEADS", limits.OrderedDict())
+    deep = "f(" * 120 + "&head" + ")" * 120
+    text = "".join(f"static void fn{k}(struct kvm *kvm)\n{{\n\tstruct kvm_mmu_page *sp;\n\n"
+                   f"\tfor_each_valid_sp(kvm, sp, {deep if k == 3 else '&head'}) {{\n\t\tg(sp);\n\t}}\n}}\n\n"
+                   for k in range(12))
+    pf = parse_c("arch/x86/kvm/mmu/mmu.c", text)
+    whole = limits._heads_in(pf, pf.root)
+    queried: list = []
+    real = limits._heads_in
+    monkeypatch.setattr(limits, "_heads_in", lambda pf, node: queried.append(node) or real(pf, node))
+    assert limits._deep_loop_heads(pf) == whole and len(whole) == 1
+    assert [n.start_point.row for n in queried] == [text[:text.index("static void fn3(")].count("\n")]

@@ -103,7 +103,17 @@ def _heads_by_definition(pf: ParsedFile) -> list[tuple[int, int]]:
     keys = [hashlib.blake2b(pf._raw[n.start_byte:n.end_byte] + b"\0"
                             + pf.source[n.start_byte:n.end_byte], digest_size=16).digest()
             for n in nodes]
-    unknown = [k for k, key in enumerate(keys) if key not in _HEADS]
+    unknown = []
+    for k, key in enumerate(keys):
+        if key in _HEADS:
+            continue
+        # a deep head opens more than MAX_NESTING_DEPTH parentheses before
+        # its body: a definition with no more than that holds none, and is
+        # not queried (no definition of 6.12's mmu.c has that many)
+        if pf._raw.count(b"(", nodes[k].start_byte, nodes[k].end_byte) <= MAX_NESTING_DEPTH:
+            _remember(key, ())
+        else:
+            unknown.append(k)
     if len(unknown) > _QUERY_WHOLE_FILE:
         found = _heads_in(pf, pf.root)
         starts = [n.start_byte for n in nodes]
