@@ -391,13 +391,16 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
             parsed: list[str], reuse: SiteReuse | None = None,
             pages: tuple[dict, FlowContext] | None = None, unparsed: dict | None = None,
             constants: dict[str, int] | None = None, resolver: Resolver | None = None,
-            beside: Beside | None = None, split: bool = False) -> Analysis:
+            beside: Beside | None = None, split: bool = False, before_fork: int = 1) -> Analysis:
     """Run every check over the sites it declares, each site once, or take
     its findings from the analysis before an edit (``reuse``), or from
-    ``beside`` (``_beside``); with ``split``, the sites after the first
-    from both ends (``beside.from_both_ends``: a site resolves alike
-    whatever was resolved before it). ``resolver``: one the caller made
-    already for these facts, pages and constants."""
+    ``beside`` (``_beside``); with ``split``, from both ends
+    (``beside.from_both_ends``: a site resolves alike whatever was resolved
+    before it), after the first ``before_fork`` sites: in a whole tree the
+    first resolves the loads most sites share, which the child then
+    inherits; after an edit, the few sites it reached are split from the
+    start, each process paying for what they share. ``resolver``: one the
+    caller made already for these facts, pages and constants."""
     flows, context = pages if pages is not None else ({}, None)
     if resolver is None:
         resolver = _resolver(facts, flows, constants)
@@ -418,7 +421,7 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
         _key, site, check = todo[i]
         return _find(resolver, site, check, facts)
 
-    resolved, _ = from_both_ends(len(todo), find, first=1 if reuse is None else 0, apart=split)
+    resolved, _ = from_both_ends(len(todo), find, first=before_fork, apart=split)
     here.update((key, got) for (key, _s, _c), got in zip(todo, resolved, strict=True))
     apart = beside.result() if beside is not None else {}
     by_site = {key: here[key] if key in here else apart[key] for key in order}
@@ -514,7 +517,8 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
                       facts_only={rule.id for rule, check in checks() if not check.reads_code})
     unparsed = dict(base.left_out)
     unparsed.update((pf.path, left_out(pf)) for pf in parsed)
-    # the sites the edit reached, after the first, from both ends: there is
-    # no role-incomplete child here
+    # the sites the edit reached, from both ends from the first one: there
+    # is no role-incomplete child here
     return _finish(image, base.model, facts, parse_errors, changed, reuse, pages=(flows, context),
-                   unparsed=unparsed, constants=constants, resolver=resolver, split=True)
+                   unparsed=unparsed, constants=constants, resolver=resolver, split=True,
+                   before_fork=0)

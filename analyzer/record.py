@@ -35,15 +35,18 @@ class FrozenInstanceError(AttributeError):
     """An assignment to a field of a frozen record."""
 
 
-class _Missing:
-    __slots__ = ()
+class _Sentinel:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
 
     def __repr__(self) -> str:
-        return "MISSING"
+        return self._name
 
 
-MISSING: Any = _Missing()
-_HAS_FACTORY: Any = type("_HasFactory", (), {"__repr__": lambda self: "<factory>"})()
+MISSING: Any = _Sentinel("MISSING")  # no default
+_HAS_FACTORY: Any = _Sentinel("<factory>")  # the default of an argument its factory makes
 
 
 class Field:
