@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import bisect
 import re
+from array import array
+from collections.abc import Sequence
 from functools import lru_cache
 from itertools import accumulate
 
@@ -83,11 +85,12 @@ class TextFile:
 
     def __init__(self, path: str, text: str, slots: tuple[str, ...] = ()) -> None:
         self.path = path
-        self.raw = text.split("\n")
+        self.raw = Lines(text)
         self.clean = strip_comments(text)
         self.inval = _invalidation(slots)
-        # the offset each line starts at (one past the last line: the end)
-        self.starts = list(accumulate(map(_PLUS_ONE, map(len, self.clean.split("\n"))), initial=0))
+        # the offset each line starts at (one past the last line: the end),
+        # 8 bytes each (x86.c has 14,000 lines)
+        self.starts = _starts(self.clean)
         self.spans = _spans(self.clean, self.starts)  # (name, name line, "{" index, "}" index)
         self._read: dict[int, TextFunction] = {}
 
@@ -114,7 +117,32 @@ class TextFile:
 _PLUS_ONE = (1).__add__
 
 
-def _spans(clean: str, starts: list[int]) -> list[tuple[str, int, int, int]]:
+def _starts(text: str) -> array:
+    """The offset each line of ``text`` starts at, and one past the end."""
+    return array("q", accumulate(map(_PLUS_ONE, map(len, text.split("\n"))), initial=0))
+
+
+class Lines:
+    """The lines of a text, as ``text.split("\\n")`` gives them, each cut
+    from the text when asked for: not a string per line kept for the few a
+    message shows."""
+
+    __slots__ = ("_starts", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._starts = _starts(text)
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def __getitem__(self, i: int) -> str:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self.text[self._starts[i]:self._starts[i + 1] - 1]
+
+
+def _spans(clean: str, starts: Sequence[int]) -> list[tuple[str, int, int, int]]:
     """Each function's (name, name line, "{" line index, "}" line index):
     a "{" alone on its line (trailing blanks aside), the lines above it back
     to a blank line or one that ends a statement, a block or a directive
@@ -151,7 +179,7 @@ def _spans(clean: str, starts: list[int]) -> list[tuple[str, int, int, int]]:
         pos = starts[end + 1]
 
 
-def _close(text: str, lines: list[str], starts: list[int], i: int) -> int | None:
+def _close(text: str, lines: list[str], starts: Sequence[int], i: int) -> int | None:
     """The index of the first line after line ``i`` that is "}" alone, or
     None when a line starting with "{" comes first or none is."""
     after = starts[i + 1] if i + 1 < len(lines) else len(text)
@@ -181,7 +209,7 @@ def functions(path: str, text: str, slots: tuple[str, ...] = ()) -> list[TextFun
     return [tf.function(k) for k in range(len(tf.spans))]
 
 
-def _read_body(fn: TextFunction, body: str, origin: int, starts: list[int], raw: list[str],
+def _read_body(fn: TextFunction, body: str, origin: int, starts: Sequence[int], raw: Lines,
                inval: re.Pattern) -> None:
     def line_at(pos: int) -> int:  # pos: offset in the body
         return bisect.bisect_right(starts, origin + pos)
@@ -201,7 +229,7 @@ def _read_body(fn: TextFunction, body: str, origin: int, starts: list[int], raw:
         pos += len(chunk) + 1
 
 
-def _statement(fn: TextFunction, chunk: str, pos: int, line_at, raw: list[str],
+def _statement(fn: TextFunction, chunk: str, pos: int, line_at, raw: Lines,
                inval: re.Pattern) -> None:
     # the statement after the last brace or control head: `if (x) { y = 1` -> `y = 1`
     cut = 0
@@ -226,7 +254,7 @@ def _statement(fn: TextFunction, chunk: str, pos: int, line_at, raw: list[str],
         fn.invalidates.append((line, text))
 
 
-def _shown(raw: list[str], line: int, fallback: str) -> str:
+def _shown(raw: Lines, line: int, fallback: str) -> str:
     got = raw[line - 1].strip() if 0 < line <= len(raw) else ""
     return got if got and ("=" in got or "(" in got) else fallback
 

@@ -216,9 +216,10 @@ def test_a_fresh_parse_shares_the_tree_but_not_the_nodes_walks_made(pf):
     assert [fd.name for fd in functions(again)] == names
 
 
-def test_a_definitions_digest_is_made_once_per_text():
+def test_a_definitions_digest_is_made_once_per_text(monkeypatch):
     # git mode declares the same definitions in every commit: the digest of
-    # a text seen before is not computed again, and equals the first
+    # a text seen before is not computed again, and equals the first; what
+    # is kept is a digest of each text, not the text
     import importlib
 
     fns = importlib.import_module("analyzer.cparse.functions")
@@ -226,13 +227,15 @@ def test_a_definitions_digest_is_made_once_per_text():
     first = parse_c("a.c", text)
     again = parse_c("b.c", "\n\n" + text.replace("one", "two"))
     (fa,), (fb,) = functions(first), functions(again)
-    fns._digest.cache_clear()
+    monkeypatch.setattr(fns, "_DIGESTS", {})
+    made: list[bytes] = []
+    real = fns.code_of
+    monkeypatch.setattr(fns, "code_of", lambda data: made.append(data) or real(data))
     da = fns.code_digest(first, fa)
-    before = fns._digest.cache_info()
-    assert fns.code_digest(first, fa) == da
-    assert fns._digest.cache_info().hits == before.hits + 1
+    assert fns.code_digest(first, fa) == da and len(made) == 1
+    assert all(type(k) is bytes and len(k) == 16 for k in fns._DIGESTS)
     # another comment: another text, the same code
-    assert fns.code_digest(again, fb) == da
+    assert fns.code_digest(again, fb) == da and len(made) == 2
 
 
 @pytest.mark.parametrize("a, b, same", [

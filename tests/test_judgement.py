@@ -5,6 +5,7 @@ and the guest-state formulas and macro values underneath."""
 
 from __future__ import annotations
 
+import pytest
 from helpers import FIXTURES, analyze_c, assert_findings, decided
 from test_role_flow import src
 
@@ -534,3 +535,25 @@ def test_a_role_stored_member_by_member_is_a_whole_store():
     assert f.line == _line_of(code, "union kvm_mmu_role zero = {0};")
     # one piece only (.base) is no whole store: what the rest holds is not known
     assert_findings(PIECES % {"ext": ""})
+
+
+# ---- a configuration's environment --------------------------------------------------
+
+
+def test_an_environment_gives_each_origin_its_alternative():
+    from analyzer.resolve.configs import Env
+    from analyzer.terms import Origin
+
+    param, load = Origin("param", "role", "f"), Origin("load", "role", "g", via="sp")
+    first, second = object(), object()
+    env = Env((param, load), (first, second))
+    assert env.get(param) is first and env[load] is second
+    # an equal origin made elsewhere finds the same alternative
+    assert env.get(Origin("load", "role", "g", via="sp")) is second
+    other = Origin("load", "role", "g", via="parent")
+    assert env.get(other) is None and env.get(other, 7) == 7 and other not in env
+    with pytest.raises(KeyError):
+        env[other]
+    assert param in env and len(env) == 2 and list(env) == [param, load]
+    # it merges as the dict it stands for does, later ones winning
+    assert {**env, **Env((load,), (first,))} == {param: first, load: first}

@@ -21,7 +21,7 @@ from sarif_schema import sarif_of
 
 from analyzer.analysis import analyze
 from analyzer.cli import main
-from analyzer.kvmtext import functions
+from analyzer.kvmtext import Lines, functions
 from analyzer.patch import apply_patch, read_patches
 from analyzer.runner import run_check
 from analyzer.sources import patched_image, tree_image
@@ -138,6 +138,17 @@ def test_text_functions_name_writes_calls_and_invalidations():
     assert {"cpuid_query_maxphyaddr", "kvm_mmu_after_set_cpuid"} <= after.calls
     assert after.invalidates == [] and "efer" not in after.reads
     assert [line for line, _ in mmu.invalidates] == [13, 14]
+    # a write is shown as its line reads in the file, comments and all
+    assert after.writes[0].text == CPUID_C.split("\n")[3].strip()
+
+
+@pytest.mark.parametrize("text", ["a\nbb\n\nccc", "", "x\n", "\n\n", "one line"])
+def test_the_lines_of_a_text_file_are_its_split_lines(text: str):
+    lines = Lines(text)
+    assert len(lines) == len(text.split("\n"))
+    assert [lines[i] for i in range(len(lines))] == text.split("\n")
+    with pytest.raises(IndexError):
+        lines[len(lines)]
 
 
 # ---- the fixture trees -------------------------------------------------------------

@@ -9,6 +9,7 @@ ways.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from analyzer import states
 from analyzer.facts import Facts
@@ -30,7 +31,7 @@ class Conditions:
     def __init__(self, terms: Terms) -> None:
         self.terms = terms
 
-    def path_cond(self, c, func: str, ctx: Ctx, env: dict) -> object:
+    def path_cond(self, c, func: str, ctx: Ctx, env: Mapping) -> object:
         """The states where the path condition ``c`` can hold (a loop or
         switch body may run or not: either way)."""
         if c is TRUE:
@@ -38,7 +39,7 @@ class Conditions:
         ft, ff = self.formulas(c, func, ctx, env)
         return states.disj((ft, ff))
 
-    def cond(self, c, func: str, ctx: Ctx, env: dict):
+    def cond(self, c, func: str, ctx: Ctx, env: Mapping):
         """True, False or None (cannot tell)."""
         ft, ff = self.formulas(c, func, ctx, env)
         if ft is True and ff is True:
@@ -47,7 +48,7 @@ class Conditions:
             return False
         return None
 
-    def formulas(self, c, func: str, ctx: Ctx, env: dict) -> tuple:
+    def formulas(self, c, func: str, ctx: Ctx, env: Mapping) -> tuple:
         """The condition as formulas of guest state, if the loop and switch
         bodies it rests on run and if they do not."""
         hit = [False]
@@ -56,7 +57,7 @@ class Conditions:
             return ft, ft
         return ft, self._formula(c, func, ctx, env, False, [False])
 
-    def _formula(self, c, func: str, ctx: Ctx, env: dict, loops: bool, hit: list):
+    def _formula(self, c, func: str, ctx: Ctx, env: Mapping, loops: bool, hit: list):
         term = self.terms.term
         if isinstance(c, And):
             return states.conj(self._formula(p, func, ctx, env, loops, hit) for p in c.parts)
@@ -74,7 +75,7 @@ class Conditions:
         hit[0] = True
         return loops
 
-    def cond_trace(self, c, func: str, ctx: Ctx, env: dict) -> tuple:
+    def cond_trace(self, c, func: str, ctx: Ctx, env: Mapping) -> tuple:
         """Graph nodes carrying the values a decided guard rested on."""
         term = self.terms.term
         if isinstance(c, Truthy):
@@ -90,7 +91,7 @@ class Conditions:
             return trail_cat(term(c.left, func, ctx, env).trace, term(c.right, func, ctx, env).trace)
         return ()
 
-    def guard_of(self, c, func: str, ctx: Ctx, env: dict) -> tuple:
+    def guard_of(self, c, func: str, ctx: Ctx, env: Mapping) -> tuple:
         """Role fields a decided guard tested, with the values that held."""
         term = self.terms.term
         if isinstance(c, Truthy) and c.path:

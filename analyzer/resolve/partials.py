@@ -3,6 +3,8 @@ follow a whole store, and what they change in the role it stored."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from analyzer.facts import CallSite, Store
 from analyzer.facts.syntax import store_pointer
 from analyzer.nodes import node_of
@@ -60,7 +62,7 @@ class Partials:
             self._effective[key] = got
         return got
 
-    def apply(self, c: Concrete, partials: list[Store], func: str, ctx: Ctx, env: dict) -> Concrete:
+    def apply(self, c: Concrete, partials: list[Store], func: str, ctx: Ctx, env: Mapping) -> Concrete:
         """``c`` with the fields the partial stores write replaced."""
         self.deps.note(("fn", func))
         term = self.terms.term

@@ -6,6 +6,7 @@ the work, each with its own memo: ``Deps`` (what a result read), ``Params``,
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 
 from analyzer import states
 from analyzer.facts import CallSite, Facts, Store
@@ -23,6 +24,7 @@ from analyzer.resolve.configs import (
     NO_ENV,
     Concrete,
     Ctx,
+    Env,
     dedupe,
     or_unknown,
     split,
@@ -119,7 +121,7 @@ class Resolver:
     def chain_cond(self, chain: tuple, func: str) -> object:
         return self.callchains.chain_cond(chain, func)
 
-    def path_cond(self, c, func: str, ctx: Ctx, env: dict) -> object:
+    def path_cond(self, c, func: str, ctx: Ctx, env: Mapping) -> object:
         return self.conds.path_cond(c, func, ctx, env)
 
     def page_slots(self) -> frozenset[str]:
@@ -158,7 +160,7 @@ class Resolver:
         return out
 
     def _resolve(self, value: Value, func: str, ctx: Ctx) -> list[Concrete]:
-        origins = sorted(value.origins(), key=lambda o: (o.kind, o.name, o.site, o.sub))
+        origins = tuple(sorted(value.origins(), key=lambda o: (o.kind, o.name, o.site, o.sub)))
         per_origin = [self.resolve_origin(o, func, ctx) for o in origins]
         # a value that copies its one origin whole (``role = parent->role``)
         # shares the origin's fields, the copy added to the tail instead of
@@ -173,7 +175,7 @@ class Resolver:
             if any(alt.dropped for alt in combo):
                 dropped = True
                 continue
-            env = dict(zip(origins, combo, strict=True)) if origins else NO_ENV
+            env = Env(origins, combo) if origins else NO_ENV
             producers: tuple = ()
             stores: tuple = ()
             for alt in combo:

@@ -5,6 +5,7 @@ its node handlers."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from analyzer import states
@@ -43,7 +44,7 @@ class Terms:
             memo[text] = evaluate(text, self.constants)
         return memo[text]
 
-    def term(self, t, func: str, ctx: Ctx, env: dict) -> RTerm:
+    def term(self, t, func: str, ctx: Ctx, env: Mapping) -> RTerm:
         st = t.step if type(t) is Ref else step_of(t)
         here = (st.__dict__.get("_node") or node_of(st)) if st.line else None
         handler = self._handlers.get(type(t))
@@ -55,7 +56,7 @@ class Terms:
 
     # ---- one handler per term type ------------------------------------------
 
-    def REF(self, t, st, func: str, ctx: Ctx, env: dict, here) -> RTerm:
+    def REF(self, t, st, func: str, ctx: Ctx, env: Mapping, here) -> RTerm:
         alt = env.get(t.origin)
         got = alt.fields.get(t.path) if alt is not None else None
         if got is None:
@@ -67,16 +68,16 @@ class Terms:
             return got
         return got.retraced(trace)
 
-    def CONST(self, t, st, func: str, ctx: Ctx, env: dict, here) -> RTerm:
+    def CONST(self, t, st, func: str, ctx: Ctx, env: Mapping, here) -> RTerm:
         return RTerm("const", t.value, forced=st.kind in FORCING, trace=one(here))
 
-    def NAMED(self, t, st, func: str, ctx: Ctx, env: dict, here) -> RTerm:
+    def NAMED(self, t, st, func: str, ctx: Ctx, env: Mapping, here) -> RTerm:
         value = self.constants.get(t.name)
         if value is not None:
             return RTerm("const", value, forced=st.kind in FORCING, trace=one(here))
         return RTerm("named", t.name, forced=st.kind in FORCING, trace=one(here))
 
-    def OPAQUE(self, t, st, func: str, ctx: Ctx, env: dict, here) -> RTerm:
+    def OPAQUE(self, t, st, func: str, ctx: Ctx, env: Mapping, here) -> RTerm:
         if t.text.startswith("masked("):  # a mask the analysis could not read
             return RTerm("unknown", t.text, trace=one(here))
         value = self.value_of(t.text)
@@ -84,10 +85,10 @@ class Terms:
             return RTerm("const", value, forced=st.kind in FORCING, trace=one(here))
         return RTerm("opaque", t.text, trace=one(here))
 
-    def UNKNOWN(self, t, st, func: str, ctx: Ctx, env: dict, here) -> RTerm:
+    def UNKNOWN(self, t, st, func: str, ctx: Ctx, env: Mapping, here) -> RTerm:
         return RTerm("unknown", t.why, trace=one(here))
 
-    def SCALAR(self, t: Scalar, st, func: str, ctx: Ctx, env: dict, here) -> RTerm:
+    def SCALAR(self, t: Scalar, st, func: str, ctx: Ctx, env: Mapping, here) -> RTerm:
         info = self.facts.functions.get(t.func)
         idx = info.param_index(t.name) if info else None
         if t.func != func or not ctx.sites or idx is None or idx >= len(ctx.sites[0].args):
@@ -110,7 +111,7 @@ class Terms:
         forced = got.forced or (got.kind == "const" and t.step.kind in FORCING)
         return RTerm(got.kind, got.value, forced, got.guard, True, got.trace, got.guard_trace)
 
-    def ITE(self, t, st, func: str, ctx: Ctx, env: dict, here) -> RTerm:
+    def ITE(self, t, st, func: str, ctx: Ctx, env: Mapping, here) -> RTerm:
         conds = self.conds
         ft, ff = conds.formulas(t.cond, func, ctx, env)
         if ft is True and ff is True:
@@ -137,7 +138,7 @@ class Terms:
                              a, b), trace=a.trace)
 
 
-def _unknown(_terms: Terms, t, st, func: str, ctx: Ctx, env: dict, here) -> RTerm:
+def _unknown(_terms: Terms, t, st, func: str, ctx: Ctx, env: Mapping, here) -> RTerm:
     return RTerm("unknown", "?", trace=one(here))
 
 
