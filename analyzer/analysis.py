@@ -113,27 +113,63 @@ def build_model(parsed: list[ParsedFile]) -> RoleModel:
     return model
 
 
-def analyze_cached(image: Image, storing: list[Beside] | None = None) -> Analysis:
+def analyze_cached(image: Image, storing: list[Beside] | None = None,
+                   findings_only: bool = False) -> Analysis:
     """``analyze``, through the on-disk cache (analyzer.cache): a tree
     checked again, or the base of the next patch, is read back at once.
     ``storing``: a new analysis is written to the cache by a child process
     while the caller goes on (to the analysis after a patch); its
-    ``Beside`` is added there, for the caller to wait for (``result()``)."""
+    ``Beside`` is added there, for the caller to wait for (``result()``).
+    ``findings_only``: the caller reads the findings only (the base of an
+    edit that ``reusable`` refuses: a delta is all it is for); they are read
+    from an entry of their own, a few kB instead of the whole analysis."""
     from analyzer import cache
 
     if cache.cache_root() is None:
         return analyze(image)
     key = cache.image_key(image.files, image.headers, image.context)
+    if findings_only:
+        found = cache.load(key, FINDINGS)
+        if isinstance(found, Analysis):
+            return found
     found = cache.load(key)  # an Analysis, checked field by field, or None
     if isinstance(found, Analysis):
+        if findings_only:  # an entry written without its findings' (or theirs was broken)
+            cache.store(key, findings_of(found), FINDINGS)
         return found
     result = analyze(image)
-    # its fields only: the graph is built again on use
-    if storing is not None and can_fork():
-        storing.append(Beside(lambda: cache.store(key, result)))
-    else:
+
+    def store() -> None:  # its fields only: the graph is built again on use
         cache.store(key, result)
+        cache.store(key, findings_of(result), FINDINGS)
+
+    if storing is not None and can_fork():
+        storing.append(Beside(store))
+    else:
+        store()
     return result
+
+
+# the cache's kind of the entries that hold an analysis's findings only
+FINDINGS = "findings"
+
+
+def findings_of(analysis: Analysis) -> Analysis:
+    """An analysis with ``analysis``'s files, model and findings and no
+    facts: what a delta reads of the analysis before an edit."""
+    return Analysis(files=list(analysis.files), model=analysis.model,
+                    facts=Facts(model=analysis.model), findings=list(analysis.findings))
+
+
+def reusable(image: Image, base_image: Image) -> bool:
+    """Whether ``analyze`` may make the analysis of ``image`` from that of
+    ``base_image`` (its ``base``) rather than from nothing: the same
+    headers and files, and no union definition edited (the role model
+    would change). When not, the base's findings are all a delta needs."""
+    if image.headers != base_image.headers or list(image.files) != list(base_image.files):
+        return False
+    return all(union_defs(text) == union_defs(base_image.files[p])
+               for p, text in image.files.items() if base_image.files[p] != text)
 
 
 def analyze(image: Image, base: Analysis | None = None, base_image: Image | None = None) -> Analysis:
@@ -475,14 +511,12 @@ def _encoded(text: str) -> bytes:
 
 
 def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | None:
-    if image.headers != base_image.headers or list(image.files) != list(base_image.files):
+    if not reusable(image, base_image):
         return None
     changed = [p for p, text in image.files.items() if base_image.files[p] != text]
     context_changed, context_moves = _context_change(image, base_image)
     if not changed and not context_changed and not context_moves:
         return base
-    if any(union_defs(image.files[p]) != union_defs(base_image.files[p]) for p in changed):
-        return None  # the role model may change
     parsed = [_parse(p, image.files[p], base_image.files[p]) for p in changed]
     moves = {p: line_moves(base_image.files[p], image.files[p]) for p in changed}
     facts = collect_incremental(parsed, base.facts, moves)

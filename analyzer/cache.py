@@ -7,7 +7,8 @@ package, as Python checks that a module's bytecode is current), so an edited
 file or a new version of mmu-role-lint never reads a stale entry. Entries
 live under ``$MMU_ROLE_LINT_CACHE`` (default
 ``$XDG_CACHE_HOME/mmu-role-lint`` or ``~/.cache/mmu-role-lint``) in
-``analyses/`` and ``neutral/``; ``MMU_ROLE_LINT_NO_CACHE=1`` turns the cache
+``analyses/``, ``findings/`` (an analysis's findings alone, what the base
+of an edit analyzed from nothing is read for) and ``neutral/``; ``MMU_ROLE_LINT_NO_CACHE=1`` turns the cache
 off. A cache that cannot be written is simply not used.
 
 Anyone who can write the cache can plant an entry (keys are predictable),

@@ -121,12 +121,15 @@ def _run_check(patches: list[Patch], tree: Path, base: Image | None,
         res.repaired, res.repair_reason = bool(applied.repaired), applied.repair_reason
         changes.update(_context_changes(patch, read, res))
         overlay.update(changes)
-        from analyzer.analysis import analyze, analyze_cached
+        from analyzer.analysis import analyze, analyze_cached, reusable
 
-        if before is None:  # written to the cache while the patch is analyzed
-            before = analyze_cached(image, storing)
         new_image = patched_image(image, changes, read)
-        after = analyze(new_image, base=before, base_image=image)
+        # an edit the analysis after cannot be made from the one before
+        # (a header, a union edited) needs only the findings before
+        from_base = reusable(new_image, image)
+        if before is None:  # written to the cache while the patch is analyzed
+            before = analyze_cached(image, storing, findings_only=not from_base)
+        after = analyze(new_image, base=before if from_base else None, base_image=image)
         res.delta = compare(before.findings, after.findings)
         res.notes += [str(n) for n in after.not_analyzed(changes)]
         res.work = PatchWork(parsed=list(after.parsed), reused=after.reused,

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import FIXTURES, ROOT
+from helpers import FIXTURES, ROOT, unified_diff
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -477,16 +477,70 @@ def test_the_base_of_a_check_is_written_by_a_child_while_the_patch_is_analyzed(
     patch = read_patches((FIXTURES / "legacy" / "patches" / "0009-mask-drops-nxe.patch").read_bytes())
     in_parent: list[str] = []
     real_store = cache_mod.store
-    monkeypatch.setattr(cache_mod, "store", lambda key, value: (in_parent.append(key),
-                                                                real_store(key, value))[1])
+    monkeypatch.setattr(cache_mod, "store", lambda key, value, *kind: (in_parent.append(key),
+                                                                       real_store(key, value, *kind))[1])
     first = run_check(patch, tree)
     assert in_parent == []  # the child wrote it
     entries = list((cache_dir / "analyses").rglob("*")) if (cache_dir / "analyses").exists() else []
     assert any(p.is_file() for p in entries)
     loads: list = []
     real_load = cache_mod.load
-    monkeypatch.setattr(cache_mod, "load", lambda key: (loads.append(r := real_load(key)), r)[1])
+    monkeypatch.setattr(cache_mod, "load",
+                        lambda key, *kind: (loads.append(r := real_load(key, *kind)), r)[1])
     second = run_check(patch, tree)
     assert loads and loads[0] is not None  # read back
     assert [f.fingerprint for f in second.patches[0].delta.introduced] == \
         [f.fingerprint for f in first.patches[0].delta.introduced]
+
+
+def _header_and_mask_patch(tree: Path) -> Path:
+    """The mask patch, and a comment added to kvm_host.h: an edit whose
+    analysis after is made from nothing (a header changed)."""
+    header = "arch/x86/include/asm/kvm_host.h"
+    text = (tree / header).read_text()
+    edited = text.replace("struct kvm_mmu_page {", "/* pages */\nstruct kvm_mmu_page {", 1)
+    assert edited != text
+    patch = tree.parent / "header-and-mask.patch"
+    patch.write_text(MASK.read_text().split("\n-- \n")[0].rstrip("\n") + "\n"
+                     + f"diff --git a/{header} b/{header}\n" + unified_diff(header, text, edited))
+    return patch
+
+
+def test_the_base_of_an_edit_made_from_nothing_is_read_as_its_findings_only(
+        cache_dir, capsys, tmp_path, monkeypatch):
+    """A patch that edits a header is analyzed after it from nothing: of
+    the tree before it, the check reads only the findings' entry (a few kB,
+    not the whole analysis), and says what a check without the cache says.
+    When that entry is missing, the whole analysis is read and the entry
+    written again."""
+    tree = tmp_path / "tree"
+    shutil.copytree(LEGACY, tree)
+    patch = _header_and_mask_patch(tree)
+    monkeypatch.setenv("MMU_ROLE_LINT_NO_CACHE", "1")
+    uncached = _run(capsys, "check", str(patch), "--tree", str(tree))
+    monkeypatch.delenv("MMU_ROLE_LINT_NO_CACHE")
+    assert uncached[0] == 1 and [f["field"] for f in uncached[1]["patches"][0]["introduced"]] == ["nxe"]
+    assert _run(capsys, "check", str(patch), "--tree", str(tree)) == uncached  # both entries written
+    image = tree_image(tree)
+    key = cache.image_key(image.files, image.headers, image.context)
+    whole, findings = cache.load(key), cache.load(key, "findings")
+    assert findings is not None and not findings.facts.functions and whole.facts.functions
+    assert [f.fingerprint for f in findings.findings] == [f.fingerprint for f in whole.findings]
+    kinds: list[tuple[str, str]] = []
+    real_load = cache.load
+    monkeypatch.setattr(cache, "load", lambda k, kind="analyses": (kinds.append((k, kind)),
+                                                                    real_load(k, kind))[1])
+    assert _run(capsys, "check", str(patch), "--tree", str(tree)) == uncached
+    assert [kind for k, kind in kinds if k == key] == ["findings"]
+    # without the findings' entry: the whole analysis, and the entry again
+    for entry in (cache_dir / "findings").rglob("*"):
+        if entry.is_file():
+            entry.unlink()
+    kinds.clear()
+    assert _run(capsys, "check", str(patch), "--tree", str(tree)) == uncached
+    assert [kind for k, kind in kinds if k == key] == ["findings", "analyses"]
+    assert real_load(key, "findings") is not None
+    # an edit of the .c files only is made from the whole analysis before it
+    kinds.clear()
+    assert _run(capsys, "check", str(MASK), "--tree", str(tree))[0] == 1
+    assert [kind for k, kind in kinds if k == key] == ["analyses"]
