@@ -125,3 +125,19 @@ def test_check_answers_without_the_reader_or_the_tree(tmp_path):
         "total: 0 errors, 0 warnings",
         "0 []",
     ]
+
+
+def test_a_role_diff_line_is_left_to_the_reader_before_anything_is_decoded(monkeypatch):
+    """A patch that names a role path on a diff --git line goes to the reader
+    from its raw bytes, however long it is (a release diff's megabytes are
+    decoded and split once, by the reader, not twice); the same patch off
+    the role paths is still answered, and 'kvm_host.h' in an #include of a
+    hunk is not a role path."""
+    import analyzer.encoding as encoding
+
+    data = MASK.read_bytes()
+    monkeypatch.setattr(encoding, "decode", lambda *_a, **_k: pytest.fail("decoded"))
+    assert untouched([data]) is None
+    monkeypatch.undo()
+    off = elsewhere(data).replace(b"\n \t.cr0_wp = 1,\n", b"\n #include <linux/kvm_host.h>\n", 1)
+    assert b"kvm_host.h" in off and untouched([off]) is not None

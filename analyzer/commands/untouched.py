@@ -27,6 +27,11 @@ _HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):(?:[ \t]|$)")
 _SUBJECT_PREFIX = re.compile(r"^\s*(?:\[[^\]]*\]|re:)\s*", re.IGNORECASE)
 _GIT_FILE = re.compile(r"^diff --git a/(\S+) b/(\S+)$")
 _HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+# a diff --git line naming a role path, found in the raw bytes: such input
+# is the reader's at once, before it is decoded and split into lines (a
+# release diff's megabytes)
+_ROLE_DIFF = re.compile(rb"^diff --git [^\n]*(?:" + b"|".join(re.escape(t.encode()) for t in ROLE_TOKENS)
+                        + b")", re.MULTILINE)
 _IN_BODY = ("from", "subject", "date")  # what git am takes from the top of the body
 # lines of a git file header that name no path, or name it as diff --git does
 _GIT_HEADER = ("index ", "new file mode ", "deleted file mode ", "old mode ", "new mode ",
@@ -40,7 +45,7 @@ def untouched(inputs: list[bytes]) -> list[tuple[str, list[str]]] | None:
 
     out: list[tuple[str, list[str]]] = []
     for data in inputs:
-        if b"\0" in data or encoded(data):
+        if b"\0" in data or _ROLE_DIFF.search(data) or encoded(data):
             return None
         chunks = _mails(decode(data))
         if chunks is None:
