@@ -38,7 +38,7 @@ class PageFlow:
             succ[head].add(page)  # the page is an element of what the head names
             self.put[page].add(head)
         self._readers: dict[tuple, set[tuple]] = {}
-        self._made: dict[tuple, bool | None] = {}
+        self._made: dict[tuple, tuple[set[tuple], set[tuple]] | None] = {}
         # a list head stands for itself: what is read from it is an element
         # of that container, whatever was put into it
         labels = _propagate(succ, list(succ), heads=self.heads)
@@ -60,15 +60,23 @@ class PageFlow:
         into the containers it is put in, whose elements their iterations
         read. None when the page is not made in ``func`` (a parameter, a
         member) or nothing is known."""
-        key = (func, via, chain, frozenset(targets))
-        if key not in self._made:
-            self._made[key] = self._made_reaches(func, via, chain, targets)
-        return self._made[key]
+        if not targets:
+            return None
+        key = (func, via, chain)
+        if key not in self._made:  # the sites of a store ask with their own targets
+            self._made[key] = self._made_reach(func, via, chain)
+        got = self._made[key]
+        if got is None:
+            return None
+        reached, containers = got
+        return not reached.isdisjoint(targets) or any(targets & self._elements(c) for c in containers)
 
-    def _made_reaches(self, func: str, via: str, chain: tuple[tuple, ...],
-                      targets: set[tuple]) -> bool | None:
+    def _made_reach(self, func: str, via: str, chain: tuple[tuple, ...]
+                    ) -> tuple[set[tuple], set[tuple]] | None:
+        """The nodes the page of ``made_reaches`` reaches, and the
+        containers it is put in; None when it is not made in ``func``."""
         starts = self.pointers.get((func, via), [])
-        if not starts or not targets:
+        if not starts:
             return None
         made = self._made_in(func, starts, chain)
         if made is None:
@@ -81,8 +89,6 @@ class PageFlow:
             if (n, k) in seen:
                 continue
             seen.add((n, k))
-            if n in targets:
-                return True
             if n in self.head_nodes or n in self.heads:
                 containers |= self.labels(n)  # in a container: its readers below
                 continue
@@ -93,7 +99,7 @@ class PageFlow:
                 nxt = self._returned_into(chain[k], n[1])
                 k += 1
             stack.extend((m, k) for m in nxt)
-        return any(targets & self._elements(c) for c in containers)
+        return {n for n, _k in seen}, containers
 
     def _made_in(self, func: str, starts: list[tuple], chain: tuple[tuple, ...]
                  ) -> list[tuple[tuple, int]] | None:
