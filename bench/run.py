@@ -61,6 +61,7 @@ TARGETS = {"a": 0.35, "a-first": 0.6, "b": 0.5, "r": 1.0, "d": 20.0, "x8": 9.0, 
 RELEASE_TREES = (Path("/work/kernels/v5.4.59"), Path("/work/kernels/v5.10.89"))
 RELEASE_PATHS = ("arch/x86/include/asm/kvm_host.h", "arch/x86/kvm")
 COPIES = 8  # (x8): mmu.c's functions this many times
+WORK_PREFIX = "mmu-role-lint-bench-"  # of the work directory (its venv/, with --keep)
 # What `pip install` of the package needs from this checkout (pyproject.toml).
 PACKAGE_FILES = ("pyproject.toml", "README.md", "analyzer", "rules")
 
@@ -430,9 +431,11 @@ print(sum(1 for _ in top.rglob("*.pyc")), sum(1 for _ in top.rglob("*.py")))
 """
 
 
-def analyzer_command(python: Path) -> tuple[list[str], str]:
+def analyzer_command(python: Path, throwaway: bool) -> tuple[list[str], str]:
     """The command that runs the install of `python` (its `mmu-role-lint`
-    script, else `python -m analyzer`) and a line saying what it is."""
+    script, else `python -m analyzer`) and a line saying what it is
+    (``throwaway``: a venv the bench made, by `install` now or by an
+    earlier run, kept)."""
     probe = run_or_exit([str(python), "-c", INSTALL_PROBE], f"importing analyzer with {python}",
                         cwd=tempfile.gettempdir())
     top, version, counts = probe.stdout.split("\n")[:3]
@@ -443,7 +446,9 @@ def analyzer_command(python: Path) -> tuple[list[str], str]:
         log(f"{python} imports analyzer from this checkout ({where}): not a regular install")
     script = python.parent / "mmu-role-lint"
     cmd = [str(script)] if script.is_file() else [str(python), "-m", "analyzer"]
-    desc = (f"mmu-role-lint {version} installed at {where} ({pyc} .pyc for {py} .py)"
+    # the README shows this line: no path of this machine in it
+    place = "in a throwaway venv" if throwaway else f"at {where}"
+    desc = (f"mmu-role-lint {version} installed {place} ({pyc} .pyc for {py} .py)"
             + ("" if regular else ", NOT a regular install (editable or a checkout)"))
     return cmd, desc
 
@@ -898,12 +903,13 @@ def main() -> int:
     cache = kernels.cache_dir()
     tree = kernels.kernel_tree(VERSION, cache)
     cp_tree = checkpatch_tree(kernels, cache)
-    work = Path(tempfile.mkdtemp(prefix="mmu-role-lint-bench-"))
+    work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX))
     mach = machine()
     wrapper, mach["peak_rss_by"] = rss_wrapper()
     try:
         python = Path(args.python).absolute() if args.python else install(work)
-        py, mach["install"] = analyzer_command(python)
+        py, mach["install"] = analyzer_command(
+            python, not args.python or Path(args.python).absolute().parents[2].name.startswith(WORK_PREFIX))
         log(mach["install"])
         exe = "mmu-role-lint" if py[0].endswith("mmu-role-lint") else "python -m analyzer"
         patch_a, patch_b = build_patches(tree, work)
@@ -937,9 +943,12 @@ def main() -> int:
                   f"<6.12 x{COPIES}>": f"the same with mmu.c's functions {COPIES} times "
                   f"({x8_note})"}
         if release is not None:
+            # the trees by their release, under <kernels> (--release-trees):
+            # the README shows this line, no path of this machine in it
             places["release.diff"] = (f"`git diff --no-index -M` of {' and '.join(RELEASE_PATHS)}"
-                                      f" between {old} and {new} ({release_note})")
-            places[f"<{old.name}>"] = str(old)
+                                      f" between <kernels>/{old.name} and <kernels>/{new.name}"
+                                      f" ({release_note})")
+            places[f"<{old.name}>"] = f"<kernels>/{old.name}"
         ms: dict[str, Measure] = {}
 
         def add(key: str, label: str, argv: list[str], expect: tuple[int, ...],
