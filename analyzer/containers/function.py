@@ -66,7 +66,7 @@ class FunctionFlow:
                 self.values.call(n)  # in a condition or a statement of its own
             if t == "field_expression":
                 self.note_pointer(n)
-            stack.extend(reversed(n.children))
+            stack.extend(reversed(n.named_children))
 
     def declaration(self, n: Node) -> None:
         sc = self.scope
