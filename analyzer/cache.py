@@ -8,8 +8,9 @@ file or a new version of mmu-role-lint never reads a stale entry. Entries
 live under ``$MMU_ROLE_LINT_CACHE`` (default
 ``$XDG_CACHE_HOME/mmu-role-lint`` or ``~/.cache/mmu-role-lint``) in
 ``analyses/``, ``findings/`` (an analysis's findings alone, what the base
-of an edit analyzed from nothing is read for) and ``neutral/``; ``MMU_ROLE_LINT_NO_CACHE=1`` turns the cache
-off. A cache that cannot be written is simply not used.
+of an edit analyzed from nothing is read for) and ``neutral/``;
+``MMU_ROLE_LINT_NO_CACHE=1`` turns the cache off. A cache that cannot be
+written is simply not used.
 
 Anyone who can write the cache can plant an entry (keys are predictable),
 so an entry is data that cannot execute (analyses are JSON, read by

@@ -908,8 +908,9 @@ def main() -> int:
     wrapper, mach["peak_rss_by"] = rss_wrapper()
     try:
         python = Path(args.python).absolute() if args.python else install(work)
-        py, mach["install"] = analyzer_command(
-            python, not args.python or Path(args.python).absolute().parents[2].name.startswith(WORK_PREFIX))
+        # made here, or kept by an earlier run: <work>/venv/bin/python
+        throwaway = not args.python or python.parents[2].name.startswith(WORK_PREFIX)
+        py, mach["install"] = analyzer_command(python, throwaway)
         log(mach["install"])
         exe = "mmu-role-lint" if py[0].endswith("mmu-role-lint") else "python -m analyzer"
         patch_a, patch_b = build_patches(tree, work)
