@@ -234,3 +234,65 @@ def test_corrupt_patches_are_one_line_and_status_2(capsys, monkeypatch, data, ne
     status, out, err = run(capsys, "check", "-", "--tree", str(LEGACY))
     assert (status, out) == (2, "")
     assert err.count("\n") == 1 and err.startswith("mmu-role-lint: ") and needle in err, err
+
+
+class _Left(Exception):
+    """``os._exit`` called: the status it was given."""
+
+
+def _console(monkeypatch, writes: str, status: int, fail: type[BaseException] | None = None):
+    """``cli.run`` with a main that leaves ``writes`` in a buffered stdout
+    (whose flush raises ``fail``, when given) and returns ``status``: what
+    was in the buffer when ``os._exit`` was called, and the status."""
+    import io
+
+    from analyzer import cli
+
+    raw = io.BytesIO()
+
+    class Stream(io.TextIOWrapper):
+        def flush(self) -> None:
+            if fail is not None:
+                raise fail()
+            super().flush()
+
+    out = Stream(raw, encoding="utf-8", write_through=False)
+    monkeypatch.setattr(sys, "stdout", out)
+
+    def fake_main() -> int:
+        out.write(writes)
+        return status
+
+    def leave(code: int) -> None:
+        raise _Left(code, raw.getvalue())
+
+    monkeypatch.setattr(cli, "main", fake_main)
+    monkeypatch.setattr(os, "_exit", leave)
+    with pytest.raises(_Left) as left:
+        cli.run()
+    return left.value.args
+
+
+def test_console_script_flushes_what_main_wrote_then_leaves_with_its_status(monkeypatch):
+    code, flushed = _console(monkeypatch, "x.c:1: error: report\n" * 1000, 1)
+    assert code == 1 and flushed == b"x.c:1: error: report\n" * 1000
+
+
+def test_console_script_reader_gone_is_status_0_as_in_main(monkeypatch):
+    code, _ = _console(monkeypatch, "report\n", 1, BrokenPipeError)
+    assert code == 0
+
+
+def test_console_script_unwritable_stdout_is_a_failure(monkeypatch):
+    code, _ = _console(monkeypatch, "report\n", 0, OSError)
+    assert code == 1
+
+
+def test_console_script_is_run_and_python_m_analyzer_goes_through_it():
+    """Both ways of running the tool leave through ``run`` (no interpreter
+    teardown), and a report written to a pipe arrives whole."""
+    text = (Path(__file__).parent.parent / "pyproject.toml").read_text()
+    assert 'mmu-role-lint = "analyzer.cli:run"' in text
+    got = subprocess.run([sys.executable, "-m", "analyzer", "scan", "--format", "json",
+                          "--tree", str(LEGACY)], capture_output=True, text=True, check=False)
+    assert got.returncode == 1 and json.loads(got.stdout)["findings"]
