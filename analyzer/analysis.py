@@ -15,11 +15,18 @@ from analyzer.containers import (
     flow_context,
     solve,
 )
-from analyzer.cparse import ParsedFile, error_counts, left_out, parse_c, same_code
+from analyzer.cparse import ParsedFile, error_counts, left_out, parse_c, parse_lines, same_code
 from analyzer.encoding import encode
 from analyzer.facts import Facts, collect
 from analyzer.findings import Finding, NotAnalyzed, merge_findings
-from analyzer.incremental import SiteReuse, collect_incremental, line_moves, same_facts, union_defs
+from analyzer.incremental import (
+    SiteReuse,
+    collect_incremental,
+    edited_lines,
+    line_moves,
+    same_facts,
+    union_defs,
+)
 from analyzer.record import field, record
 from analyzer.resolve import BEYOND_LIMITS, MAX_RESOLVE_DEPTH, Resolver, tested_fields
 from analyzer.roles import RoleModel, default_model, model_from_parsed
@@ -255,12 +262,15 @@ def _find(resolver: Resolver, site: Site, check: Check, facts: Facts) -> tuple[l
 
 
 def _state_view(image: Image, parsed: list[ParsedFile], model: RoleModel):
-    """What role-incomplete reads: the image's files, parsed again on demand."""
+    """What role-incomplete reads: the image's files, parsed again on demand
+    (a file of which one function was parsed alone, ``parse_lines``, too:
+    whole, when a site first reads it)."""
     from analyzer.state_sources import StateView
 
     slots = tuple(s for s in model.slots if s.endswith("_role"))
-    return StateView(image.files, image.headers, image.context, {pf.path: pf for pf in parsed},
-                     _parse_on_demand, slots)
+    return StateView(image.files, image.headers, image.context,
+                     {pf.path: pf for pf in parsed if pf.lines is None}, _parse_on_demand, slots,
+                     frozenset(pf.path for pf in parsed if pf.lines is not None))
 
 
 def _parse_on_demand(path: str, text: str) -> ParsedFile:
@@ -305,19 +315,55 @@ def _page_context(image: Image, facts: Facts, model: RoleModel) -> FlowContext:
     return flow_context(image.files, set(facts.functions), set(model.slots))
 
 
-def _parse(path: str, text: str, old: str | None = None) -> ParsedFile:
-    """Parse, with the neutralized text of ``_neutral``; a file edited from
-    ``old`` (a patch's, a commit's) from the tree of ``old`` when this run
-    parsed it last (``_EDITED``: git mode edits one file commit after commit)."""
+def _parse(path: str, text: str, old: str | None = None, neutral: str | None = None) -> ParsedFile:
+    """Parse, with the neutralized text of ``_neutral`` (``neutral``, when
+    the caller has it); a file edited from ``old`` (a patch's, a commit's)
+    from the tree of ``old`` when this run parsed it last (``_EDITED``: git
+    mode edits one file commit after commit)."""
     before = None
     if old is not None:
         last = _EDITED.get(path)
         if last is not None and last.text == old:
             before = last
-    pf = parse_c(path, text, neutral=_neutral(text, old), before=before)
+    pf = parse_c(path, text, neutral=neutral if neutral is not None else _neutral(text, old),
+                 before=before)
     if old is not None:  # its tree, not the node objects walks make on it
         _keep(_EDITED, path, pf.fresh(), _EDITED_KEPT)
     return pf
+
+
+# whether an edit inside one function parses that function alone (tests
+# compare both ways)
+PARSE_EDITED_ALONE = True
+
+
+def _parse_edited(path: str, text: str, old: str, base: Analysis, moves) -> ParsedFile:
+    """A file an edit changed: where the edit lies inside one function
+    (``edited_lines``), that function alone (``parse_lines``); else the
+    whole file (``_parse``). Not where this run parsed ``old`` whole (the
+    tree of git mode's last commit, re-parsed at the edit) or where the
+    file has text the analysis leaves out."""
+    last = _EDITED.get(path)
+    lines = None
+    if PARSE_EDITED_ALONE and not base.left_out.get(path) and (last is None or last.text != old):
+        lines = edited_lines(base.facts, path, moves)
+    neutral = _neutral(text, old)
+    if lines is not None:
+        pf = parse_lines(path, text, neutral, *lines)
+        if _one_definition(pf, lines):
+            return pf
+    return _parse(path, text, old, neutral)
+
+
+def _one_definition(pf: ParsedFile, lines: tuple[int, int]) -> bool:
+    """Whether ``pf`` (``parse_lines``) holds one function, clean, spanning
+    exactly its lines: the one the edit was inside."""
+    from analyzer.cparse import functions
+
+    if pf.root.has_error or pf.oversized:
+        return False
+    got = functions(pf)
+    return len(got) == 1 and (got[0].start_line, got[0].end_line) == lines
 
 
 def _keep(table: dict, key, value, kept: int) -> None:
@@ -487,6 +533,26 @@ def _finish(image: Image, model: RoleModel, facts: Facts, parse_errors: dict,
     )
 
 
+def _whole(image: Image, base: Analysis, base_image: Image) -> Analysis | None:
+    """``_incremental`` with every changed file parsed whole: a file parsed
+    in part needs its whole tree after all."""
+    global PARSE_EDITED_ALONE
+    was, PARSE_EDITED_ALONE = PARSE_EDITED_ALONE, False
+    try:
+        return _incremental(image, base, base_image)
+    finally:
+        PARSE_EDITED_ALONE = was
+
+
+def _error_counts(pf: ParsedFile, before: dict[str, int]) -> dict[str, int]:
+    """``error_counts`` of a file; of a file parsed in part, the counts
+    before the edit with those of the function parsed (a clean one:
+    ``_one_definition``)."""
+    if pf.lines is None:
+        return error_counts(pf)
+    return {**before, **error_counts(pf)} | {"": before.get("", 0)}
+
+
 def _context_change(image: Image, base_image: Image) -> tuple[bool, dict]:
     """Whether the context files role-incomplete reads changed in their
     code; else the line moves of those whose comments or blanks changed
@@ -517,14 +583,15 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     context_changed, context_moves = _context_change(image, base_image)
     if not changed and not context_changed and not context_moves:
         return base
-    parsed = [_parse(p, image.files[p], base_image.files[p]) for p in changed]
     moves = {p: line_moves(base_image.files[p], image.files[p]) for p in changed}
+    parsed = [_parse_edited(p, image.files[p], base_image.files[p], base, moves[p]) for p in changed]
     facts = collect_incremental(parsed, base.facts, moves)
     if facts is None:
-        return None
+        return None if all(pf.lines is None for pf in parsed) else _whole(image, base, base_image)
     facts.state = _state_view(image, parsed, base.model)
     parse_errors = dict(base.parse_errors)
-    parse_errors.update((pf.path, error_counts(pf)) for pf in parsed)
+    parse_errors.update((pf.path, _error_counts(pf, base.parse_errors.get(pf.path, {})))
+                        for pf in parsed)
     # what pages are, which functions exist and the macros' values, read
     # again only from the files the edit changed where they may differ
     slots = set(base.model.slots)
@@ -539,6 +606,8 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
         return None  # a macro's value changed: so may every term that names it
     flows = dict(base.page_flows)
     flows.update(file_flows(parsed, context, set(base.model.slots), base.page_flows))
+    if any(flows[pf.path] is None for pf in parsed):
+        return _whole(image, base, base_image)  # the file's flow needs its whole tree
     tested, before = tested_fields(facts), tested_fields(base.facts)
     retested = {s for s in tested.keys() | before.keys() if tested.get(s) != before.get(s)}
     resolver = _resolver(facts, flows, constants) if retested else None

@@ -276,8 +276,10 @@ def collect_incremental(changed: list[ParsedFile], base: Facts, moves: Moves | N
             facts.globals[name] = value
             facts.global_files[name] = base.global_files.get(name, "")
     defs = declare(changed, facts)
+    if any(pf.lines is not None for pf in changed) and not _whole_files(facts, base, changed, defs, moves):
+        return None
     old = {n: _signature(i) for n, i in base.functions.items() if i.file in paths}
-    new = {fd.name: _signature(facts.functions[fd.name]) for _pf, fd in defs}
+    new = {n: _signature(i) for n, i in facts.functions.items() if i.file in paths}
     if old != new:
         return None
     if facts.loop_filters != base.loop_filters:
@@ -290,17 +292,20 @@ def collect_incremental(changed: list[ParsedFile], base: Facts, moves: Moves | N
     moved = {}
     first = {path: _first_moved(table) for path, table in moves.items()}
     in_place = set()
-    for _pf, fd in defs:
-        was, now = base.functions[fd.name], facts.functions[fd.name]
+    parsed_names = {fd.name for _pf, fd in defs}
+    for name, now in facts.functions.items():
+        if now.file not in paths:
+            continue
+        was = base.functions[name]
         if was.digest == now.digest and was.file in moves and not was.not_analyzed:
             if 0 < was.line <= was.end_line < first[was.file]:
                 # above the first line the edit moved: every step of it (all
                 # in its definition) is where it was, its facts are its facts
-                in_place.add(fd.name)
+                in_place.add(name)
                 now.returns, now.defines_fields, now.role_flow = \
                     was.returns, was.defines_fields, was.role_flow
             else:  # only the steps of the function's own file move
-                moved[fd.name] = LineMover({was.file: moves[was.file]})
+                moved[name] = LineMover({was.file: moves[was.file]})
     keep |= in_place
     by_func: dict[str, list] = {}
     for items in (base.calls, base.stores, base.compares, base.phis.values(), base.exits):
@@ -310,6 +315,15 @@ def collect_incremental(changed: list[ParsedFile], base: Facts, moves: Moves | N
                 _enter(facts, item)
             elif owner in moved:
                 by_func.setdefault(owner, []).append(item)
+    for name in [n for n, i in facts.functions.items() if i.file in paths and n not in parsed_names]:
+        # a function of a file parsed in part (``parse_lines``), outside the
+        # lines parsed: its text is as it was, its facts are its facts
+        if name in in_place:
+            continue
+        try:
+            _reuse_moved(facts, base.functions[name], by_func.get(name, []), moved[name])
+        except (Unmoved, KeyError):
+            return None  # it cannot be executed again without its tree
     for pf, fd in defs:
         if fd.name in in_place:
             continue
@@ -323,6 +337,54 @@ def collect_incremental(changed: list[ParsedFile], base: Facts, moves: Moves | N
         execute(pf, fd, facts)
     canonical_order(facts)
     return facts
+
+
+def edited_lines(base: Facts, path: str, moves: Mapping[int, int]) -> tuple[int, int] | None:
+    """The new lines (first, last) of the one function of ``path`` that
+    holds every line an edit changed, from its unchanged first line to its
+    unchanged last one; None when the edit reaches outside a function (a
+    declaration, a macro, two functions), or the file holds role globals
+    (executed from the whole file's tree)."""
+    if not isinstance(moves, LineMoves) or path in base.global_files.values():
+        return None
+    for info in base.functions.values():
+        if info.file == path and 0 < info.line <= moves.head and info.end_line >= moves.tail_from:
+            if info.not_analyzed:
+                return None
+            return info.line, info.end_line + moves.shift
+    return None
+
+
+def _whole_files(facts: Facts, base: Facts, changed: list[ParsedFile], defs: list,
+                 moves: Moves) -> bool:
+    """Complete ``facts.functions`` where a changed file was parsed in part
+    (``edited_lines``): the functions outside the lines parsed are the
+    base's, on the lines the edit moved them to, in the file's order, as
+    ``declare`` enters a file parsed whole. False when the part parsed is
+    not the one function it was for (the edit renamed it)."""
+    declared: dict[str, FuncInfo] = {}
+    for _pf, fd in defs:
+        declared[fd.name] = facts.functions.pop(fd.name)
+    for pf in changed:
+        if pf.lines is None:
+            for owner, fd in defs:
+                if owner is pf:
+                    facts.functions[fd.name] = declared.pop(fd.name)
+            continue
+        table = moves.get(pf.path)
+        if table is None:
+            return False
+        for name, info in base.functions.items():
+            if info.file != pf.path or name in facts.functions:
+                continue
+            if name in declared:
+                facts.functions[name] = declared.pop(name)
+            else:
+                line, end = table.get(info.line), table.get(info.end_line)
+                if line is None or end is None or info.not_analyzed:
+                    return False
+                facts.functions[name] = replace(info, line=line, end_line=end)
+    return not declared
 
 
 def _first_moved(table: Mapping[int, int]) -> int:

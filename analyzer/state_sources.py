@@ -30,10 +30,15 @@ class Sources:
     only (``kvmtext``)."""
 
     def __init__(self, parsed_files: dict[str, str], parse: Callable[[str, str], ParsedFile],
-                 parsed: dict[str, ParsedFile], text_only: TextIndex, slots: tuple[str, ...]):
+                 parsed: dict[str, ParsedFile], text_only: TextIndex, slots: tuple[str, ...],
+                 whole: frozenset[str] = frozenset()):
         self.texts = parsed_files  # path -> text, in lookup order
         self.parse = parse
         self.parsed = dict(parsed)
+        # files known from their whole tree, as the parsed ones, though not
+        # parsed whole yet (an edited function was parsed alone): parsed
+        # when first needed
+        self.whole = whole
         self.text_only = text_only
         self.slots = slots
         self._where: dict[str, str] | None = None
@@ -50,8 +55,8 @@ class Sources:
         if self._where is None:
             where: dict[str, list[str]] = {}
             for path, text in self.texts.items():
-                if path in self.parsed:
-                    names = [fd.name for fd in functions(self.parsed[path])]
+                if path in self.parsed or path in self.whole:
+                    names = [fd.name for fd in functions(self.file(path))]
                 else:
                     names = kvmtext.defined_names(text)
                 for name in names:
@@ -199,13 +204,13 @@ class StateView:
 
     def __init__(self, files: dict[str, str], headers: dict[str, str], context: dict[str, str],
                  parsed: dict[str, ParsedFile], parse: Callable[[str, str], ParsedFile],
-                 slots: tuple[str, ...]) -> None:
+                 slots: tuple[str, ...], whole: frozenset[str] = frozenset()) -> None:
         texts = {**files, **headers, **{p: t for p, t in context.items() if p.endswith(".h")}}
         self.context = context
         self.slots = slots
         self.text = TextIndex({**{p: t for p, t in files.items() if p.endswith(".c")},
                                **{p: t for p, t in context.items() if p.endswith(".c")}}, slots)
-        self.sources = Sources(texts, parse, parsed, self.text, slots)
+        self.sources = Sources(texts, parse, parsed, self.text, slots, whole)
         self.memo: dict = {}
         self._writers: dict[str, list[tuple[kvmtext.TextFunction, kvmtext.Write]]] = {}
 

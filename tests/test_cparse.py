@@ -443,3 +443,28 @@ def test_same_code_settles_a_comment_edit_from_its_window():
     assert fns.same_code(old, new) and fns.same_code(old, added)
     assert fns._whole_code.cache_info().misses == 0  # settled by the window
     assert not fns.same_code(old, new.replace(b"int last;", b"int last2;"))
+
+
+@pytest.mark.parametrize("series", ["6.1", "6.12"])
+def test_a_function_parsed_alone_is_the_node_of_the_whole_files_tree(request, series):
+    """``parse_lines`` of a function's lines gives the node the whole file's
+    parse gives, with its type, children, byte span, row and column: what
+    an edit inside one function re-parses is what a whole parse would."""
+    from analyzer.cparse import functions, parse_lines
+    from analyzer.neutralize import neutralize
+
+    tree = request.getfixturevalue("linux_6_1" if series == "6.1" else "linux_6_12")
+    checked = 0
+    for path in ("arch/x86/kvm/mmu/mmu.c", "arch/x86/kvm/mmu/tdp_mmu.c"):
+        text = (tree / path).read_text()
+        neutral = neutralize(text)
+        whole = parse_c(path, text, neutral=neutral)
+        for fd in functions(whole):
+            alone = parse_lines(path, text, neutral, fd.start_line, fd.end_line)
+            (got,) = functions(alone)
+            assert not alone.root.has_error and alone.lines == (fd.start_line, fd.end_line)
+            assert (got.name, str(got.node), got.node.start_byte, got.node.end_byte,
+                    got.node.start_point) == (fd.name, str(fd.node), fd.node.start_byte,
+                                              fd.node.end_byte, fd.node.start_point), fd.name
+            checked += 1
+    assert checked > 300

@@ -14,7 +14,7 @@ from analyzer.cparse import ParsedFile, beyond_limits, functions
 
 def file_flow(pf: ParsedFile, slots: set[str], page_types: set[str],
               defined: set[str], macros: dict[str, tuple[list[str], str]],
-              before: FileFlow | None = None) -> FileFlow:
+              before: FileFlow | None = None) -> FileFlow | None:
     """The pointer facts of one file, one function at a time. ``slots``:
     member names of role type; ``page_types``: struct names whose members
     are the page itself; ``defined``: functions the analyzed files define;
@@ -32,7 +32,32 @@ def file_flow(pf: ParsedFile, slots: set[str], page_types: set[str],
             part = FileFlow()
             FunctionFlow(pf, fd, part, slots, page_types, defined, macros).run()
         flow.functions[key] = part
+    if pf.lines is not None:
+        return _in_part(pf, flow, before)
     return flow
+
+
+def _in_part(pf: ParsedFile, flow: FileFlow, before: FileFlow | None) -> FileFlow | None:
+    """The flow of a file parsed in part (``parse_lines``: one function,
+    ``flow`` holds its flow): the flow before the edit, that function's
+    replaced where it was. None where that takes the whole tree: the
+    names used as members changed (every function's flow may read them),
+    or the function was left out before and is not now."""
+    if before is None or before.context != flow.context:
+        return None
+    names = {fd.name for fd in functions(pf)}
+    if sum(1 for key in before.functions if key.split(":", 1)[0] in names) > 1:
+        return None  # two definitions of one name (#ifdef variants): which one is this?
+    out = FileFlow(context=flow.context)
+    mine = iter(flow.functions.items())
+    for key, part in before.functions.items():
+        if key.split(":", 1)[0] not in names:
+            out.functions[key] = part
+            continue
+        got = next(mine, None)
+        if got is not None:
+            out.functions[got[0]] = got[1]
+    return out if next(mine, None) is None else None
 
 
 def function_key(pf: ParsedFile, fd, taken: dict) -> str:
@@ -62,9 +87,10 @@ def _digest(data: bytes) -> str:
 
 
 def file_flows(parsed: list[ParsedFile], context: FlowContext, slots: set[str],
-               before: dict[str, FileFlow] | None = None) -> dict[str, FileFlow]:
+               before: dict[str, FileFlow] | None = None) -> dict[str, FileFlow | None]:
     """Each file's flow; ``before``: the flows of the same files before an
-    edit, in the same context."""
+    edit, in the same context. None for a file parsed in part whose flow
+    takes its whole tree (``_in_part``)."""
     macros = dict(context.macros)
     old = before or {}
     return {pf.path: file_flow(pf, slots, set(context.page_types), set(context.defined), macros,

@@ -29,7 +29,7 @@ from analyzer.cparse.functions import (
     same_code,
 )
 from analyzer.cparse.limits import MAX_NESTING_DEPTH, BeyondLimits, beyond_limits, left_out
-from analyzer.cparse.parser import Node, ParsedFile, captures, parse_c
+from analyzer.cparse.parser import Node, ParsedFile, captures, parse_c, parse_lines
 from analyzer.cparse.walk import children_of_type, descendants_of_type, loop_macro_head
 
 __all__ = [
@@ -49,5 +49,6 @@ __all__ = [
     "left_out",
     "loop_macro_head",
     "parse_c",
+    "parse_lines",
     "same_code",
 ]
