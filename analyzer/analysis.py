@@ -261,16 +261,27 @@ def _find(resolver: Resolver, site: Site, check: Check, facts: Facts) -> tuple[l
     return found, deps | {("fn", site.func), ("callers", site.func)}
 
 
-def _state_view(image: Image, parsed: list[ParsedFile], model: RoleModel):
+def _state_view(image: Image, parsed: list[ParsedFile], model: RoleModel,
+                old: dict[str, str] | None = None):
     """What role-incomplete reads: the image's files, parsed again on demand
     (a file of which one function was parsed alone, ``parse_lines``, too:
-    whole, when a site first reads it)."""
+    whole, when a site first reads it, from its text before the edit,
+    ``old``, as ``_parse`` parses an edited file: git mode parses the next
+    commit's from that tree)."""
     from analyzer.state_sources import StateView
+
+    alone = {pf.path: pf.text for pf in parsed if pf.lines is not None}
+    before = old or {}
+
+    def parse(path: str, text: str) -> ParsedFile:
+        if alone.get(path) == text and path in before:
+            return _parse(path, text, before[path])
+        return _parse_on_demand(path, text)
 
     slots = tuple(s for s in model.slots if s.endswith("_role"))
     return StateView(image.files, image.headers, image.context,
-                     {pf.path: pf for pf in parsed if pf.lines is None}, _parse_on_demand, slots,
-                     frozenset(pf.path for pf in parsed if pf.lines is not None))
+                     {pf.path: pf for pf in parsed if pf.lines is None},
+                     parse if alone else _parse_on_demand, slots, frozenset(alone))
 
 
 def _parse_on_demand(path: str, text: str) -> ParsedFile:
@@ -588,7 +599,7 @@ def _incremental(image: Image, base: Analysis, base_image: Image) -> Analysis | 
     facts = collect_incremental(parsed, base.facts, moves)
     if facts is None:
         return None if all(pf.lines is None for pf in parsed) else _whole(image, base, base_image)
-    facts.state = _state_view(image, parsed, base.model)
+    facts.state = _state_view(image, parsed, base.model, {p: base_image.files[p] for p in changed})
     parse_errors = dict(base.parse_errors)
     parse_errors.update((pf.path, _error_counts(pf, base.parse_errors.get(pf.path, {})))
                         for pf in parsed)

@@ -595,3 +595,31 @@ def test_an_edit_outside_a_function_parses_the_whole_file(monkeypatch):
         used[name] = bool(alone)
         assert _shape(part) == _shape(analyze(after_image))
     assert used == {"inside": True, "a macro": False, "at the end": False}
+
+
+def test_role_incomplete_parses_a_file_parsed_in_part_whole_as_an_edited_file():
+    """A file of which the edit's function was parsed alone is parsed whole
+    when role-incomplete reads it, from its old text as ``_parse`` parses an
+    edited file: the tree kept for git mode's next commit (``_EDITED``,
+    a few files), not one more entry of the per-text parse cache."""
+    import analyzer.analysis as A
+    from analyzer.cparse import parse_lines
+    from analyzer.neutralize import neutralize
+
+    image = tree_image(FIXTURES / "modern" / "tree")
+    before = analyze(image)
+    old = image.files[MMU_C]
+    new = old.replace("\trole.cr0_wp = true;\n", "\trole.cr0_wp = 0;\n", 1)
+    assert new != old
+    after = patched_image(image, {MMU_C: new}, lambda p: None)
+    info = next(i for i in before.facts.functions.values()
+                if i.file == MMU_C and i.line <= old[:old.index("role.cr0_wp = true")].count("\n") + 1
+                <= i.end_line)
+    part = parse_lines(MMU_C, new, neutralize(new), info.line, info.end_line)
+    A._EDITED.clear()
+    A._parsed_once.cache_clear()
+    view = A._state_view(after, [part], before.model, {MMU_C: old})
+    assert MMU_C not in view.sources.parsed and view.sources.defines(info.name)
+    whole = view.sources.file(MMU_C)
+    assert whole.lines is None and whole.text == new
+    assert A._EDITED[MMU_C].text == new and A._parsed_once.cache_info().currsize == 0
